@@ -1,0 +1,274 @@
+//! Identities: the publisher's ed25519 signing key and a viewer's x25519 key.
+//!
+//! Text forms are bech32 (BIP 173 checksum, as age uses): public keys in lowercase with
+//! the prefixes `rspub` and `rsview`; secret keys in uppercase with the prefixes
+//! `REELSEAL-PUBLISHER-SECRET-` and `REELSEAL-VIEWER-SECRET-`. Secrets zeroize on drop.
+
+use bech32::{primitives::decode::CheckedHrpstring, Bech32, Hrp};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::{fixed, Error, Result};
+
+const HRP_PUB: &str = "rspub";
+const HRP_VIEW: &str = "rsview";
+const HRP_PUB_SECRET: &str = "reelseal-publisher-secret-";
+const HRP_VIEW_SECRET: &str = "reelseal-viewer-secret-";
+
+fn encode(hrp: &str, data: &[u8], upper: bool) -> String {
+    let hrp = Hrp::parse(hrp).expect("static hrp is valid");
+    if upper {
+        bech32::encode_upper::<Bech32>(hrp, data).expect("32-byte payload fits")
+    } else {
+        bech32::encode::<Bech32>(hrp, data).expect("32-byte payload fits")
+    }
+}
+
+fn decode(s: &str, hrp: &'static str, what: &'static str) -> Result<Zeroizing<[u8; 32]>> {
+    let s = s.trim();
+    let parsed = CheckedHrpstring::new::<Bech32>(s)
+        .map_err(|e| Error::malformed(what, format!("not a valid bech32 string ({e})")))?;
+    if !parsed.hrp().as_str().eq_ignore_ascii_case(hrp) {
+        return Err(Error::malformed(
+            what,
+            format!(
+                "expected a key starting with {}1…, found {}1…",
+                if what.contains("secret") {
+                    hrp.to_uppercase()
+                } else {
+                    hrp.to_string()
+                },
+                parsed.hrp().as_str()
+            ),
+        ));
+    }
+    let bytes = Zeroizing::new(parsed.byte_iter().collect::<Vec<u8>>());
+    Ok(Zeroizing::new(fixed(&bytes, what)?))
+}
+
+/// The publisher's secret signing key.
+pub struct PublisherSecret(SigningKey);
+
+/// The publisher's public key (`rspub1…`), pinned by viewers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PublisherPublic(VerifyingKey);
+
+impl PublisherSecret {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        PublisherSecret(SigningKey::generate(&mut rand_core::OsRng))
+    }
+    /// From 32 secret bytes (tests and vectors).
+    pub fn from_bytes(b: &[u8; 32]) -> Self {
+        PublisherSecret(SigningKey::from_bytes(b))
+    }
+    /// The public half.
+    pub fn public(&self) -> PublisherPublic {
+        PublisherPublic(self.0.verifying_key())
+    }
+    /// `REELSEAL-PUBLISHER-SECRET-1…` (treat as a secret).
+    pub fn to_bech32(&self) -> Zeroizing<String> {
+        Zeroizing::new(encode(HRP_PUB_SECRET, &self.0.to_bytes(), true))
+    }
+    /// Parse `REELSEAL-PUBLISHER-SECRET-1…`.
+    pub fn from_bech32(s: &str) -> Result<Self> {
+        let b = decode(s, HRP_PUB_SECRET, "publisher secret key")?;
+        Ok(Self::from_bytes(&b))
+    }
+    /// Sign `"reelseal/v1/" ‖ kind ‖ 0 ‖ body`.
+    pub(crate) fn sign(&self, kind: &str, body: &[u8]) -> [u8; 64] {
+        self.0.sign(&crate::signed_message(kind, body)).to_bytes()
+    }
+}
+
+impl PublisherPublic {
+    /// From 32 bytes; rejects points that are not valid ed25519 public keys.
+    pub fn from_bytes(b: &[u8]) -> Result<Self> {
+        let a: [u8; 32] = fixed(b, "publisher key")?;
+        VerifyingKey::from_bytes(&a)
+            .map(PublisherPublic)
+            .map_err(|_| Error::malformed("publisher key", "not a valid ed25519 point"))
+    }
+    /// The 32 raw bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+    /// `rspub1…`
+    pub fn to_bech32(&self) -> String {
+        encode(HRP_PUB, self.0.as_bytes(), false)
+    }
+    /// Parse `rspub1…`.
+    pub fn from_bech32(s: &str) -> Result<Self> {
+        let b = decode(s, HRP_PUB, "publisher key")?;
+        Self::from_bytes(&b[..])
+    }
+    /// Verify a domain-separated signature (strict: no malleable or small-order forms).
+    pub(crate) fn verify(
+        &self,
+        kind: &str,
+        body: &[u8],
+        sig: &[u8],
+        what: &'static str,
+    ) -> Result<()> {
+        let sig: [u8; 64] = fixed(sig, "signature")?;
+        let sig = ed25519_dalek::Signature::from_bytes(&sig);
+        self.0
+            .verify_strict(&crate::signed_message(kind, body), &sig)
+            .map_err(|_| Error::BadSignature { what })
+    }
+}
+
+impl std::fmt::Display for PublisherPublic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_bech32())
+    }
+}
+impl std::fmt::Debug for PublisherPublic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublisherPublic({})", self.to_bech32())
+    }
+}
+impl std::str::FromStr for PublisherPublic {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::from_bech32(s)
+    }
+}
+
+/// A viewer's secret x25519 key.
+pub struct ViewerSecret(x25519_dalek::StaticSecret);
+
+/// A viewer's public key (`rsview1…`), which grants are addressed to.
+#[derive(Clone, Copy)]
+pub struct ViewerPublic(x25519_dalek::PublicKey);
+
+impl ViewerSecret {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        ViewerSecret(x25519_dalek::StaticSecret::random_from_rng(
+            rand_core::OsRng,
+        ))
+    }
+    /// From 32 secret bytes.
+    pub fn from_bytes(b: &[u8; 32]) -> Self {
+        ViewerSecret(x25519_dalek::StaticSecret::from(*b))
+    }
+    /// The raw 32 bytes (zeroized when dropped).
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+    /// The public half.
+    pub fn public(&self) -> ViewerPublic {
+        ViewerPublic(x25519_dalek::PublicKey::from(&self.0))
+    }
+    /// `REELSEAL-VIEWER-SECRET-1…` (treat as a secret).
+    pub fn to_bech32(&self) -> Zeroizing<String> {
+        Zeroizing::new(encode(HRP_VIEW_SECRET, &self.0.to_bytes(), true))
+    }
+    /// Parse `REELSEAL-VIEWER-SECRET-1…`.
+    pub fn from_bech32(s: &str) -> Result<Self> {
+        let b = decode(s, HRP_VIEW_SECRET, "viewer secret key")?;
+        Ok(Self::from_bytes(&b))
+    }
+    pub(crate) fn diffie_hellman(&self, other: &ViewerPublic) -> x25519_dalek::SharedSecret {
+        self.0.diffie_hellman(&other.0)
+    }
+}
+
+impl ViewerPublic {
+    /// From 32 bytes.
+    pub fn from_bytes(b: &[u8]) -> Result<Self> {
+        let a: [u8; 32] = fixed(b, "viewer key")?;
+        Ok(ViewerPublic(x25519_dalek::PublicKey::from(a)))
+    }
+    /// The 32 raw bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+    /// `rsview1…`
+    pub fn to_bech32(&self) -> String {
+        encode(HRP_VIEW, self.0.as_bytes(), false)
+    }
+    /// Parse `rsview1…`.
+    pub fn from_bech32(s: &str) -> Result<Self> {
+        let b = decode(s, HRP_VIEW, "viewer key")?;
+        Self::from_bytes(&b[..])
+    }
+}
+
+impl PartialEq for ViewerPublic {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+impl Eq for ViewerPublic {}
+impl std::fmt::Display for ViewerPublic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_bech32())
+    }
+}
+impl std::fmt::Debug for ViewerPublic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ViewerPublic({})", self.to_bech32())
+    }
+}
+impl std::str::FromStr for ViewerPublic {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::from_bech32(s)
+    }
+}
+
+/// Read a secret key file's text: `#` comment lines and blank lines are skipped, and the
+/// one remaining line is the key.
+pub fn secret_line(text: &str) -> Result<Zeroizing<String>> {
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let first = lines
+        .next()
+        .ok_or_else(|| Error::malformed("secret key file", "no key line found"))?;
+    if lines.next().is_some() {
+        return Err(Error::malformed(
+            "secret key file",
+            "more than one key line",
+        ));
+    }
+    Ok(Zeroizing::new(first.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_prefixes() {
+        let p = PublisherSecret::generate();
+        let s = p.to_bech32();
+        assert!(s.starts_with("REELSEAL-PUBLISHER-SECRET-1"));
+        assert_eq!(
+            PublisherSecret::from_bech32(&s).unwrap().public(),
+            p.public()
+        );
+        let pk = p.public().to_bech32();
+        assert!(pk.starts_with("rspub1"));
+        assert_eq!(PublisherPublic::from_bech32(&pk).unwrap(), p.public());
+
+        let v = ViewerSecret::generate();
+        let s = v.to_bech32();
+        assert!(s.starts_with("REELSEAL-VIEWER-SECRET-1"));
+        assert_eq!(ViewerSecret::from_bech32(&s).unwrap().public(), v.public());
+        let vk = v.public().to_bech32();
+        assert!(vk.starts_with("rsview1"));
+        assert_eq!(ViewerPublic::from_bech32(&vk).unwrap(), v.public());
+        // A viewer key is not a publisher key.
+        assert!(PublisherPublic::from_bech32(&vk).is_err());
+        // A flipped character breaks the checksum.
+        let mut bad = vk.clone().into_bytes();
+        let i = bad.len() - 3;
+        bad[i] = if bad[i] == b'q' { b'p' } else { b'q' };
+        assert!(ViewerPublic::from_bech32(std::str::from_utf8(&bad).unwrap()).is_err());
+    }
+}

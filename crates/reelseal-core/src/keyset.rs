@@ -1,0 +1,114 @@
+//! A release's secret: the key set, key id → 32-byte key.
+//!
+//! Key id 0 is the release's main content key (the manifest and every untraced file use
+//! it). Further ids are for per-segment variant keys, so that different viewers can hold
+//! different keys without a format change.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::{canonical, fixed, Error, Result, FORMAT_VERSION};
+
+/// The id of the main content key.
+pub const MAIN_KEY: u32 = 0;
+
+/// Key id → key. Keys zeroize on drop.
+#[derive(Clone, Default)]
+pub struct KeySet {
+    keys: BTreeMap<u32, Zeroizing<[u8; 32]>>,
+}
+
+#[derive(Serialize, Deserialize, Zeroize)]
+#[zeroize(drop)]
+struct WireKey {
+    id: u32,
+    #[serde(with = "serde_bytes")]
+    key: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireKeySet {
+    keys: Vec<WireKey>,
+    v: u64,
+}
+
+impl KeySet {
+    /// A key set with one fresh random main key.
+    pub fn generate() -> Self {
+        let mut ks = KeySet::default();
+        ks.insert(MAIN_KEY, crate::random_array());
+        ks
+    }
+    /// Add or replace a key.
+    pub fn insert(&mut self, id: u32, key: [u8; 32]) {
+        self.keys.insert(id, Zeroizing::new(key));
+    }
+    /// Look a key up.
+    pub fn get(&self, id: u32) -> Result<&[u8; 32]> {
+        self.keys
+            .get(&id)
+            .map(|k| &**k)
+            .ok_or_else(|| Error::malformed("key set", format!("it holds no key with id {id}")))
+    }
+    /// The main content key.
+    pub fn main(&self) -> Result<&[u8; 32]> {
+        self.get(MAIN_KEY)
+    }
+    /// Key ids present, ascending.
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.keys.keys().copied()
+    }
+    /// Canonical encoding (secret: keep it encrypted or in a 0600 file).
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let wire = WireKeySet {
+            keys: self
+                .keys
+                .iter()
+                .map(|(id, k)| WireKey {
+                    id: *id,
+                    key: k.to_vec(),
+                })
+                .collect(),
+            v: FORMAT_VERSION,
+        };
+        Zeroizing::new(canonical::encode(&wire))
+    }
+    /// Parse the canonical encoding: ids strictly ascending, main key present.
+    pub fn from_bytes(b: &[u8]) -> Result<Self> {
+        let wire: WireKeySet = canonical::decode(b, "key set")?;
+        if wire.v != FORMAT_VERSION {
+            return Err(Error::Version {
+                what: "key set",
+                found: wire.v,
+                expected: FORMAT_VERSION,
+            });
+        }
+        let mut ks = KeySet::default();
+        let mut prev: Option<u32> = None;
+        for k in &wire.keys {
+            if prev.is_some_and(|p| p >= k.id) {
+                return Err(Error::malformed(
+                    "key set",
+                    "key ids must be strictly ascending",
+                ));
+            }
+            prev = Some(k.id);
+            ks.insert(k.id, fixed(&k.key, "key set key")?);
+        }
+        if !ks.keys.contains_key(&MAIN_KEY) {
+            return Err(Error::malformed(
+                "key set",
+                "the main key (id 0) is missing",
+            ));
+        }
+        Ok(ks)
+    }
+}
+
+impl std::fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeySet({} keys, redacted)", self.keys.len())
+    }
+}

@@ -1,0 +1,293 @@
+//! Opening: decrypt a release's ciphertext files into the real file names.
+//!
+//! Each file is streamed through two threads: one reads the ciphertext and hashes it with
+//! SHA-256 (checked against the signed card at the end), the other decrypts chunk by chunk
+//! and writes a temporary file next to the destination. Only when every chunk
+//! authenticated *and* the whole file's hash matched the card is the temporary file renamed
+//! into place; on any failure it is removed, so no partial or unauthenticated output stays.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::card::Card;
+use crate::keyset::KeySet;
+use crate::manifest::{Manifest, ManifestFile, MANIFEST_NAME};
+use crate::stream::Geometry;
+use crate::Error;
+
+/// Why opening a release failed, with the file concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// A ciphertext file is absent.
+    #[error("ciphertext file {path} is missing: the download is incomplete or the folder is not this release's payload")]
+    Missing {
+        /// Expected path.
+        path: PathBuf,
+    },
+    /// A ciphertext file has the wrong length.
+    #[error("ciphertext file {path} is {found} bytes but the signed card says {expected}: it is truncated or still downloading")]
+    WrongLength {
+        /// Path.
+        path: PathBuf,
+        /// Length on disk.
+        found: u64,
+        /// Length in the card.
+        expected: u64,
+    },
+    /// A chunk failed authentication.
+    #[error("{name} ({path}): chunk {index} (bytes {start}..{end} of the ciphertext) failed authentication: the ciphertext was tampered with or damaged. Nothing of it was written; re-download the file")]
+    Tampered {
+        /// The real file name.
+        name: String,
+        /// Ciphertext path.
+        path: PathBuf,
+        /// Chunk index.
+        index: u64,
+        /// Ciphertext offset of the chunk.
+        start: u64,
+        /// End offset.
+        end: u64,
+    },
+    /// The whole file's hash does not match the card.
+    #[error("{path}: its SHA-256 does not match the signed card: this is not the publisher's ciphertext. Nothing was written; re-download the file")]
+    HashMismatch {
+        /// Ciphertext path.
+        path: PathBuf,
+    },
+    /// The destination exists.
+    #[error(
+        "{path} already exists; pass --force to overwrite it, or choose another --out directory"
+    )]
+    Exists {
+        /// Destination path.
+        path: PathBuf,
+    },
+    /// The manifest is not in the card or does not decrypt.
+    #[error("the release's manifest could not be read: {0}")]
+    Manifest(#[source] Error),
+    /// Any other format error.
+    #[error(transparent)]
+    Format(#[from] Error),
+}
+
+/// Read and decrypt the manifest from a payload directory, checking it against the card.
+pub fn read_manifest(
+    payload: &Path,
+    card: &Card,
+    keys: &KeySet,
+) -> std::result::Result<Manifest, OpenError> {
+    let path = payload.join(MANIFEST_NAME);
+    let entry = card
+        .files
+        .iter()
+        .find(|f| f.name == MANIFEST_NAME)
+        .ok_or_else(|| {
+            OpenError::Manifest(Error::malformed("release card", "it lists no manifest"))
+        })?;
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(OpenError::Missing { path })
+        }
+        Err(e) => return Err(Error::io(&path, e).into()),
+    };
+    if bytes.len() as u64 != entry.len {
+        return Err(OpenError::WrongLength {
+            path,
+            found: bytes.len() as u64,
+            expected: entry.len,
+        });
+    }
+    if !bool::from(Sha256::digest(&bytes).as_slice().ct_eq(&entry.sha256)) {
+        return Err(OpenError::HashMismatch { path });
+    }
+    let m = Manifest::open(&bytes, keys, &card.release_id()).map_err(OpenError::Manifest)?;
+    // Every manifest file must be vouched for by the card with the matching length.
+    for f in &m.files {
+        let c = card
+            .files
+            .iter()
+            .find(|c| c.name == f.ct_name)
+            .ok_or_else(|| {
+                OpenError::Manifest(Error::malformed(
+                    "manifest",
+                    format!("{} is not in the signed card", f.ct_name),
+                ))
+            })?;
+        if c.len != f.ct_len() {
+            return Err(OpenError::Manifest(Error::malformed(
+                "manifest",
+                format!("{} length disagrees with the card", f.ct_name),
+            )));
+        }
+    }
+    Ok(m)
+}
+
+/// Where a manifest file goes under `out`.
+pub fn destination(out: &Path, f: &ManifestFile) -> PathBuf {
+    let mut p = out.to_path_buf();
+    for c in &f.path {
+        p.push(c);
+    }
+    p
+}
+
+/// A temporary sibling path for atomic writes.
+pub fn partial_path(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dest.with_file_name(format!(".{name}.reelseal-partial"))
+}
+
+/// Decrypt one file of the release from `ct_path` to `dest` (atomically). `progress` gets
+/// plaintext byte counts as they are written.
+pub fn open_file(
+    ct_path: &Path,
+    card: &Card,
+    keys: &KeySet,
+    file: &ManifestFile,
+    dest: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> std::result::Result<(), OpenError> {
+    let entry = card
+        .files
+        .iter()
+        .find(|c| c.name == file.ct_name)
+        .ok_or_else(|| {
+            Error::malformed(
+                "manifest",
+                format!("{} is not in the signed card", file.ct_name),
+            )
+        })?;
+    let mut src = match File::open(ct_path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(OpenError::Missing {
+                path: ct_path.into(),
+            })
+        }
+        Err(e) => return Err(Error::io(ct_path, e).into()),
+    };
+    let found = src.metadata().map_err(|e| Error::io(ct_path, e))?.len();
+    if found != entry.len {
+        return Err(OpenError::WrongLength {
+            path: ct_path.into(),
+            found,
+            expected: entry.len,
+        });
+    }
+    let geo = Geometry::from_ciphertext_len(entry.len)?;
+    let cipher = file.cipher(keys, &card.release_id())?;
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let tmp = partial_path(dest);
+    let result = (|| -> std::result::Result<(), OpenError> {
+        let out = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut w = BufWriter::with_capacity(1 << 20, out);
+        let (tx, rx) = sync_channel::<std::io::Result<Vec<u8>>>(4);
+        let chunks = geo.chunks;
+        // Reader thread: read ciphertext chunk by chunk and hash it.
+        let reader = std::thread::spawn(move || -> [u8; 32] {
+            let mut sha = Sha256::new();
+            for i in 0..chunks {
+                let (_, len) = geo.chunk_range(i);
+                let mut buf = vec![0u8; len];
+                let r = src.read_exact(&mut buf).map(|_| {
+                    sha.update(&buf);
+                    buf
+                });
+                let failed = r.is_err();
+                if tx.send(r).is_err() || failed {
+                    break;
+                }
+            }
+            sha.finalize().into()
+        });
+        let mut decrypt = || -> std::result::Result<(), OpenError> {
+            for i in 0..geo.chunks {
+                let mut buf = match rx.recv() {
+                    Ok(Ok(b)) => b,
+                    Ok(Err(e)) => return Err(Error::io(ct_path, e).into()),
+                    Err(_) => {
+                        return Err(
+                            Error::io(ct_path, std::io::Error::other("reader stopped")).into()
+                        )
+                    }
+                };
+                if let Err(Error::ChunkAuth { index }) =
+                    cipher.open_chunk(i, geo.is_last(i), &mut buf)
+                {
+                    let (start, len) = geo.chunk_range(index);
+                    return Err(OpenError::Tampered {
+                        name: file.display_path(),
+                        path: ct_path.into(),
+                        index,
+                        start,
+                        end: start + len as u64,
+                    });
+                }
+                w.write_all(&buf).map_err(|e| Error::io(&tmp, e))?;
+                progress(buf.len() as u64);
+            }
+            Ok(())
+        };
+        let r = decrypt();
+        drop(rx);
+        let digest = reader
+            .join()
+            .map_err(|_| Error::io(ct_path, std::io::Error::other("reader thread panicked")))?;
+        r?;
+        if !bool::from(digest.as_slice().ct_eq(&entry.sha256)) {
+            return Err(OpenError::HashMismatch {
+                path: ct_path.into(),
+            });
+        }
+        let f = w
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, dest).map_err(|e| Error::io(dest, e))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Decrypt every file of a release from `payload` into `out`. Refuses to overwrite existing
+/// files unless `force`. Returns the destinations written.
+pub fn open_release(
+    payload: &Path,
+    card: &Card,
+    keys: &KeySet,
+    out: &Path,
+    force: bool,
+    progress: &mut dyn FnMut(u64),
+) -> std::result::Result<(Manifest, Vec<PathBuf>), OpenError> {
+    let m = read_manifest(payload, card, keys)?;
+    if !force {
+        for f in &m.files {
+            let d = destination(out, f);
+            if d.exists() {
+                return Err(OpenError::Exists { path: d });
+            }
+        }
+    }
+    let mut written = Vec::new();
+    for f in &m.files {
+        let d = destination(out, f);
+        open_file(&payload.join(&f.ct_name), card, keys, f, &d, progress)?;
+        written.push(d);
+    }
+    Ok((m, written))
+}

@@ -1,0 +1,443 @@
+//! Sealing: encrypt film files and build the release's torrent in one streaming pass.
+//!
+//! Two threads share the work so the film is read once and memory stays flat: the
+//! calling thread reads, encrypts and SHA-256-hashes the ciphertext in ~1 MiB blocks; a
+//! second thread writes each block and feeds it to the SHA-1 piece hasher. A bounded
+//! channel (4 blocks) between them keeps memory constant whatever the film's size.
+//!
+//! [`seal_into`] fills a directory the caller created; making that directory appear
+//! atomically (temp name + rename) is the caller's job.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use sha2::{Digest, Sha256};
+
+use crate::card::{Card, CardFile, SignedCard};
+use crate::keys::PublisherSecret;
+use crate::keyset::{KeySet, MAIN_KEY};
+use crate::manifest::{self, Manifest, ManifestFile, MANIFEST_NAME};
+use crate::stream::{self, FileCipher, CHUNK_PLAIN};
+use crate::torrent::{self, Info, Metainfo, PieceHasher};
+use crate::{Error, ReleaseId, Result, FORMAT_VERSION};
+
+/// Sub-directory of a release directory that holds the torrent's content.
+pub const PAYLOAD_DIR: &str = "payload";
+/// The torrent file in a release directory.
+pub const TORRENT_FILE: &str = "release.torrent";
+/// The signed card in a release directory.
+pub const CARD_FILE: &str = "card.rscard";
+
+const BLOCK_CHUNKS: usize = 16;
+
+/// One input file and the relative path it will have for the viewer.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// Where to read it.
+    pub source: PathBuf,
+    /// Path components the viewer will see.
+    pub rel: Vec<String>,
+    /// Size when listed.
+    pub size: u64,
+}
+
+/// Expand files and directories into a sorted list of inputs. A directory's files keep
+/// their paths below the directory's own name (`extras/subs/en.srt`).
+pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
+        let base = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| {
+                Error::malformed(
+                    "input path",
+                    format!("{} has no usable UTF-8 file name", p.display()),
+                )
+            })?
+            .to_string();
+        if meta.is_dir() {
+            walk(p, vec![base], &mut out)?;
+        } else {
+            out.push(Input {
+                source: p.clone(),
+                rel: vec![base],
+                size: meta.len(),
+            });
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for i in &out {
+        for c in &i.rel {
+            manifest::check_component(c)?;
+        }
+        if !seen.insert(i.rel.clone()) {
+            return Err(Error::malformed(
+                "inputs",
+                format!("two inputs would both be called {}", i.rel.join("/")),
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::malformed(
+            "inputs",
+            "no files to seal (empty directories?)",
+        ));
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, prefix: Vec<String>, out: &mut Vec<Input>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io(dir, e))?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let name = e.file_name().into_string().map_err(|_| {
+            Error::malformed(
+                "input path",
+                format!("{} is not valid UTF-8", path.display()),
+            )
+        })?;
+        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+        let mut rel = prefix.clone();
+        rel.push(name);
+        if meta.is_dir() {
+            walk(&path, rel, out)?;
+        } else if meta.is_file() {
+            out.push(Input {
+                source: path,
+                rel,
+                size: meta.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Choices for one seal.
+#[derive(Clone, Debug, Default)]
+pub struct SealOptions {
+    /// Title on the card.
+    pub title: String,
+    /// Tracker URLs (torrent announce list and card).
+    pub trackers: Vec<String>,
+    /// Piece length; `None` picks one from the size.
+    pub piece_length: Option<u64>,
+    /// Set the BEP 27 private flag.
+    pub private: bool,
+    /// Torrent name; default `reelseal-<first 12 hex of release id>`.
+    pub public_name: Option<String>,
+    /// Key server URL for the card.
+    pub key_server: Option<String>,
+    /// Release this one replaces.
+    pub supersedes: Option<ReleaseId>,
+    /// Creation time (Unix seconds).
+    pub created: i64,
+    /// Release id to use (random if `None`).
+    pub release: Option<ReleaseId>,
+}
+
+/// What a seal produced.
+pub struct Sealed {
+    /// The new release id.
+    pub release: ReleaseId,
+    /// Its secret key set.
+    pub keys: KeySet,
+    /// The signed card.
+    pub card: SignedCard,
+    /// The torrent bytes (as written to `release.torrent`).
+    pub torrent: Vec<u8>,
+    /// The torrent's name.
+    pub torrent_name: String,
+    /// The decrypted manifest.
+    pub manifest: Manifest,
+}
+
+enum Msg {
+    Data(Vec<u8>),
+    /// End of one ciphertext file: zero padding to hash before the next.
+    End {
+        pad: u64,
+    },
+}
+
+struct WriteJob {
+    rx: Receiver<(PathBuf, Receiver<Msg>)>,
+    recycle: SyncSender<Vec<u8>>,
+    hasher: PieceHasher,
+}
+
+impl WriteJob {
+    fn run(mut self) -> Result<Vec<u8>> {
+        while let Ok((path, blocks)) = self.rx.recv() {
+            let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
+            let mut w = BufWriter::with_capacity(1 << 20, f);
+            for m in blocks {
+                match m {
+                    Msg::Data(b) => {
+                        w.write_all(&b).map_err(|e| Error::io(&path, e))?;
+                        self.hasher.update(&b);
+                        let _ = self.recycle.try_send(b);
+                    }
+                    Msg::End { pad } => self.hasher.zeros(pad),
+                }
+            }
+            let f = w
+                .into_inner()
+                .map_err(|e| Error::io(&path, e.into_error()))?;
+            f.sync_all().map_err(|e| Error::io(&path, e))?;
+        }
+        Ok(self.hasher.finish())
+    }
+}
+
+/// Seal `inputs` into the (existing, empty) directory `dir`. `progress` is called with the
+/// number of plaintext bytes read since the last call.
+pub fn seal_into(
+    dir: &Path,
+    inputs: &[Input],
+    opts: &SealOptions,
+    publisher: &PublisherSecret,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Sealed> {
+    let release = opts.release.unwrap_or_else(ReleaseId::random);
+    let keys = KeySet::generate();
+    let payload = dir.join(PAYLOAD_DIR);
+    std::fs::create_dir_all(&payload).map_err(|e| Error::io(&payload, e))?;
+
+    let files: Vec<ManifestFile> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, inp)| ManifestFile {
+            path: inp.rel.clone(),
+            size: inp.size,
+            media_type: manifest::media_type_for(inp.rel.last().map(String::as_str).unwrap_or(""))
+                .to_string(),
+            nonce: crate::random_array(),
+            key_id: MAIN_KEY,
+            ct_name: format!("f{i:03}.rsc"),
+        })
+        .collect();
+    let manifest = Manifest { release, files };
+    let manifest_ct = manifest.seal(&keys)?;
+
+    // Torrent order: manifest, then payload files.
+    let mut sizes: Vec<(String, u64)> = vec![(MANIFEST_NAME.to_string(), manifest_ct.len() as u64)];
+    sizes.extend(
+        manifest
+            .files
+            .iter()
+            .map(|f| (f.ct_name.clone(), f.ct_len())),
+    );
+    let total: u64 = sizes.iter().map(|s| s.1).sum();
+    let piece = match opts.piece_length {
+        Some(p) => {
+            torrent::check_piece_length(p)?;
+            p
+        }
+        None => torrent::auto_piece_length(total),
+    };
+
+    let (job_tx, job_rx) = sync_channel::<(PathBuf, Receiver<Msg>)>(1);
+    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(8);
+    let writer = WriteJob {
+        rx: job_rx,
+        recycle: recycle_tx,
+        hasher: PieceHasher::new(piece),
+    };
+    let handle = std::thread::Builder::new()
+        .name("reelseal-write-hash".into())
+        .spawn(move || writer.run())
+        .map_err(|e| Error::io(dir, e))?;
+
+    let mut card_files = Vec::with_capacity(sizes.len());
+    let result = (|| -> Result<()> {
+        // The manifest (small, already encrypted).
+        let (tx, rx) = sync_channel(4);
+        if job_tx.send((payload.join(MANIFEST_NAME), rx)).is_err() {
+            return Ok(()); // writer failed; its error is reported below
+        }
+        let _ = tx.send(Msg::Data(manifest_ct.clone()));
+        let mut end = manifest_ct.len() as u64;
+        let _ = tx.send(Msg::End {
+            pad: pad_if_more(end, piece, true),
+        });
+        end += pad_if_more(end, piece, true);
+        drop(tx);
+        card_files.push(CardFile {
+            len: manifest_ct.len() as u64,
+            name: MANIFEST_NAME.into(),
+            sha256: Sha256::digest(&manifest_ct).to_vec(),
+        });
+
+        for (i, (inp, mf)) in inputs.iter().zip(&manifest.files).enumerate() {
+            let (tx, rx) = sync_channel(4);
+            if job_tx.send((payload.join(&mf.ct_name), rx)).is_err() {
+                return Ok(());
+            }
+            let cipher = mf.cipher(&keys, &release)?;
+            let (sha, len) =
+                encrypt_file(&inp.source, inp.size, cipher, &tx, &recycle_rx, progress)?;
+            end += len;
+            let more = i + 1 < inputs.len();
+            let pad = pad_if_more(end, piece, more);
+            end += pad;
+            let _ = tx.send(Msg::End { pad });
+            card_files.push(CardFile {
+                len,
+                name: mf.ct_name.clone(),
+                sha256: sha.to_vec(),
+            });
+        }
+        Ok(())
+    })();
+    drop(job_tx);
+    let joined = handle
+        .join()
+        .map_err(|_| Error::io(dir, std::io::Error::other("writer thread panicked")))?;
+    // A writer failure (disk full…) explains any reader-side symptom, so it wins.
+    let pieces = joined?;
+    result?;
+
+    let torrent_name = opts
+        .public_name
+        .clone()
+        .unwrap_or_else(|| format!("reelseal-{}", &release.to_hex()[..12]));
+    manifest::check_component(&torrent_name)?;
+    let mut meta = Metainfo {
+        announce: opts.trackers.first().cloned(),
+        announce_list: (opts.trackers.len() > 1)
+            .then(|| opts.trackers.iter().map(|t| vec![t.clone()]).collect()),
+        comment: None,
+        created_by: Some(format!("reelseal {}", env!("CARGO_PKG_VERSION"))),
+        creation_date: Some(opts.created),
+        info: Info {
+            files: torrent::layout(&sizes, piece),
+            name: torrent_name.clone(),
+            piece_length: piece,
+            pieces,
+            private: opts.private.then_some(1),
+        },
+        card: None,
+    };
+    meta.check()?;
+    let card = Card {
+        chunk: stream::CHUNK_CT as u64,
+        created: opts.created,
+        files: card_files,
+        infohash: meta.infohash().to_vec(),
+        key_server: opts.key_server.clone(),
+        piece,
+        publisher: publisher.public().to_bytes().to_vec(),
+        release: release.0.to_vec(),
+        supersedes: opts.supersedes.map(|r| r.0.to_vec()),
+        title: opts.title.clone(),
+        trackers: opts.trackers.clone(),
+        v: FORMAT_VERSION,
+    }
+    .sign(publisher)?;
+    meta.card = Some(card.as_bytes().to_vec());
+    let torrent = meta.to_bytes();
+    write_synced(&dir.join(TORRENT_FILE), &torrent)?;
+    write_synced(&dir.join(CARD_FILE), card.as_bytes())?;
+    Ok(Sealed {
+        release,
+        keys,
+        card,
+        torrent,
+        torrent_name,
+        manifest,
+    })
+}
+
+fn pad_if_more(end: u64, piece: u64, more: bool) -> u64 {
+    if more {
+        torrent::padding_after(end, piece)
+    } else {
+        0
+    }
+}
+
+fn encrypt_file(
+    src: &Path,
+    expected: u64,
+    cipher: FileCipher,
+    tx: &SyncSender<Msg>,
+    recycle: &Receiver<Vec<u8>>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<([u8; 32], u64)> {
+    let mut f = File::open(src).map_err(|e| Error::io(src, e))?;
+    let mut sha = Sha256::new();
+    let block_len = CHUNK_PLAIN * BLOCK_CHUNKS;
+    // Two buffers: reading one block ahead tells us which chunk is the last.
+    let mut cur = vec![0u8; block_len];
+    let mut next = vec![0u8; block_len];
+    let mut chunk = Vec::with_capacity(stream::CHUNK_CT);
+    let (mut index, mut read_total, mut ct_total) = (0u64, 0u64, 0u64);
+    let mut have = read_full(&mut f, &mut cur, src)?;
+    loop {
+        let next_have = if have == block_len {
+            read_full(&mut f, &mut next, src)?
+        } else {
+            0
+        };
+        let final_block = next_have == 0;
+        let mut block = recycle
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(stream::CHUNK_CT * BLOCK_CHUNKS));
+        block.clear();
+        let n_chunks = have.div_ceil(CHUNK_PLAIN).max(1);
+        for c in 0..n_chunks {
+            let s = c * CHUNK_PLAIN;
+            let e = (s + CHUNK_PLAIN).min(have);
+            chunk.clear();
+            chunk.extend_from_slice(&cur[s..e]);
+            cipher.seal_chunk(index, final_block && c + 1 == n_chunks, &mut chunk);
+            index += 1;
+            block.extend_from_slice(&chunk);
+        }
+        read_total += have as u64;
+        progress(have as u64);
+        sha.update(&block);
+        ct_total += block.len() as u64;
+        if tx.send(Msg::Data(block)).is_err() || final_block {
+            break; // finished, or the writer stopped (its error is reported)
+        }
+        std::mem::swap(&mut cur, &mut next);
+        have = next_have;
+    }
+    if read_total != expected {
+        return Err(Error::io(
+            src,
+            std::io::Error::other(format!(
+                "the file changed while sealing ({expected} bytes when listed, {read_total} read); seal again once it is complete"
+            )),
+        ));
+    }
+    Ok((sha.finalize().into(), ct_total))
+}
+
+fn read_full(f: &mut File, buf: &mut [u8], path: &Path) -> Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Ok(n)
+}
+
+fn write_synced(path: &Path, data: &[u8]) -> Result<()> {
+    let mut f = File::create(path).map_err(|e| Error::io(path, e))?;
+    f.write_all(data).map_err(|e| Error::io(path, e))?;
+    f.sync_all().map_err(|e| Error::io(path, e))
+}

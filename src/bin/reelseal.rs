@@ -1,0 +1,201 @@
+//! `reelseal`: the filmmaker's tool. A thin shell over `reelseal::publisher`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use reelseal::publisher::{self, GrantArgs, Home, SealArgs};
+
+/// Release a film privately over the public BitTorrent swarm.
+///
+/// Typical session:
+///   reelseal keygen                                  # once: your publisher identity
+///   reelseal seal film.mp4 subs/ --title "My Film"   # encrypt + torrent + signed card
+///   reelseal grant <RELEASE> --to rsview1… --name "Jury 3" --not-after 2027-03-31
+///   reelseal seed                                    # share the ciphertext
+///
+/// RELEASE is a release id, a unique prefix of one (4+ hex digits), or a release directory.
+#[derive(Parser)]
+#[command(name = "reelseal", version, about, long_about, after_help = reelseal::util::EXIT_CODES_HELP)]
+struct Cli {
+    /// Publisher home (secret key, ledger). Default: $XDG_DATA_HOME/reelseal or ~/.local/share/reelseal.
+    #[arg(long, global = true, env = "REELSEAL_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create your publisher identity (ed25519) and print its public key (rspub1…).
+    Keygen {
+        /// Replace an existing key (the old one is lost: grants it signed stay valid only for viewers who pinned it).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Encrypt files and build their signed torrent in one streaming pass.
+    ///
+    /// Creates a release directory with the ciphertext (opaque names) under payload/, the
+    /// encrypted manifest, release.torrent and card.rscard, and records the release and its
+    /// secret key set in your ledger. Interrupting it leaves nothing that looks complete.
+    Seal {
+        /// Film files and/or directories (extras, subtitles); directories keep their structure.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Title shown to viewers.
+        #[arg(long)]
+        title: String,
+        /// Release directory to create. Default: ./<title>.reelseal
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Tracker announce URL (repeat for several).
+        #[arg(long = "tracker", value_name = "URL")]
+        trackers: Vec<String>,
+        /// Torrent piece size in bytes: a power of two from 65536 to 67108864. Default: about 1,000 pieces, 256 KiB–2 MiB.
+        #[arg(long, value_name = "BYTES")]
+        piece_size: Option<u64>,
+        /// Set the private flag (BEP 27): no DHT or peer exchange, trackers only.
+        #[arg(long)]
+        private: bool,
+        /// Torrent name seen by the swarm. Default: reelseal-<release id prefix> (reveals nothing).
+        #[arg(long, value_name = "NAME")]
+        public_name: Option<String>,
+        /// Key server URL to put on the card (for revocation lists and redeeming codes).
+        #[arg(long, value_name = "URL")]
+        key_server: Option<String>,
+        /// Replace an existing release directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the releases in your ledger.
+    Ls,
+    /// Show a release's card, torrent summary and magnet link.
+    Show {
+        /// Release id, unique prefix, or release directory.
+        release: String,
+    },
+    /// Issue grants (.rskey): one with --to, or a batch from --recipients CSV.
+    ///
+    /// The CSV has columns: name, viewer key (rsview1…), not-before, not-after, e-mail; only
+    /// the first two are required, a header row starting with "name" is skipped, and lines
+    /// starting with # are comments. Dates are RFC 3339 or YYYY-MM-DD (UTC); windows are
+    /// inclusive. A bad row is reported with its line number and skipped unless --strict.
+    Grant {
+        /// Release id, unique prefix, or release directory.
+        release: String,
+        /// The viewer's public key (from their `reelview keygen`).
+        #[arg(long, value_name = "rsview1…")]
+        to: Option<String>,
+        /// Who the grant is for (recorded, shown to the viewer, and used as the file name).
+        #[arg(long, value_name = "LABEL")]
+        name: Option<String>,
+        /// Batch: CSV of recipients.
+        #[arg(long, value_name = "FILE.csv")]
+        recipients: Option<PathBuf>,
+        /// Folder for batch grant files (one per row, named after the label).
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// File for a single grant. Default: ./<name>.rskey
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Make a viewer identity for someone without a key (or CSV rows with no key) and write an access key that bundles it: whoever holds it can watch.
+        #[arg(long)]
+        new_viewer: bool,
+        /// Start of the window (inclusive), e.g. 2027-03-01 or 2027-03-01T09:00:00Z.
+        #[arg(long, value_name = "TIME")]
+        not_before: Option<String>,
+        /// End of the window (inclusive); a plain date means the end of that day, UTC.
+        #[arg(long, value_name = "TIME")]
+        not_after: Option<String>,
+        /// Stop without issuing anything if any CSV row is bad.
+        #[arg(long)]
+        strict: bool,
+        /// Overwrite existing grant files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the grants of a release.
+    Grants {
+        /// Release id, unique prefix, or release directory.
+        release: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = (|| {
+        let home = Home::new(cli.home.as_deref())?;
+        match cli.cmd {
+            Cmd::Keygen { force } => publisher::keygen(&home, force, cli.json),
+            Cmd::Seal {
+                inputs,
+                title,
+                out,
+                trackers,
+                piece_size,
+                private,
+                public_name,
+                key_server,
+                force,
+            } => publisher::seal(
+                &home,
+                SealArgs {
+                    inputs,
+                    title,
+                    out,
+                    trackers,
+                    piece_size,
+                    private,
+                    public_name,
+                    key_server,
+                    force,
+                    json: cli.json,
+                    quiet: cli.quiet,
+                },
+            ),
+            Cmd::Ls => publisher::ls(&home, cli.json),
+            Cmd::Show { release } => publisher::show(&home, &release, cli.json),
+            Cmd::Grant {
+                release,
+                to,
+                name,
+                recipients,
+                out_dir,
+                out,
+                new_viewer,
+                not_before,
+                not_after,
+                strict,
+                force,
+            } => publisher::grant(
+                &home,
+                GrantArgs {
+                    release,
+                    to,
+                    name,
+                    recipients,
+                    out_dir,
+                    out,
+                    new_viewer,
+                    not_before,
+                    not_after,
+                    strict,
+                    force,
+                    json: cli.json,
+                    quiet: cli.quiet,
+                },
+            ),
+            Cmd::Grants { release } => publisher::grants(&home, &release, cli.json),
+        }
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => ExitCode::from(reelseal::util::report(&e) as u8),
+    }
+}

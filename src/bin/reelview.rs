@@ -1,0 +1,127 @@
+//! `reelview`: the viewer's tool. A thin shell over `reelseal::viewer`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use reelseal::viewer::{self, Home, TrustArgs};
+
+/// Watch a film released with reelseal, if the filmmaker granted you a key.
+///
+/// Typical session:
+///   reelview keygen                        # once; send the printed rsview1… key to the filmmaker
+///   reelview trust rspub1… --name "Studio" # pin the filmmaker's key (check it with them)
+///   reelview inspect jury.rskey            # what the grant is for, and when it is valid
+///   reelview open jury.rskey --from DOWNLOADED_DIR --out film/
+#[derive(Parser)]
+#[command(name = "reelview", version, about, long_about, after_help = reelseal::util::EXIT_CODES_HELP)]
+struct Cli {
+    /// Viewer home (secret key, pinned publishers). Default: $XDG_DATA_HOME/reelview or ~/.local/share/reelview.
+    #[arg(long, global = true, env = "REELVIEW_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct Trust {
+    /// Trust this publisher key (rspub1…) for this run, if it is not pinned.
+    #[arg(long, value_name = "rspub1…")]
+    publisher: Option<String>,
+    /// Pin the publisher the grant names (only if you got the grant from a channel you trust).
+    #[arg(long)]
+    trust_on_first_use: bool,
+    /// A signed revocation list (from `reelseal revocations`); a revoked grant is refused.
+    #[arg(long, value_name = "FILE")]
+    revocations: Option<PathBuf>,
+}
+
+impl From<Trust> for TrustArgs {
+    fn from(t: Trust) -> Self {
+        TrustArgs {
+            publisher: t.publisher,
+            trust_on_first_use: t.trust_on_first_use,
+            revocations: t.revocations,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create your viewer identity (x25519) and print its public key (rsview1…).
+    Keygen {
+        /// Replace an existing key (grants made for the old key stop opening).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Pin a publisher's public key, so their grants are accepted.
+    Trust {
+        /// The publisher's key (rspub1…), as they gave it to you.
+        key: String,
+        /// A name to remember them by.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Show what a grant or access key is for, without decrypting anything.
+    Inspect {
+        /// The .rskey file.
+        key: PathBuf,
+    },
+    /// Decrypt a release whose ciphertext you already have (any BitTorrent client, a USB drive).
+    ///
+    /// Every chunk is authenticated and every file's hash checked against the signed card
+    /// before it appears under its real name; nothing partial or unauthenticated is left.
+    Open {
+        /// The .rskey file.
+        key: PathBuf,
+        /// Folder with the ciphertext: the release's payload folder, or the download folder holding it.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// Where to write the film files.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// Overwrite existing output files.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        trust: Trust,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = (|| {
+        let home = Home::new(cli.home.as_deref())?;
+        match cli.cmd {
+            Cmd::Keygen { force } => viewer::keygen(&home, force, cli.json),
+            Cmd::Trust { key, name } => viewer::trust(&home, &key, name.as_deref(), cli.json),
+            Cmd::Inspect { key } => viewer::inspect(&home, &key, cli.json),
+            Cmd::Open {
+                key,
+                from,
+                out,
+                force,
+                trust,
+            } => viewer::open(
+                &home,
+                &key,
+                &from,
+                &out,
+                &trust.into(),
+                force,
+                cli.json,
+                cli.quiet,
+            ),
+        }
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => ExitCode::from(reelseal::util::report(&e) as u8),
+    }
+}

@@ -1,0 +1,721 @@
+//! `reelseal` commands: identity, sealing, listing and granting.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use reelseal_core::card::SignedCard;
+use reelseal_core::grant::{self, AccessKey, GrantParams};
+use reelseal_core::keys::{PublisherSecret, ViewerPublic, ViewerSecret};
+use reelseal_core::seal::{self, SealOptions, CARD_FILE, TORRENT_FILE};
+use reelseal_core::torrent::Metainfo;
+use reelseal_core::{GrantId, ReleaseId};
+use reelseal_ledger::{GrantRow, Ledger, ReleaseRow};
+use serde_json::json;
+
+use crate::util::{self, End};
+
+/// File name of the publisher's secret key in its home.
+pub const KEY_FILE: &str = "publisher.key";
+/// File name of the ledger in the publisher's home.
+pub const LEDGER_FILE: &str = "ledger.sqlite";
+
+/// The publisher's home directory and what lives in it.
+pub struct Home {
+    /// The directory.
+    pub dir: PathBuf,
+}
+
+impl Home {
+    /// Resolve `--home` / `REELSEAL_HOME` / the XDG default.
+    pub fn new(explicit: Option<&Path>) -> Result<Self> {
+        Ok(Home {
+            dir: util::home_dir(explicit, "reelseal")?,
+        })
+    }
+    /// Load the publisher's secret key.
+    pub fn secret(&self) -> Result<PublisherSecret> {
+        let p = self.dir.join(KEY_FILE);
+        if !p.exists() {
+            bail!(
+                "no publisher key in {}: run `reelseal keygen` first (or pass --home DIR)",
+                self.dir.display()
+            );
+        }
+        let line = util::read_secret_file(&p)?;
+        PublisherSecret::from_bech32(&line)
+            .with_context(|| format!("{} does not hold a publisher secret key", p.display()))
+    }
+    /// Open the ledger (created on first use).
+    pub fn ledger(&self) -> Result<Ledger> {
+        util::ensure_private_dir(&self.dir)?;
+        Ok(Ledger::open(&self.dir.join(LEDGER_FILE))?)
+    }
+}
+
+/// `reelseal keygen`.
+pub fn keygen(home: &Home, force: bool, json: bool) -> Result<()> {
+    util::ensure_private_dir(&home.dir)?;
+    let path = home.dir.join(KEY_FILE);
+    let sk = PublisherSecret::generate();
+    let pk = sk.public().to_bech32();
+    let text = format!(
+        "# reelseal publisher key — created {}\n# public key: {pk}\n# Keep this file secret: it signs your releases and grants.\n{}\n",
+        util::fmt_time(util::now()),
+        sk.to_bech32().as_str()
+    );
+    util::write_secret_file(&path, &text, force)?;
+    if json {
+        util::print_json(&json!({ "public_key": pk, "secret_key_file": path }));
+    } else {
+        eprintln!("Secret key written to {} (mode 0600).", path.display());
+        eprintln!("Give viewers your public key so they can pin it (`reelview trust`):");
+        println!("{pk}");
+    }
+    Ok(())
+}
+
+/// Options of `reelseal seal`.
+pub struct SealArgs {
+    /// Files or directories.
+    pub inputs: Vec<PathBuf>,
+    /// Title.
+    pub title: String,
+    /// Release directory to create.
+    pub out: Option<PathBuf>,
+    /// Trackers.
+    pub trackers: Vec<String>,
+    /// Piece size.
+    pub piece_size: Option<u64>,
+    /// Private flag.
+    pub private: bool,
+    /// Torrent name.
+    pub public_name: Option<String>,
+    /// Key server URL.
+    pub key_server: Option<String>,
+    /// Replace an existing release directory.
+    pub force: bool,
+    /// JSON output.
+    pub json: bool,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
+/// Resolve RELEASE: a release id, a unique prefix of one, or a release directory.
+pub fn resolve_release(ledger: &Ledger, arg: &str) -> Result<ReleaseRow> {
+    let p = Path::new(arg);
+    if p.join(CARD_FILE).is_file() {
+        let bytes = std::fs::read(p.join(CARD_FILE))
+            .with_context(|| format!("cannot read {}", p.join(CARD_FILE).display()))?;
+        let card = SignedCard::inspect(&bytes).with_context(|| {
+            format!(
+                "{} is not a valid release card",
+                p.join(CARD_FILE).display()
+            )
+        })?;
+        let id = card.release_id();
+        return ledger.release(&id)?.with_context(|| {
+            format!(
+                "{} holds release {id}, which is not in this publisher's ledger ({})",
+                p.display(),
+                ledger.path().display()
+            )
+        });
+    }
+    Ok(ledger.find_release(arg)?)
+}
+
+fn default_out(title: &str) -> PathBuf {
+    PathBuf::from(format!("{}.reelseal", util::slug(title)))
+}
+
+/// `reelseal seal`.
+pub fn seal(home: &Home, a: SealArgs) -> Result<()> {
+    let sk = home.secret()?;
+    if a.title.trim().is_empty() {
+        bail!("--title must not be empty");
+    }
+    let inputs = seal::collect_inputs(&a.inputs)?;
+    let total: u64 = inputs.iter().map(|i| i.size).sum();
+    let out = a.out.clone().unwrap_or_else(|| default_out(&a.title));
+    let out =
+        std::path::absolute(&out).with_context(|| format!("bad output path {}", out.display()))?;
+    if out.exists() && !a.force {
+        bail!(
+            "{} already exists; pass --force to replace it, or choose another --out",
+            out.display()
+        );
+    }
+    let parent = out
+        .parent()
+        .context("the output directory needs a parent directory")?
+        .to_path_buf();
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = out
+        .file_name()
+        .context("the output path needs a final name")?
+        .to_string_lossy()
+        .into_owned();
+    // Leftovers of interrupted seals of the same output are ours to clean.
+    let partial_prefix = format!(".{name}.partial-");
+    if let Ok(rd) = std::fs::read_dir(&parent) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&partial_prefix) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(&partial_prefix)
+        .tempdir_in(&parent)
+        .with_context(|| {
+            format!(
+                "cannot create a temporary directory in {}",
+                parent.display()
+            )
+        })?;
+
+    let opts = SealOptions {
+        title: a.title.clone(),
+        trackers: a.trackers.clone(),
+        piece_length: a.piece_size,
+        private: a.private,
+        public_name: a.public_name.clone(),
+        key_server: a.key_server.clone(),
+        supersedes: None,
+        created: util::now(),
+        release: None,
+    };
+    let pb = util::bytes_bar(total, "sealing", a.quiet || a.json);
+    let sealed = seal::seal_into(tmp.path(), &inputs, &opts, &sk, &mut |n| pb.inc(n))
+        .with_context(|| format!("sealing into {} failed; nothing was kept", out.display()))?;
+    pb.finish_and_clear();
+
+    let ledger = home.ledger()?;
+    let card = sealed.card.card();
+    ledger.add_release(&ReleaseRow {
+        id: sealed.release,
+        title: a.title.clone(),
+        dir: out.clone(),
+        infohash: card.infohash_hex(),
+        torrent_name: sealed.torrent_name.clone(),
+        created: opts.created,
+        card: sealed.card.as_bytes().to_vec(),
+        keyset: sealed.keys.to_bytes(),
+        supersedes: None,
+    })?;
+    let tmp_path = tmp.keep();
+    let placed = (|| -> Result<()> {
+        if out.exists() {
+            let trash = parent.join(format!(".{name}.replaced-{}", std::process::id()));
+            std::fs::rename(&out, &trash)
+                .with_context(|| format!("cannot move the old {} aside", out.display()))?;
+            std::fs::rename(&tmp_path, &out)
+                .with_context(|| format!("cannot rename into {}", out.display()))?;
+            let _ = std::fs::remove_dir_all(&trash);
+        } else {
+            std::fs::rename(&tmp_path, &out)
+                .with_context(|| format!("cannot rename into {}", out.display()))?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = placed {
+        let _ = ledger.remove_release(&sealed.release);
+        let _ = std::fs::remove_dir_all(&tmp_path);
+        return Err(e);
+    }
+
+    let magnet = card.magnet(&sealed.torrent_name);
+    if a.json {
+        util::print_json(&json!({
+            "release_id": sealed.release.to_hex(),
+            "title": a.title,
+            "dir": out,
+            "torrent": out.join(TORRENT_FILE),
+            "infohash": card.infohash_hex(),
+            "magnet": magnet,
+            "piece_length": card.piece,
+            "files": sealed.manifest.files.iter().map(|f| json!({"path": f.display_path(), "size": f.size, "ciphertext": f.ct_name})).collect::<Vec<_>>(),
+        }));
+    } else {
+        println!(
+            "sealed   {} ({} files, {})",
+            a.title,
+            sealed.manifest.files.len(),
+            util::human_bytes(total)
+        );
+        println!("release  {}", sealed.release);
+        println!("dir      {}", out.display());
+        println!("infohash {}", card.infohash_hex());
+        println!("magnet   {magnet}");
+        eprintln!(
+            "Next: `reelseal grant {} --to rsview1… --name \"…\"`, then `reelseal seed`.",
+            &sealed.release.to_hex()[..8]
+        );
+    }
+    Ok(())
+}
+
+/// `reelseal ls`.
+pub fn ls(home: &Home, json: bool) -> Result<()> {
+    let ledger = home.ledger()?;
+    let rows = ledger.releases()?;
+    if json {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                let grants = ledger.grants(&r.id).map(|g| g.len()).unwrap_or(0);
+                json!({"release_id": r.id.to_hex(), "title": r.title, "created": util::fmt_time(r.created), "infohash": r.infohash, "dir": r.dir, "dir_present": r.dir.join(CARD_FILE).is_file(), "grants": grants, "supersedes": r.supersedes.map(|s| s.to_hex())})
+            })
+            .collect();
+        util::print_json(&json!(v));
+        return Ok(());
+    }
+    if rows.is_empty() {
+        eprintln!("No releases yet. Seal one with `reelseal seal FILM --title \"…\"`.");
+        return Ok(());
+    }
+    println!(
+        "{:<12}  {:<20}  {:>6}  {:<30}  DIR",
+        "RELEASE", "CREATED", "GRANTS", "TITLE"
+    );
+    for r in rows {
+        let g = ledger.grants(&r.id)?.len();
+        let missing = if r.dir.join(CARD_FILE).is_file() {
+            ""
+        } else {
+            " (missing)"
+        };
+        println!(
+            "{:<12}  {:<20}  {:>6}  {:<30}  {}{missing}",
+            &r.id.to_hex()[..12],
+            util::fmt_time(r.created),
+            g,
+            r.title,
+            r.dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// `reelseal show RELEASE`.
+pub fn show(home: &Home, release: &str, json: bool) -> Result<()> {
+    let sk = home.secret()?;
+    let ledger = home.ledger()?;
+    let r = resolve_release(&ledger, release)?;
+    let card = SignedCard::verify(&r.card, &sk.public())
+        .context("the ledger's card does not verify with this publisher key")?;
+    let c = card.card();
+    let torrent = std::fs::read(r.dir.join(TORRENT_FILE))
+        .ok()
+        .and_then(|b| Metainfo::from_bytes(&b).ok());
+    let magnet = c.magnet(&r.torrent_name);
+    let grants = ledger.grants(&r.id)?.len();
+    if json {
+        util::print_json(&json!({
+            "release_id": r.id.to_hex(), "title": c.title, "publisher": c.publisher_key().to_bech32(),
+            "created": util::fmt_time(c.created), "infohash": c.infohash_hex(), "magnet": magnet,
+            "piece_length": c.piece, "trackers": c.trackers, "key_server": c.key_server,
+            "supersedes": c.supersedes_id().map(|s| s.to_hex()), "dir": r.dir, "grants": grants,
+            "torrent_name": r.torrent_name,
+            "torrent_pieces": torrent.as_ref().map(|t| t.info.pieces.len() / 20),
+            "private": torrent.as_ref().map(|t| t.info.private == Some(1)),
+            "files": c.files.iter().map(|f| json!({"name": f.name, "ciphertext_bytes": f.len, "sha256": hex::encode(&f.sha256)})).collect::<Vec<_>>(),
+        }));
+        return Ok(());
+    }
+    println!("title      {}", c.title);
+    println!("release    {}", r.id);
+    println!("publisher  {}", c.publisher_key());
+    println!("created    {}", util::fmt_time(c.created));
+    println!("infohash   {}", c.infohash_hex());
+    println!("magnet     {magnet}");
+    println!(
+        "pieces     {} × {}",
+        torrent
+            .as_ref()
+            .map(|t| t.info.pieces.len() / 20)
+            .unwrap_or(0),
+        util::human_bytes(c.piece)
+    );
+    if !c.trackers.is_empty() {
+        println!("trackers   {}", c.trackers.join(" "));
+    }
+    if let Some(k) = &c.key_server {
+        println!("key server {k}");
+    }
+    if let Some(s) = c.supersedes_id() {
+        println!("supersedes {s}");
+    }
+    println!(
+        "dir        {}{}",
+        r.dir.display(),
+        if torrent.is_some() {
+            ""
+        } else {
+            " (missing or unreadable torrent)"
+        }
+    );
+    println!("grants     {grants}");
+    println!("files (ciphertext, as the swarm sees them):");
+    for f in &c.files {
+        println!("  {:<14} {:>12}", f.name, util::human_bytes(f.len));
+    }
+    Ok(())
+}
+
+/// One grant to make.
+struct Wanted {
+    label: String,
+    viewer: Option<ViewerPublic>,
+    not_before: Option<i64>,
+    not_after: Option<i64>,
+    email: Option<String>,
+    line: Option<u64>,
+}
+
+/// Options of `reelseal grant`.
+pub struct GrantArgs {
+    /// Release.
+    pub release: String,
+    /// Viewer key for a single grant.
+    pub to: Option<String>,
+    /// Label for a single grant.
+    pub name: Option<String>,
+    /// CSV of recipients.
+    pub recipients: Option<PathBuf>,
+    /// Output dir for a batch.
+    pub out_dir: Option<PathBuf>,
+    /// Output file for a single grant.
+    pub out: Option<PathBuf>,
+    /// Generate identities for viewers without a key.
+    pub new_viewer: bool,
+    /// Window start.
+    pub not_before: Option<String>,
+    /// Window end.
+    pub not_after: Option<String>,
+    /// Stop at the first bad CSV row.
+    pub strict: bool,
+    /// Replace existing files.
+    pub force: bool,
+    /// JSON output.
+    pub json: bool,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
+fn parse_window(nb: Option<&str>, na: Option<&str>) -> Result<(Option<i64>, Option<i64>)> {
+    let a = nb
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| util::parse_time(s, End::Start))
+        .transpose()?;
+    let b = na
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| util::parse_time(s, End::Finish))
+        .transpose()?;
+    if let (Some(a), Some(b)) = (a, b) {
+        if a > b {
+            bail!(
+                "the window closes ({}) before it opens ({})",
+                util::fmt_time(b),
+                util::fmt_time(a)
+            );
+        }
+    }
+    Ok((a, b))
+}
+
+fn read_csv(
+    path: &Path,
+    default: (Option<i64>, Option<i64>),
+    new_viewer: bool,
+) -> Result<(Vec<Wanted>, Vec<(u64, String)>)> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_path(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let line = rec
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map(|p| p.line())
+            .unwrap_or(i as u64 + 1);
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                bad.push((line, format!("unreadable CSV: {e}")));
+                continue;
+            }
+        };
+        let field = |k: usize| rec.get(k).map(str::trim).filter(|s| !s.is_empty());
+        if i == 0 && field(0).is_some_and(|f| f.eq_ignore_ascii_case("name")) {
+            continue; // header
+        }
+        let parsed = (|| -> Result<Wanted> {
+            let label = field(0)
+                .context("the name (first column) is empty")?
+                .to_string();
+            let viewer = match field(1) {
+                Some(k) => Some(ViewerPublic::from_bech32(k).with_context(|| format!("bad viewer key {k:?}"))?),
+                None if new_viewer => None,
+                None => bail!("no viewer key (second column); pass --new-viewer to make access keys for viewers without one"),
+            };
+            let (nb, na) = parse_window(field(2), field(3))?;
+            Ok(Wanted {
+                label,
+                viewer,
+                not_before: nb.or(default.0),
+                not_after: na.or(default.1),
+                email: field(4).map(String::from),
+                line: Some(line),
+            })
+        })();
+        match parsed {
+            Ok(w) => ok.push(w),
+            Err(e) => bad.push((line, format!("{e:#}"))),
+        }
+    }
+    Ok((ok, bad))
+}
+
+fn unique_path(dir: &Path, stem: &str, taken: &mut std::collections::HashSet<PathBuf>) -> PathBuf {
+    let mut n = 1;
+    loop {
+        let name = if n == 1 {
+            format!("{stem}.rskey")
+        } else {
+            format!("{stem}-{n}.rskey")
+        };
+        let p = dir.join(name);
+        if taken.insert(p.clone()) {
+            return p;
+        }
+        n += 1;
+    }
+}
+
+/// `reelseal grant`.
+pub fn grant(home: &Home, a: GrantArgs) -> Result<()> {
+    let sk = home.secret()?;
+    let mut ledger = home.ledger()?;
+    let r = resolve_release(&ledger, &a.release)?;
+    let card = SignedCard::verify(&r.card, &sk.public())
+        .context("the ledger's card does not verify with this publisher key")?;
+    let keys = r.keys()?;
+    let default_window = parse_window(a.not_before.as_deref(), a.not_after.as_deref())?;
+
+    let (wanted, bad, out_dir, single_out) = if let Some(csv_path) = &a.recipients {
+        if a.to.is_some() || a.out.is_some() {
+            bail!("--recipients makes a batch; use --out-dir DIR for it, not --to/--out");
+        }
+        let dir = a
+            .out_dir
+            .clone()
+            .context("--recipients needs --out-dir DIR for the grant files")?;
+        let (ok, bad) = read_csv(csv_path, default_window, a.new_viewer)?;
+        if a.strict {
+            if let Some((line, why)) = bad.first() {
+                bail!(
+                    "{}:{line}: {why} (--strict: nothing was issued)",
+                    csv_path.display()
+                );
+            }
+        }
+        (ok, bad, dir, None)
+    } else {
+        let label = a.name.clone().context(
+            "give the viewer a name with --name \"…\" (it is recorded and shown to them)",
+        )?;
+        let viewer = match (&a.to, a.new_viewer) {
+            (Some(k), false) => Some(ViewerPublic::from_bech32(k).with_context(|| format!("--to {k:?} is not a viewer key (rsview1…)"))?),
+            (None, true) => None,
+            (Some(_), true) => bail!("--to and --new-viewer exclude each other"),
+            (None, false) => bail!("say who the grant is for: --to rsview1… (their `reelview keygen` output), or --new-viewer"),
+        };
+        let w = Wanted {
+            label,
+            viewer,
+            not_before: default_window.0,
+            not_after: default_window.1,
+            email: None,
+            line: None,
+        };
+        let dir = a.out_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        (vec![w], Vec::new(), dir, a.out.clone())
+    };
+
+    // Decide every output path before writing anything.
+    let mut taken = std::collections::HashSet::new();
+    let plans: Vec<(Wanted, PathBuf)> = wanted
+        .into_iter()
+        .map(|w| {
+            let p = match &single_out {
+                Some(p) => p.clone(),
+                None => unique_path(&out_dir, &util::slug(&w.label), &mut taken),
+            };
+            (w, p)
+        })
+        .collect();
+    if !a.force {
+        if let Some((_, p)) = plans.iter().find(|(_, p)| p.exists()) {
+            bail!(
+                "{} already exists; pass --force to overwrite, or choose another --out/--out-dir",
+                p.display()
+            );
+        }
+    }
+
+    let now = util::now();
+    let pb = util::count_bar(
+        plans.len() as u64,
+        "granting",
+        a.quiet || a.json || plans.len() < 50,
+    );
+    let mut rows = Vec::with_capacity(plans.len());
+    let mut files = Vec::with_capacity(plans.len());
+    let mut any_access = false;
+    for (w, path) in &plans {
+        let (viewer, secret) = match w.viewer {
+            Some(v) => (v, None),
+            None => {
+                let s = ViewerSecret::generate();
+                (s.public(), Some(s))
+            }
+        };
+        let params = GrantParams {
+            id: GrantId::random(),
+            label: w.label.clone(),
+            viewer,
+            not_before: w.not_before,
+            not_after: w.not_after,
+            issued: now,
+        };
+        let g = grant::issue(&card, &keys, &params, &sk)?;
+        let (text, private) = match secret {
+            Some(s) => {
+                any_access = true;
+                (AccessKey::new(s, &g)?.to_armor().to_string(), true)
+            }
+            None => (g.to_armor(), false),
+        };
+        files.push((path.clone(), text, private));
+        rows.push(GrantRow {
+            id: params.id,
+            release: r.id,
+            viewer: viewer.to_bech32(),
+            label: w.label.clone(),
+            not_before: w.not_before,
+            not_after: w.not_after,
+            issued: now,
+            email: w.email.clone(),
+            grant: g.to_bytes().to_vec(),
+        });
+    }
+    // Record first: a grant file must never exist without its ledger row (revocation and
+    // tracing need it).
+    ledger.add_grants(&rows)?;
+    for (path, text, private) in &files {
+        util::write_atomic(path, text.as_bytes(), *private)?;
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+
+    let csv_name = a
+        .recipients
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    if a.json {
+        util::print_json(&json!({
+            "release_id": r.id.to_hex(),
+            "issued": rows.iter().zip(&plans).map(|(g, (w, p))| json!({
+                "grant_id": g.id.to_hex(), "label": g.label, "viewer": g.viewer, "file": p,
+                "not_before": g.not_before.map(util::fmt_time), "not_after": g.not_after.map(util::fmt_time),
+                "access_key": w.viewer.is_none(), "email": g.email, "line": w.line,
+            })).collect::<Vec<_>>(),
+            "rejected": bad.iter().map(|(l, why)| json!({"line": l, "error": why})).collect::<Vec<_>>(),
+        }));
+    } else {
+        if plans.len() > 1 || a.recipients.is_some() {
+            println!(
+                "{:<32}  {:<24}  {:<22}  {:<22}  FILE",
+                "GRANT", "NAME", "NOT BEFORE", "NOT AFTER"
+            );
+            for (g, (_, p)) in rows.iter().zip(&plans) {
+                println!(
+                    "{:<32}  {:<24}  {:<22}  {:<22}  {}",
+                    g.id,
+                    g.label,
+                    g.not_before
+                        .map(util::fmt_time)
+                        .unwrap_or_else(|| "-".into()),
+                    g.not_after
+                        .map(util::fmt_time)
+                        .unwrap_or_else(|| "-".into()),
+                    p.display()
+                );
+            }
+            println!("{} issued, {} rejected", rows.len(), bad.len());
+        } else if let (Some(g), Some((_, p))) = (rows.first(), plans.first()) {
+            println!("granted  {} to {} ({})", g.id, g.label, g.viewer);
+            println!("file     {}", p.display());
+        }
+        for (line, why) in &bad {
+            eprintln!("{csv_name}:{line}: {why} — row skipped");
+        }
+    }
+    if any_access {
+        eprintln!("warning: access-key files contain a viewer secret: whoever holds one can watch. Send each only to its viewer.");
+    }
+    if !bad.is_empty() && !a.json {
+        eprintln!("Fix the rows above and run the command again with a CSV of just those rows.");
+    }
+    Ok(())
+}
+
+/// `reelseal grants RELEASE`.
+pub fn grants(home: &Home, release: &str, json: bool) -> Result<()> {
+    let ledger = home.ledger()?;
+    let r = resolve_release(&ledger, release)?;
+    let gs = ledger.grants(&r.id)?;
+    if json {
+        util::print_json(&json!(gs
+            .iter()
+            .map(|g| json!({"grant_id": g.id.to_hex(), "label": g.label, "viewer": g.viewer, "issued": util::fmt_time(g.issued),
+                "not_before": g.not_before.map(util::fmt_time), "not_after": g.not_after.map(util::fmt_time), "email": g.email}))
+            .collect::<Vec<_>>()));
+        return Ok(());
+    }
+    println!(
+        "{:<32}  {:<24}  {:<20}  {:<20}  {:<20}  VIEWER",
+        "GRANT", "NAME", "ISSUED", "NOT BEFORE", "NOT AFTER"
+    );
+    for g in &gs {
+        println!(
+            "{:<32}  {:<24}  {:<20}  {:<20}  {:<20}  {}",
+            g.id,
+            g.label,
+            util::fmt_time(g.issued),
+            g.not_before
+                .map(util::fmt_time)
+                .unwrap_or_else(|| "-".into()),
+            g.not_after
+                .map(util::fmt_time)
+                .unwrap_or_else(|| "-".into()),
+            g.viewer
+        );
+    }
+    eprintln!("{} grants for {} ({})", gs.len(), r.title, r.id);
+    Ok(())
+}
+
+/// Which release a ReleaseId names, for messages.
+pub fn short(id: &ReleaseId) -> String {
+    id.to_hex()[..12].to_string()
+}
