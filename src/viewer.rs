@@ -367,16 +367,11 @@ pub fn inspect(home: &Home, key_file: &Path, json: bool) -> Result<()> {
 /// Find the payload directory (the one holding `manifest.rsm`) given a release directory,
 /// a payload directory, or a download folder holding the torrent's top folder.
 pub fn find_payload(from: &Path, card: &SignedCard) -> Result<PathBuf> {
-    let candidates = [
-        from.to_path_buf(),
-        from.join(reelseal_core::seal::PAYLOAD_DIR),
-    ];
-    for c in &candidates {
-        if c.join(MANIFEST_NAME).is_file() {
-            return Ok(c.clone());
-        }
+    if from.join(MANIFEST_NAME).is_file() {
+        return Ok(from.to_path_buf());
     }
-    // A client's download folder: look one level down for the manifest the card vouches for.
+    // A release directory or a client's download folder: the torrent's top folder is one
+    // level down; pick the one whose manifest the card vouches for.
     let want = card
         .card()
         .files

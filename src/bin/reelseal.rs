@@ -41,8 +41,8 @@ enum Cmd {
     },
     /// Encrypt files and build their signed torrent in one streaming pass.
     ///
-    /// Creates a release directory with the ciphertext (opaque names) under payload/, the
-    /// encrypted manifest, release.torrent and card.rscard, and records the release and its
+    /// Creates a release directory with release.torrent, card.rscard and a folder named like
+    /// the torrent holding the encrypted manifest and the ciphertext (opaque names), and records the release and its
     /// secret key set in your ledger. Interrupting it leaves nothing that looks complete.
     Seal {
         /// Film files and/or directories (extras, subtitles); directories keep their structure.

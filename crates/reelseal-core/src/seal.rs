@@ -23,8 +23,12 @@ use crate::stream::{self, FileCipher, CHUNK_PLAIN};
 use crate::torrent::{self, Info, Metainfo, PieceHasher};
 use crate::{Error, ReleaseId, Result, FORMAT_VERSION};
 
-/// Sub-directory of a release directory that holds the torrent's content.
-pub const PAYLOAD_DIR: &str = "payload";
+/// Where a release directory keeps the torrent's content: a sub-directory named like the
+/// torrent, so that any BitTorrent client given the release directory as its download
+/// folder finds the files where it expects them.
+pub fn payload_dir(release_dir: &Path, torrent_name: &str) -> PathBuf {
+    release_dir.join(torrent_name)
+}
 /// The torrent file in a release directory.
 pub const TORRENT_FILE: &str = "release.torrent";
 /// The signed card in a release directory.
@@ -208,7 +212,18 @@ pub fn seal_into(
 ) -> Result<Sealed> {
     let release = opts.release.unwrap_or_else(ReleaseId::random);
     let keys = KeySet::generate();
-    let payload = dir.join(PAYLOAD_DIR);
+    let torrent_name = opts
+        .public_name
+        .clone()
+        .unwrap_or_else(|| format!("reelseal-{}", &release.to_hex()[..12]));
+    manifest::check_component(&torrent_name)?;
+    if [TORRENT_FILE, CARD_FILE].contains(&torrent_name.as_str()) || torrent_name.starts_with('.') {
+        return Err(Error::malformed(
+            "torrent name",
+            format!("{torrent_name:?} is reserved; choose another --public-name"),
+        ));
+    }
+    let payload = payload_dir(dir, &torrent_name);
     std::fs::create_dir_all(&payload).map_err(|e| Error::io(&payload, e))?;
 
     let files: Vec<ManifestFile> = inputs
@@ -305,12 +320,7 @@ pub fn seal_into(
     let pieces = joined?;
     result?;
 
-    let torrent_name = opts
-        .public_name
-        .clone()
-        .unwrap_or_else(|| format!("reelseal-{}", &release.to_hex()[..12]));
-    manifest::check_component(&torrent_name)?;
-    let mut meta = Metainfo {
+    let meta = Metainfo {
         announce: opts.trackers.first().cloned(),
         announce_list: (opts.trackers.len() > 1)
             .then(|| opts.trackers.iter().map(|t| vec![t.clone()]).collect()),
@@ -324,7 +334,10 @@ pub fn seal_into(
             pieces,
             private: opts.private.then_some(1),
         },
-        card: None,
+        reelseal: Some(torrent::ProjectData {
+            release: release.0.to_vec(),
+            v: FORMAT_VERSION,
+        }),
     };
     meta.check()?;
     let card = Card {
@@ -342,7 +355,6 @@ pub fn seal_into(
         v: FORMAT_VERSION,
     }
     .sign(publisher)?;
-    meta.card = Some(card.as_bytes().to_vec());
     let torrent = meta.to_bytes();
     write_synced(&dir.join(TORRENT_FILE), &torrent)?;
     write_synced(&dir.join(CARD_FILE), card.as_bytes())?;

@@ -2,8 +2,9 @@
 //!
 //! Pieces are a power of two ≥ 64 KiB so they hold whole ciphertext chunks, and BEP 47
 //! padding files (`attr` = `p`, path `.pad/<length>`) make every file start on a piece
-//! boundary. Project data (the signed card) sits outside the info dict under
-//! `reelseal-card`, where stock clients ignore it and the infohash does not cover it.
+//! boundary. Project data sits outside the info dict under `reelseal` (format version and
+//! release id only: the title and publisher stay out of the public torrent), where stock
+//! clients ignore it and the infohash does not cover it.
 
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
@@ -85,27 +86,20 @@ pub struct Metainfo {
     pub creation_date: Option<i64>,
     /// The info dict.
     pub info: Info,
-    /// The signed release card (outside the info dict).
-    #[serde(
-        default,
-        rename = "reelseal-card",
-        skip_serializing_if = "Option::is_none",
-        with = "opt_bytes"
-    )]
-    pub card: Option<Vec<u8>>,
+    /// reelseal's own data (outside the info dict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reelseal: Option<ProjectData>,
 }
 
-mod opt_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(b) => s.serialize_bytes(b),
-            None => s.serialize_none(),
-        }
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-        Ok(Some(serde_bytes::ByteBuf::deserialize(d)?.into_vec()))
-    }
+/// What reelseal adds outside the info dict: enough to recognise a release, nothing that
+/// names the film or the filmmaker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectData {
+    /// Release id (random bytes).
+    #[serde(with = "serde_bytes")]
+    pub release: Vec<u8>,
+    /// Format version.
+    pub v: u64,
 }
 
 /// Pick a piece length: about 1,000 pieces, between 256 KiB and 2 MiB (larger pieces make

@@ -1,0 +1,128 @@
+//! Helpers shared by the end-to-end tests: temporary homes made from the demo keys in
+//! `keys/`, running the real binaries, and generating test films.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copy a demo identity (`keys/<name>`) into `dir/<name>` with its secret at mode 0600.
+pub fn home_from_demo(dir: &Path, name: &str) -> PathBuf {
+    let src = repo().join("keys").join(name);
+    let dst = dir.join(name);
+    std::fs::create_dir_all(&dst).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        std::fs::copy(e.path(), &to).unwrap();
+        if to.extension().is_some_and(|x| x == "key") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+    dst
+}
+
+pub fn demo_pub(name: &str) -> String {
+    let f = if name == "publisher" {
+        "publisher.pub"
+    } else {
+        "viewer.pub"
+    };
+    std::fs::read_to_string(repo().join("keys").join(name).join(f))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+pub fn reelseal(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("reelseal").unwrap();
+    c.arg("--home")
+        .arg(home)
+        .arg("--quiet")
+        .env_remove("REELSEAL_HOME")
+        .timeout(std::time::Duration::from_secs(300));
+    c
+}
+
+pub fn reelview(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("reelview").unwrap();
+    c.arg("--home")
+        .arg(home)
+        .arg("--quiet")
+        .env_remove("REELVIEW_HOME")
+        .timeout(std::time::Duration::from_secs(300));
+    c
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so films differ between seeds.
+pub fn film_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+pub fn stdout_json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A sealed demo release: a film and a subtitle folder, sealed by the demo publisher.
+pub struct Release {
+    pub root: tempfile::TempDir,
+    pub publisher: PathBuf,
+    pub dir: PathBuf,
+    pub id: String,
+    pub film: Vec<u8>,
+    pub subs: Vec<u8>,
+}
+
+pub fn sealed_release(film_len: usize, extra: &[&str]) -> Release {
+    let root = tempfile::tempdir().unwrap();
+    let publisher = home_from_demo(root.path(), "publisher");
+    let input = root.path().join("input");
+    std::fs::create_dir_all(input.join("subs")).unwrap();
+    let film = film_bytes(film_len, 1);
+    let subs = b"1\n00:00:01,000 --> 00:00:02,000\nHello, jury.\n".to_vec();
+    std::fs::write(input.join("feature.mp4"), &film).unwrap();
+    std::fs::write(input.join("subs/en.srt"), &subs).unwrap();
+    let dir = root.path().join("release");
+    let out = reelseal(&publisher)
+        .args(["--json", "seal"])
+        .arg(input.join("feature.mp4"))
+        .arg(input.join("subs"))
+        .args(["--title", "The Demo Film", "--out"])
+        .arg(&dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "seal failed: {}", stderr(&out));
+    let id = stdout_json(&out)["release_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Release {
+        root,
+        publisher,
+        dir,
+        id,
+        film,
+        subs,
+    }
+}
