@@ -44,7 +44,16 @@ fn decode(s: &str, hrp: &'static str, what: &'static str) -> Result<Zeroizing<[u
         ));
     }
     let bytes = Zeroizing::new(parsed.byte_iter().collect::<Vec<u8>>());
-    Ok(Zeroizing::new(fixed(&bytes, what)?))
+    let key = Zeroizing::new(fixed(&bytes, what)?);
+    // BIP 173 leaves the 4 padding bits of the last 5-bit group unchecked; accept only the
+    // one canonical text (zero padding), so every key has exactly one spelling per case.
+    if !Zeroizing::new(encode(hrp, &key[..], false)).eq_ignore_ascii_case(s) {
+        return Err(Error::malformed(
+            what,
+            "not the canonical bech32 encoding (non-zero padding bits)",
+        ));
+    }
+    Ok(key)
 }
 
 /// The publisher's secret signing key.

@@ -9,7 +9,7 @@
 //! atomically (temp name + rename) is the caller's job.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -163,42 +163,87 @@ pub struct Sealed {
     pub manifest: Manifest,
 }
 
+/// What flows down the pipeline, in order.
 enum Msg {
+    /// Start a new ciphertext file.
+    Open(PathBuf),
+    /// Ciphertext bytes of the current file.
     Data(Vec<u8>),
-    /// End of one ciphertext file: zero padding to hash before the next.
-    End {
-        pad: u64,
-    },
+    /// End of the current file; `pad` zero bytes follow it in the torrent.
+    End { pad: u64 },
 }
 
-struct WriteJob {
-    rx: Receiver<(PathBuf, Receiver<Msg>)>,
-    recycle: SyncSender<Vec<u8>>,
-    hasher: PieceHasher,
+/// Stage 2: SHA-1 piece hashes over the whole torrent and SHA-256 per file; passes every
+/// message on to the writer unchanged.
+fn hash_stage(rx: Receiver<Msg>, tx: SyncSender<Msg>, piece: u64) -> (Vec<u8>, Vec<[u8; 32]>) {
+    let mut pieces = PieceHasher::new(piece);
+    let mut sha = Sha256::new();
+    let mut digests = Vec::new();
+    for m in rx {
+        match &m {
+            Msg::Open(_) => sha = Sha256::new(),
+            Msg::Data(b) => {
+                pieces.update(b);
+                sha.update(b);
+            }
+            Msg::End { pad } => {
+                pieces.zeros(*pad);
+                digests.push(std::mem::take(&mut sha).finalize().into());
+            }
+        }
+        if tx.send(m).is_err() {
+            break; // the writer failed; its error is reported
+        }
+    }
+    (pieces.finish(), digests)
 }
 
-impl WriteJob {
-    fn run(mut self) -> Result<Vec<u8>> {
-        while let Ok((path, blocks)) = self.rx.recv() {
-            let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
-            let mut w = BufWriter::with_capacity(1 << 20, f);
-            for m in blocks {
-                match m {
-                    Msg::Data(b) => {
-                        w.write_all(&b).map_err(|e| Error::io(&path, e))?;
-                        self.hasher.update(&b);
-                        let _ = self.recycle.try_send(b);
+/// How much the writer lets the page cache hold before asking the flusher to start
+/// writing it out, so the final fsync has little left to do.
+const FLUSH_EVERY: u64 = 256 << 20;
+
+/// Stage 3: write files; a helper thread fsyncs behind the writer as it goes.
+fn write_stage(rx: Receiver<Msg>, recycle: SyncSender<Vec<u8>>) -> Result<()> {
+    let (flush_tx, flush_rx) = sync_channel::<File>(2);
+    let flusher = std::thread::Builder::new()
+        .name("reelseal-flush".into())
+        .spawn(move || {
+            for f in flush_rx {
+                let _ = f.sync_data(); // best effort: the final sync_all below is checked
+            }
+        })
+        .map_err(|e| Error::io("flush thread", e))?;
+    let mut cur: Option<(PathBuf, File, u64)> = None;
+    let result = (|| -> Result<()> {
+        for m in rx {
+            match m {
+                Msg::Open(path) => {
+                    let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
+                    cur = Some((path, f, 0));
+                }
+                Msg::Data(b) => {
+                    let (path, f, since) = cur.as_mut().expect("Open comes first");
+                    f.write_all(&b).map_err(|e| Error::io(&*path, e))?;
+                    *since += b.len() as u64;
+                    if *since >= FLUSH_EVERY {
+                        *since = 0;
+                        if let Ok(c) = f.try_clone() {
+                            let _ = flush_tx.try_send(c);
+                        }
                     }
-                    Msg::End { pad } => self.hasher.zeros(pad),
+                    let _ = recycle.try_send(b);
+                }
+                Msg::End { .. } => {
+                    let (path, f, _) = cur.take().expect("Open comes first");
+                    f.sync_all().map_err(|e| Error::io(&path, e))?;
                 }
             }
-            let f = w
-                .into_inner()
-                .map_err(|e| Error::io(&path, e.into_error()))?;
-            f.sync_all().map_err(|e| Error::io(&path, e))?;
         }
-        Ok(self.hasher.finish())
-    }
+        Ok(())
+    })();
+    drop(flush_tx);
+    let _ = flusher.join();
+    result
 }
 
 /// Seal `inputs` into the (existing, empty) directory `dir`. `progress` is called with the
@@ -259,66 +304,82 @@ pub fn seal_into(
         None => torrent::auto_piece_length(total),
     };
 
-    let (job_tx, job_rx) = sync_channel::<(PathBuf, Receiver<Msg>)>(1);
+    // Three stages on bounded channels: this thread reads and encrypts, one thread hashes,
+    // one writes. Memory is a handful of 1 MiB blocks whatever the film's size.
+    let (hash_tx, hash_rx) = sync_channel::<Msg>(4);
+    let (write_tx, write_rx) = sync_channel::<Msg>(4);
     let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(8);
-    let writer = WriteJob {
-        rx: job_rx,
-        recycle: recycle_tx,
-        hasher: PieceHasher::new(piece),
-    };
-    let handle = std::thread::Builder::new()
-        .name("reelseal-write-hash".into())
-        .spawn(move || writer.run())
+    let hasher = std::thread::Builder::new()
+        .name("reelseal-hash".into())
+        .spawn(move || hash_stage(hash_rx, write_tx, piece))
+        .map_err(|e| Error::io(dir, e))?;
+    let writer = std::thread::Builder::new()
+        .name("reelseal-write".into())
+        .spawn(move || write_stage(write_rx, recycle_tx))
         .map_err(|e| Error::io(dir, e))?;
 
-    let mut card_files = Vec::with_capacity(sizes.len());
+    let mut ct_lens = Vec::with_capacity(sizes.len());
     let result = (|| -> Result<()> {
-        // The manifest (small, already encrypted).
-        let (tx, rx) = sync_channel(4);
-        if job_tx.send((payload.join(MANIFEST_NAME), rx)).is_err() {
-            return Ok(()); // writer failed; its error is reported below
-        }
-        let _ = tx.send(Msg::Data(manifest_ct.clone()));
+        let n = inputs.len();
+        let send = |m: Msg| hash_tx.send(m).is_ok();
+        // The manifest (small, already encrypted) first.
         let mut end = manifest_ct.len() as u64;
-        let _ = tx.send(Msg::End {
-            pad: pad_if_more(end, piece, true),
-        });
-        end += pad_if_more(end, piece, true);
-        drop(tx);
-        card_files.push(CardFile {
-            len: manifest_ct.len() as u64,
-            name: MANIFEST_NAME.into(),
-            sha256: Sha256::digest(&manifest_ct).to_vec(),
-        });
-
+        let pad = pad_if_more(end, piece, true);
+        end += pad;
+        if !(send(Msg::Open(payload.join(MANIFEST_NAME)))
+            && send(Msg::Data(manifest_ct.clone()))
+            && send(Msg::End { pad }))
+        {
+            return Ok(());
+        }
+        ct_lens.push(manifest_ct.len() as u64);
         for (i, (inp, mf)) in inputs.iter().zip(&manifest.files).enumerate() {
-            let (tx, rx) = sync_channel(4);
-            if job_tx.send((payload.join(&mf.ct_name), rx)).is_err() {
+            if !send(Msg::Open(payload.join(&mf.ct_name))) {
                 return Ok(());
             }
             let cipher = mf.cipher(&keys, &release)?;
-            let (sha, len) =
-                encrypt_file(&inp.source, inp.size, cipher, &tx, &recycle_rx, progress)?;
+            let Some(len) = encrypt_file(
+                &inp.source,
+                inp.size,
+                cipher,
+                &hash_tx,
+                &recycle_rx,
+                progress,
+            )?
+            else {
+                return Ok(());
+            };
             end += len;
-            let more = i + 1 < inputs.len();
-            let pad = pad_if_more(end, piece, more);
+            let pad = pad_if_more(end, piece, i + 1 < n);
             end += pad;
-            let _ = tx.send(Msg::End { pad });
-            card_files.push(CardFile {
-                len,
-                name: mf.ct_name.clone(),
-                sha256: sha.to_vec(),
-            });
+            if !send(Msg::End { pad }) {
+                return Ok(());
+            }
+            ct_lens.push(len);
         }
         Ok(())
     })();
-    drop(job_tx);
-    let joined = handle
+    drop(hash_tx);
+    let hashed = hasher
+        .join()
+        .map_err(|_| Error::io(dir, std::io::Error::other("hash thread panicked")))?;
+    let written = writer
         .join()
         .map_err(|_| Error::io(dir, std::io::Error::other("writer thread panicked")))?;
     // A writer failure (disk full…) explains any reader-side symptom, so it wins.
-    let pieces = joined?;
+    written?;
     result?;
+    let (pieces, digests) = hashed;
+    let card_files: Vec<CardFile> = sizes
+        .iter()
+        .zip(&ct_lens)
+        .zip(&digests)
+        .map(|(((name, _), len), sha)| CardFile {
+            len: *len,
+            name: name.clone(),
+            sha256: sha.to_vec(),
+        })
+        .collect();
 
     let meta = Metainfo {
         announce: opts.trackers.first().cloned(),
@@ -376,6 +437,8 @@ fn pad_if_more(end: u64, piece: u64, more: bool) -> u64 {
     }
 }
 
+/// Read, encrypt and send one file. Plaintext is read straight into the outgoing block and
+/// sealed in place. Returns the ciphertext length, or `None` if the pipeline stopped.
 fn encrypt_file(
     src: &Path,
     expected: u64,
@@ -383,56 +446,58 @@ fn encrypt_file(
     tx: &SyncSender<Msg>,
     recycle: &Receiver<Vec<u8>>,
     progress: &mut dyn FnMut(u64),
-) -> Result<([u8; 32], u64)> {
+) -> Result<Option<u64>> {
     let mut f = File::open(src).map_err(|e| Error::io(src, e))?;
-    let mut sha = Sha256::new();
-    let block_len = CHUNK_PLAIN * BLOCK_CHUNKS;
-    // Two buffers: reading one block ahead tells us which chunk is the last.
-    let mut cur = vec![0u8; block_len];
-    let mut next = vec![0u8; block_len];
-    let mut chunk = Vec::with_capacity(stream::CHUNK_CT);
-    let (mut index, mut read_total, mut ct_total) = (0u64, 0u64, 0u64);
-    let mut have = read_full(&mut f, &mut cur, src)?;
-    loop {
-        let next_have = if have == block_len {
-            read_full(&mut f, &mut next, src)?
-        } else {
-            0
-        };
-        let final_block = next_have == 0;
+    // The size listed up front fixes which chunk is last; a file that changes meanwhile is
+    // caught below and refused.
+    let chunks = expected.div_ceil(CHUNK_PLAIN as u64).max(1);
+    let changed = |how: String| {
+        Error::io(
+            src,
+            std::io::Error::other(format!(
+                "the file changed while sealing ({how}); seal again once it is complete"
+            )),
+        )
+    };
+    let mut remaining = expected;
+    let mut ct_total = 0u64;
+    let mut index = 0u64;
+    while index < chunks {
         let mut block = recycle
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(stream::CHUNK_CT * BLOCK_CHUNKS));
         block.clear();
-        let n_chunks = have.div_ceil(CHUNK_PLAIN).max(1);
-        for c in 0..n_chunks {
-            let s = c * CHUNK_PLAIN;
-            let e = (s + CHUNK_PLAIN).min(have);
-            chunk.clear();
-            chunk.extend_from_slice(&cur[s..e]);
-            cipher.seal_chunk(index, final_block && c + 1 == n_chunks, &mut chunk);
+        let mut plain_in_block = 0u64;
+        for _ in 0..BLOCK_CHUNKS {
+            if index == chunks {
+                break;
+            }
+            let take = remaining.min(CHUNK_PLAIN as u64) as usize;
+            let start = block.len();
+            block.resize(start + take, 0);
+            if read_full(&mut f, &mut block[start..], src)? != take {
+                return Err(changed(format!(
+                    "{expected} bytes when listed, fewer when read"
+                )));
+            }
+            let tag = cipher.seal_in_place(index, index + 1 == chunks, &mut block[start..]);
+            block.extend_from_slice(&tag);
+            remaining -= take as u64;
+            plain_in_block += take as u64;
             index += 1;
-            block.extend_from_slice(&chunk);
         }
-        read_total += have as u64;
-        progress(have as u64);
-        sha.update(&block);
+        progress(plain_in_block);
         ct_total += block.len() as u64;
-        if tx.send(Msg::Data(block)).is_err() || final_block {
-            break; // finished, or the writer stopped (its error is reported)
+        if tx.send(Msg::Data(block)).is_err() {
+            return Ok(None);
         }
-        std::mem::swap(&mut cur, &mut next);
-        have = next_have;
     }
-    if read_total != expected {
-        return Err(Error::io(
-            src,
-            std::io::Error::other(format!(
-                "the file changed while sealing ({expected} bytes when listed, {read_total} read); seal again once it is complete"
-            )),
-        ));
+    if read_full(&mut f, &mut [0u8; 1], src)? != 0 {
+        return Err(changed(format!(
+            "it grew beyond the {expected} bytes listed"
+        )));
     }
-    Ok((sha.finalize().into(), ct_total))
+    Ok(Some(ct_total))
 }
 
 fn read_full(f: &mut File, buf: &mut [u8], path: &Path) -> Result<usize> {

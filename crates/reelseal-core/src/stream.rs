@@ -93,6 +93,16 @@ impl FileCipher {
         buf.extend_from_slice(&tag);
     }
 
+    /// Encrypt one chunk's plaintext in place in a slice and return its tag (no copies:
+    /// the sealing pipeline reads plaintext straight into its output block).
+    pub fn seal_in_place(&self, index: u64, last: bool, buf: &mut [u8]) -> [u8; TAG_LEN] {
+        debug_assert!(buf.len() <= CHUNK_PLAIN);
+        self.aead
+            .encrypt_in_place_detached(&Self::nonce(index, last), b"", buf)
+            .expect("chunk is far below the ChaCha20 length limit")
+            .into()
+    }
+
     /// Decrypt one chunk in place: `buf` holds chunk ciphertext with its tag; on success it
     /// holds the plaintext. On failure `buf` is wiped, so no unauthenticated bytes escape.
     pub fn open_chunk(&self, index: u64, last: bool, buf: &mut Vec<u8>) -> Result<()> {

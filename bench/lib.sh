@@ -1,0 +1,47 @@
+# Shared helpers for the bench scripts: timing with peak memory, and a results table.
+# Each measurement runs a command under GNU time and records wall seconds and max RSS.
+
+BENCH_DIR=${BENCH_DIR:-/tmp/reelseal-bench}
+RUNS=${RUNS:-3}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TIME=/usr/bin/time
+
+need() {
+  for c in "$@"; do
+    command -v "$c" >/dev/null 2>&1 || { echo "missing $c: apt-get install -y $(pkg_for "$c")" >&2; exit 1; }
+  done
+}
+pkg_for() { case "$1" in age|age-keygen) echo age;; mktorrent) echo mktorrent;; aria2c) echo aria2;; *) echo "$1";; esac; }
+
+build_release() {
+  (cd "$ROOT" && cargo build --release --quiet --bins "$@") || exit 1
+  export PATH="$ROOT/target/release:$PATH"
+}
+
+make_file() { # path size_mib
+  if [ ! -f "$1" ] || [ "$(stat -c %s "$1")" -ne $(( $2 * 1024 * 1024 )) ]; then
+    echo "making $2 MiB of random data in $1" >&2
+    head -c $(( $2 * 1024 * 1024 )) /dev/urandom > "$1"
+  fi
+  cat "$1" > /dev/null # warm the page cache so every tool reads from memory
+}
+
+# measure LABEL -- command...   → appends "LABEL seconds maxrss_kib" to $RESULTS (median of $RUNS)
+measure() {
+  local label=$1; shift; [ "$1" = "--" ] && shift
+  local secs=() rss=()
+  for _ in $(seq "$RUNS"); do
+    [ -n "${BEFORE_EACH:-}" ] && eval "$BEFORE_EACH"
+    $TIME -f "%e %M" -o "$BENCH_DIR/time.out" "$@" >/dev/null 2>"$BENCH_DIR/stderr.out" || { echo "FAILED: $*" >&2; cat "$BENCH_DIR/stderr.out" >&2; exit 1; }
+    read -r s m < <(tail -n1 "$BENCH_DIR/time.out")
+    secs+=("$s"); rss+=("$m")
+  done
+  local ms mr
+  ms=$(printf '%s\n' "${secs[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
+  mr=$(printf '%s\n' "${rss[@]}" | sort -n | tail -n1)
+  echo "$label $ms $mr" >> "$RESULTS"
+  printf '%-44s %8.2f s  %8.1f MiB peak RSS\n' "$label" "$ms" "$(echo "$mr/1024" | bc -l)" >&2
+}
+
+value() { awk -v l="$1" '$1==l {print $2}' "$RESULTS"; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
