@@ -577,52 +577,56 @@ pub fn grant(home: &Home, a: GrantArgs) -> Result<()> {
         "granting",
         a.quiet || a.json || plans.len() < 50,
     );
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mut rows = Vec::with_capacity(plans.len());
-    let mut files = Vec::with_capacity(plans.len());
     let mut any_access = false;
-    for (w, path) in &plans {
-        let (viewer, secret) = match w.viewer {
-            Some(v) => (v, None),
-            None => {
-                let s = ViewerSecret::generate();
-                (s.public(), Some(s))
-            }
-        };
-        let params = GrantParams {
-            id: GrantId::random(),
-            label: w.label.clone(),
-            viewer,
-            not_before: w.not_before,
-            not_after: w.not_after,
-            issued: now,
-        };
-        let g = grant::issue(&card, &keys, &params, &sk)?;
-        let (text, private) = match secret {
-            Some(s) => {
-                any_access = true;
-                (AccessKey::new(s, &g)?.to_armor().to_string(), true)
-            }
-            None => (g.to_armor(), false),
-        };
-        files.push((path.clone(), text, private));
-        rows.push(GrantRow {
-            id: params.id,
-            release: r.id,
-            viewer: viewer.to_bech32(),
-            label: w.label.clone(),
-            not_before: w.not_before,
-            not_after: w.not_after,
-            issued: now,
-            email: w.email.clone(),
-            grant: g.to_bytes().to_vec(),
+    // Batches keep memory flat for any CSV size. Within a batch, issuing (X25519 + ed25519
+    // per grant, CPU-bound) is spread over the cores; then the batch is recorded in the
+    // ledger *before* its files are written, so a grant file never exists without its row.
+    for batch in plans.chunks(GRANT_BATCH) {
+        let per = batch.len().div_ceil(workers).max(1);
+        let issued: Vec<Result<Vec<(GrantRow, String, bool)>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = batch
+                .chunks(per)
+                .map(|part| {
+                    let (card, keys, sk, pb) = (&card, &keys, &sk, &pb);
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(w, _)| {
+                                let out = issue_one(card, keys, sk, w, now, r.id);
+                                pb.inc(1);
+                                out
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("grant worker panicked"))
+                .collect()
         });
-    }
-    // Record first: a grant file must never exist without its ledger row (revocation and
-    // tracing need it).
-    ledger.add_grants(&rows)?;
-    for (path, text, private) in &files {
-        util::write_atomic(path, text.as_bytes(), *private)?;
-        pb.inc(1);
+        let mut batch_rows = Vec::with_capacity(batch.len());
+        let mut files = Vec::with_capacity(batch.len());
+        let issued = issued
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten();
+        for ((row, text, private), (_, path)) in issued.zip(batch) {
+            any_access |= private;
+            files.push((path.clone(), text, private));
+            batch_rows.push(row);
+        }
+        ledger.add_grants(&batch_rows)?;
+        util::write_many(&files)?;
+        // Only the summary is kept for the report.
+        rows.extend(batch_rows.into_iter().map(|g| GrantRow {
+            grant: Vec::new(),
+            ..g
+        }));
     }
     pb.finish_and_clear();
 
@@ -677,6 +681,52 @@ pub fn grant(home: &Home, a: GrantArgs) -> Result<()> {
         eprintln!("Fix the rows above and run the command again with a CSV of just those rows.");
     }
     Ok(())
+}
+
+/// Grants issued, recorded and written per step of a batch.
+const GRANT_BATCH: usize = 2048;
+
+/// Issue one grant; the text to write, and whether it holds a secret (an access key).
+fn issue_one(
+    card: &SignedCard,
+    keys: &reelseal_core::keyset::KeySet,
+    sk: &PublisherSecret,
+    w: &Wanted,
+    now: i64,
+    release: ReleaseId,
+) -> Result<(GrantRow, String, bool)> {
+    let (viewer, secret) = match w.viewer {
+        Some(v) => (v, None),
+        None => {
+            let s = ViewerSecret::generate();
+            (s.public(), Some(s))
+        }
+    };
+    let params = GrantParams {
+        id: GrantId::random(),
+        label: w.label.clone(),
+        viewer,
+        not_before: w.not_before,
+        not_after: w.not_after,
+        issued: now,
+    };
+    let g = grant::issue(card, keys, &params, sk)?;
+    let (text, private) = match secret {
+        Some(s) => (AccessKey::new(s, &g)?.to_armor().to_string(), true),
+        None => (g.to_armor(), false),
+    };
+    let row = GrantRow {
+        id: params.id,
+        release,
+        viewer: viewer.to_bech32(),
+        label: w.label.clone(),
+        not_before: w.not_before,
+        not_after: w.not_after,
+        issued: now,
+        email: w.email.clone(),
+        grant: g.to_bytes().to_vec(),
+    };
+    Ok((row, text, private))
 }
 
 /// `reelseal grants RELEASE`.

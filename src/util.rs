@@ -125,6 +125,42 @@ pub fn write_atomic(path: &Path, data: &[u8], private: bool) -> Result<()> {
     Ok(())
 }
 
+/// Write many files (e.g. a batch of grants), each atomically by temp file + rename, then
+/// make them all durable with one `syncfs` instead of an fsync per file (100,000 fsyncs
+/// would take minutes). `(path, contents, private)`.
+pub fn write_many(files: &[(PathBuf, String, bool)]) -> Result<()> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for (path, data, private) in files {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if dirs.insert(dir.clone()) {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let mut b = tempfile::Builder::new();
+        b.prefix(".reelseal-tmp-");
+        #[cfg(unix)]
+        if !private {
+            use std::os::unix::fs::PermissionsExt;
+            b.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let mut tmp = b
+            .tempfile_in(&dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        tmp.write_all(data.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        tmp.persist(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    for d in dirs {
+        let f = std::fs::File::open(&d).with_context(|| format!("cannot open {}", d.display()))?;
+        rustix::fs::syncfs(&f).with_context(|| format!("cannot flush {} to disk", d.display()))?;
+    }
+    Ok(())
+}
+
 /// Write a secret key file (0600), refusing to replace an existing one unless `force`.
 pub fn write_secret_file(path: &Path, text: &str, force: bool) -> Result<()> {
     if path.exists() && !force {
