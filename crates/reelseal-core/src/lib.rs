@@ -24,6 +24,7 @@
 pub mod armor;
 pub mod canonical;
 pub mod card;
+pub mod durable;
 mod error;
 pub mod grant;
 pub mod keys;

@@ -7,7 +7,7 @@
 //! into place; on any failure it is removed, so no partial or unauthenticated output stays.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 
@@ -15,9 +15,12 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::card::Card;
+use crate::durable::DurableFile;
 use crate::keyset::KeySet;
 use crate::manifest::{Manifest, ManifestFile, MANIFEST_NAME};
-use crate::stream::Geometry;
+use crate::stream::{Geometry, CHUNK_CT};
+
+const BLOCK_CHUNKS: usize = 16;
 use crate::Error;
 
 /// Why opening a release failed, with the file concerned.
@@ -190,71 +193,110 @@ pub fn open_file(
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
     let tmp = partial_path(dest);
-    let result = (|| -> std::result::Result<(), OpenError> {
-        let out = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, out);
-        let (tx, rx) = sync_channel::<std::io::Result<Vec<u8>>>(4);
-        let chunks = geo.chunks;
-        // Reader thread: read ciphertext chunk by chunk and hash it.
-        let reader = std::thread::spawn(move || -> [u8; 32] {
+    // Three stages: a thread reads and SHA-256-hashes ciphertext blocks, this thread
+    // decrypts them in place, a thread writes plaintext (flushed behind as it goes).
+    let (ct_tx, ct_rx) = sync_channel::<std::io::Result<Vec<u8>>>(4);
+    let (pt_tx, pt_rx) = sync_channel::<Vec<u8>>(4);
+    let reader = std::thread::Builder::new()
+        .name("reelseal-read".into())
+        .spawn(move || -> [u8; 32] {
             let mut sha = Sha256::new();
-            for i in 0..chunks {
-                let (_, len) = geo.chunk_range(i);
+            let mut off = 0u64;
+            while off < geo.ct_len {
+                let len = (geo.ct_len - off).min((CHUNK_CT * BLOCK_CHUNKS) as u64) as usize;
                 let mut buf = vec![0u8; len];
                 let r = src.read_exact(&mut buf).map(|_| {
                     sha.update(&buf);
                     buf
                 });
                 let failed = r.is_err();
-                if tx.send(r).is_err() || failed {
+                if ct_tx.send(r).is_err() || failed {
                     break;
                 }
+                off += len as u64;
             }
             sha.finalize().into()
-        });
-        let mut decrypt = || -> std::result::Result<(), OpenError> {
-            for i in 0..geo.chunks {
-                let mut buf = match rx.recv() {
-                    Ok(Ok(b)) => b,
-                    Ok(Err(e)) => return Err(Error::io(ct_path, e).into()),
-                    Err(_) => {
-                        return Err(
-                            Error::io(ct_path, std::io::Error::other("reader stopped")).into()
-                        )
-                    }
-                };
-                if let Err(Error::ChunkAuth { index }) =
-                    cipher.open_chunk(i, geo.is_last(i), &mut buf)
-                {
-                    let (start, len) = geo.chunk_range(index);
-                    return Err(OpenError::Tampered {
-                        name: file.display_path(),
-                        path: ct_path.into(),
-                        index,
-                        start,
-                        end: start + len as u64,
-                    });
+        })
+        .map_err(|e| Error::io(ct_path, e))?;
+    let tmp_w = tmp.clone();
+    let writer = std::thread::Builder::new()
+        .name("reelseal-write".into())
+        .spawn(move || -> crate::Result<DurableFile> {
+            let mut out = DurableFile::create(&tmp_w)?;
+            for b in pt_rx {
+                if let Err(e) = out.write_all(&b) {
+                    out.abandon();
+                    return Err(e);
                 }
-                w.write_all(&buf).map_err(|e| Error::io(&tmp, e))?;
-                progress(buf.len() as u64);
             }
-            Ok(())
+            Ok(out)
+        })
+        .map_err(|e| Error::io(&tmp, e))?;
+
+    let decrypted = (|| -> std::result::Result<(), OpenError> {
+        let mut index = 0u64;
+        while index < geo.chunks {
+            let mut block = match ct_rx.recv() {
+                Ok(Ok(b)) => b,
+                Ok(Err(e)) => return Err(Error::io(ct_path, e).into()),
+                Err(_) => {
+                    return Err(Error::io(ct_path, std::io::Error::other("reader stopped")).into())
+                }
+            };
+            // Decrypt each chunk in place, then close the gaps the tags leave.
+            let mut plain_len = 0usize;
+            for start in (0..block.len()).step_by(CHUNK_CT) {
+                let end = (start + CHUNK_CT).min(block.len());
+                match cipher.open_in_place(index, geo.is_last(index), &mut block[start..end]) {
+                    Ok(n) => {
+                        block.copy_within(start..start + n, plain_len);
+                        plain_len += n;
+                    }
+                    Err(_) => {
+                        let (start, len) = geo.chunk_range(index);
+                        return Err(OpenError::Tampered {
+                            name: file.display_path(),
+                            path: ct_path.into(),
+                            index,
+                            start,
+                            end: start + len as u64,
+                        });
+                    }
+                }
+                index += 1;
+            }
+            block.truncate(plain_len);
+            progress(plain_len as u64);
+            if pt_tx.send(block).is_err() {
+                break; // the writer failed; its error is reported below
+            }
+        }
+        Ok(())
+    })();
+    drop(pt_tx);
+    drop(ct_rx);
+    let digest = reader
+        .join()
+        .map_err(|_| Error::io(ct_path, std::io::Error::other("reader thread panicked")))?;
+    let written = writer
+        .join()
+        .map_err(|_| Error::io(&tmp, std::io::Error::other("writer thread panicked")))?;
+    let result = (|| -> std::result::Result<(), OpenError> {
+        let out = match (written, decrypted) {
+            (Ok(out), Ok(())) => out,
+            (Ok(out), Err(e)) => {
+                out.abandon();
+                return Err(e);
+            }
+            (Err(e), _) => return Err(e.into()),
         };
-        let r = decrypt();
-        drop(rx);
-        let digest = reader
-            .join()
-            .map_err(|_| Error::io(ct_path, std::io::Error::other("reader thread panicked")))?;
-        r?;
         if !bool::from(digest.as_slice().ct_eq(&entry.sha256)) {
+            out.abandon();
             return Err(OpenError::HashMismatch {
                 path: ct_path.into(),
             });
         }
-        let f = w
-            .into_inner()
-            .map_err(|e| Error::io(&tmp, e.into_error()))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        out.finish()?;
         std::fs::rename(&tmp, dest).map_err(|e| Error::io(dest, e))?;
         Ok(())
     })();

@@ -16,6 +16,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use sha2::{Digest, Sha256};
 
 use crate::card::{Card, CardFile, SignedCard};
+use crate::durable::DurableFile;
 use crate::keys::PublisherSecret;
 use crate::keyset::{KeySet, MAIN_KEY};
 use crate::manifest::{self, Manifest, ManifestFile, MANIFEST_NAME};
@@ -198,52 +199,20 @@ fn hash_stage(rx: Receiver<Msg>, tx: SyncSender<Msg>, piece: u64) -> (Vec<u8>, V
     (pieces.finish(), digests)
 }
 
-/// How much the writer lets the page cache hold before asking the flusher to start
-/// writing it out, so the final fsync has little left to do.
-const FLUSH_EVERY: u64 = 256 << 20;
-
-/// Stage 3: write files; a helper thread fsyncs behind the writer as it goes.
+/// Stage 3: write files (flushed to disk behind the writer as they grow).
 fn write_stage(rx: Receiver<Msg>, recycle: SyncSender<Vec<u8>>) -> Result<()> {
-    let (flush_tx, flush_rx) = sync_channel::<File>(2);
-    let flusher = std::thread::Builder::new()
-        .name("reelseal-flush".into())
-        .spawn(move || {
-            for f in flush_rx {
-                let _ = f.sync_data(); // best effort: the final sync_all below is checked
+    let mut cur: Option<DurableFile> = None;
+    for m in rx {
+        match m {
+            Msg::Open(path) => cur = Some(DurableFile::create(&path)?),
+            Msg::Data(b) => {
+                cur.as_mut().expect("Open comes first").write_all(&b)?;
+                let _ = recycle.try_send(b);
             }
-        })
-        .map_err(|e| Error::io("flush thread", e))?;
-    let mut cur: Option<(PathBuf, File, u64)> = None;
-    let result = (|| -> Result<()> {
-        for m in rx {
-            match m {
-                Msg::Open(path) => {
-                    let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
-                    cur = Some((path, f, 0));
-                }
-                Msg::Data(b) => {
-                    let (path, f, since) = cur.as_mut().expect("Open comes first");
-                    f.write_all(&b).map_err(|e| Error::io(&*path, e))?;
-                    *since += b.len() as u64;
-                    if *since >= FLUSH_EVERY {
-                        *since = 0;
-                        if let Ok(c) = f.try_clone() {
-                            let _ = flush_tx.try_send(c);
-                        }
-                    }
-                    let _ = recycle.try_send(b);
-                }
-                Msg::End { .. } => {
-                    let (path, f, _) = cur.take().expect("Open comes first");
-                    f.sync_all().map_err(|e| Error::io(&path, e))?;
-                }
-            }
+            Msg::End { .. } => cur.take().expect("Open comes first").finish()?,
         }
-        Ok(())
-    })();
-    drop(flush_tx);
-    let _ = flusher.join();
-    result
+    }
+    Ok(())
 }
 
 /// Seal `inputs` into the (existing, empty) directory `dir`. `progress` is called with the

@@ -103,6 +103,28 @@ impl FileCipher {
             .into()
     }
 
+    /// Decrypt one chunk in place in a slice holding ciphertext ‖ tag; returns the plaintext
+    /// length (the plaintext is `buf[..len]`). On failure the slice is zeroed.
+    pub fn open_in_place(&self, index: u64, last: bool, buf: &mut [u8]) -> Result<usize> {
+        if buf.len() < TAG_LEN {
+            buf.fill(0);
+            return Err(Error::ChunkAuth { index });
+        }
+        let split = buf.len() - TAG_LEN;
+        let (data, tag) = buf.split_at_mut(split);
+        let tag = *Tag::from_slice(tag);
+        match self
+            .aead
+            .decrypt_in_place_detached(&Self::nonce(index, last), b"", data, &tag)
+        {
+            Ok(()) => Ok(split),
+            Err(_) => {
+                buf.fill(0);
+                Err(Error::ChunkAuth { index })
+            }
+        }
+    }
+
     /// Decrypt one chunk in place: `buf` holds chunk ciphertext with its tag; on success it
     /// holds the plaintext. On failure `buf` is wiped, so no unauthenticated bytes escape.
     pub fn open_chunk(&self, index: u64, last: bool, buf: &mut Vec<u8>) -> Result<()> {

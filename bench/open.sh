@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Decrypt speed: `reelview open` (verify grant, decrypt every chunk, check each file's
+# SHA-256 against the card, write atomically) against `age -d` on the same size file,
+# side by side in one run. Target: reelview open >= age.
+# usage: bench/open.sh [SIZE_MIB=2048]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+SIZE=${1:-2048}
+need age age-keygen bc
+mkdir -p "$BENCH_DIR"; cd "$BENCH_DIR"
+build_release
+RESULTS=$BENCH_DIR/open.results; : > "$RESULTS"
+make_file film.bin "$SIZE"
+[ -f age.key ] || age-keygen -o age.key 2>/dev/null
+age -r "$(age-keygen -y age.key)" -o film.age film.bin
+export REELSEAL_HOME=$BENCH_DIR/open-pub REELVIEW_HOME=$BENCH_DIR/open-view
+rm -rf "$REELSEAL_HOME" "$REELVIEW_HOME" open.reelseal open.rskey
+reelseal keygen >/dev/null 2>&1
+VIEWER=$(reelview keygen 2>/dev/null)
+PUB=$(grep '^# public key:' "$REELSEAL_HOME/publisher.key" | awk '{print $4}')
+reelview trust "$PUB" >/dev/null
+reelseal --quiet seal film.bin --title "Open bench" --out open.reelseal >/dev/null
+reelseal --quiet grant open.reelseal --to "$VIEWER" --name bench --out open.rskey >/dev/null
+cat film.age open.reelseal/*/f000.rsc > /dev/null
+BEFORE_EACH="rm -rf out-age.bin out-open"
+measure age_decrypt -- age -d -i age.key -o out-age.bin film.age
+measure reelview_open -- reelview --quiet open open.rskey --from open.reelseal --out out-open
+cmp out-open/film.bin film.bin
+rm -rf out-age.bin out-open
+a=$(value age_decrypt); o=$(value reelview_open)
+echo
+echo "## open: $SIZE MiB, median of $RUNS runs ($(nproc) cores)"
+echo "| tool | seconds | MiB/s | peak RSS |"
+echo "|---|---|---|---|"
+while read -r l t m; do
+  printf '| %s | %.2f | %.0f | %.1f MiB |\n' "$l" "$t" "$(echo "$SIZE/$t" | bc -l)" "$(echo "$m/1024" | bc -l)"
+done < "$RESULTS"
+echo
+echo "- reelview open speed / age -d speed = $(ratio "$a" "$o")x  (target >= 1.0x)"
