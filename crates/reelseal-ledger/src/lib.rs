@@ -87,6 +87,30 @@ const MIGRATIONS: &[&str] = &[
         action TEXT NOT NULL,
         detail TEXT NOT NULL
      );",
+    // 2: revocations, signed revocation lists, one-time access codes (stored hashed).
+    "CREATE TABLE revocations(
+        kind TEXT NOT NULL CHECK (kind IN ('grant','viewer')),
+        subject TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        PRIMARY KEY (kind, subject)
+     );
+     CREATE TABLE revocation_lists(
+        seq INTEGER PRIMARY KEY,
+        issued INTEGER NOT NULL,
+        list BLOB NOT NULL
+     );
+     CREATE TABLE codes(
+        code_hash BLOB PRIMARY KEY,
+        release_id TEXT NOT NULL REFERENCES releases(id),
+        not_before INTEGER,
+        not_after INTEGER,
+        created INTEGER NOT NULL,
+        viewer TEXT,
+        grant_id TEXT REFERENCES grants(id),
+        redeemed INTEGER
+     );
+     CREATE INDEX grants_by_viewer ON grants(viewer);",
 ];
 
 /// A release as the ledger records it.
@@ -166,7 +190,7 @@ impl Ledger {
         };
         l.conn
             .execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
             )
             .map_err(|e| l.err(e))?;
         l.migrate()?;
@@ -351,19 +375,7 @@ impl Ledger {
             .prepare("SELECT id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes FROM grants WHERE release_id = ?1 ORDER BY issued, rowid")
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([release.to_hex()], |r| {
-                Ok(GrantRow {
-                    id: GrantId::from_hex(&r.get::<_, String>(0)?).map_err(conv)?,
-                    release: ReleaseId::from_hex(&r.get::<_, String>(1)?).map_err(conv)?,
-                    viewer: r.get(2)?,
-                    label: r.get(3)?,
-                    not_before: r.get(4)?,
-                    not_after: r.get(5)?,
-                    issued: r.get(6)?,
-                    email: r.get(7)?,
-                    grant: r.get(8)?,
-                })
-            })
+            .query_map([release.to_hex()], grant_from_row)
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))
@@ -379,6 +391,296 @@ impl Ledger {
             .map_err(|e| self.err(e))?;
         Ok(())
     }
+}
+
+/// A revocation as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationRow {
+    /// `grant` or `viewer`.
+    pub kind: String,
+    /// Grant id (hex) or viewer key (`rsview1…`).
+    pub subject: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub time: i64,
+}
+
+/// Why a code did not produce a new grant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redemption {
+    /// Unknown code (the same answer whatever release it might be for).
+    Unknown,
+    /// Already redeemed by this same viewer: here is their grant again.
+    Again(Vec<u8>),
+    /// Redeemed by another viewer key.
+    Taken,
+    /// The code's window has closed.
+    Expired(i64),
+}
+
+fn revocation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RevocationRow> {
+    Ok(RevocationRow {
+        kind: r.get(0)?,
+        subject: r.get(1)?,
+        reason: r.get(2)?,
+        time: r.get(3)?,
+    })
+}
+
+impl Ledger {
+    /// Record a revocation (idempotent per subject: the first reason stands). Returns
+    /// whether it is new.
+    pub fn revoke(&self, kind: &str, subject: &str, reason: &str, time: i64) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO revocations(kind,subject,reason,time) VALUES (?1,?2,?3,?4)",
+                params![kind, subject, reason, time],
+            )
+            .map_err(|e| self.err(e))?;
+        if n > 0 {
+            self.audit(
+                "publisher",
+                "revoke",
+                &format!("{kind} {subject}: {reason}"),
+            )?;
+        }
+        Ok(n > 0)
+    }
+
+    /// Every revocation.
+    pub fn revocations(&self) -> Result<Vec<RevocationRow>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT kind,subject,reason,time FROM revocations ORDER BY time, subject")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], revocation_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Is this grant (or its viewer) revoked?
+    pub fn is_revoked(&self, grant: &GrantId, viewer: &str) -> Result<Option<RevocationRow>> {
+        self.conn
+            .query_row(
+                "SELECT kind,subject,reason,time FROM revocations WHERE (kind='grant' AND subject=?1) OR (kind='viewer' AND subject=?2) LIMIT 1",
+                params![grant.to_hex(), viewer],
+                revocation_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The newest signed revocation list and its sequence number.
+    pub fn latest_revocation_list(&self) -> Result<Option<(u64, Vec<u8>)>> {
+        self.conn
+            .query_row(
+                "SELECT seq, list FROM revocation_lists ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Store a newly signed list.
+    pub fn store_revocation_list(&self, seq: u64, issued: i64, list: &[u8]) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO revocation_lists(seq,issued,list) VALUES (?1,?2,?3)",
+                params![seq as i64, issued, list],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Find a grant by id.
+    pub fn grant(&self, id: &GrantId) -> Result<Option<GrantRow>> {
+        self.conn
+            .query_row(
+                "SELECT id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes FROM grants WHERE id = ?1",
+                [id.to_hex()],
+                grant_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Grants to a viewer key, newest first.
+    pub fn grants_for_viewer(&self, viewer: &str) -> Result<Vec<GrantRow>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes FROM grants WHERE viewer = ?1 ORDER BY issued DESC, rowid DESC")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([viewer], grant_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Store one-time access codes by their SHA-256 (the ledger never holds a usable code).
+    pub fn add_codes(
+        &mut self,
+        release: &ReleaseId,
+        hashes: &[[u8; 32]],
+        not_before: Option<i64>,
+        not_after: Option<i64>,
+        now: i64,
+        actor: &str,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sql_err(&path, e))?;
+        {
+            let mut st = tx
+                .prepare_cached("INSERT INTO codes(code_hash,release_id,not_before,not_after,created) VALUES (?1,?2,?3,?4,?5)")
+                .map_err(|e| sql_err(&path, e))?;
+            for h in hashes {
+                st.execute(params![
+                    &h[..],
+                    release.to_hex(),
+                    not_before,
+                    not_after,
+                    now
+                ])
+                .map_err(|e| sql_err(&path, e))?;
+            }
+            tx.execute(
+                "INSERT INTO audit(time,actor,action,detail) VALUES (?1,?2,'codes',?3)",
+                params![
+                    now,
+                    actor,
+                    format!("{} codes for release {release}", hashes.len())
+                ],
+            )
+            .map_err(|e| sql_err(&path, e))?;
+        }
+        tx.commit().map_err(|e| sql_err(&path, e))
+    }
+
+    /// Redeem a code for a viewer, atomically. `issue(release, not_before, not_after)` makes
+    /// the grant inside the write transaction, so exactly one grant ever exists per code
+    /// whatever the concurrency.
+    pub fn redeem<F>(
+        &mut self,
+        code_hash: &[u8; 32],
+        viewer: &str,
+        now: i64,
+        actor: &str,
+        issue: F,
+    ) -> Result<std::result::Result<Vec<u8>, Redemption>>
+    where
+        F: FnOnce(ReleaseId, Option<i64>, Option<i64>) -> std::result::Result<GrantRow, String>,
+    {
+        let path = self.path.clone();
+        // IMMEDIATE takes the write lock up front, so concurrent redemptions serialize.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| sql_err(&path, e))?;
+        type CodeRow = (
+            String,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Option<CodeRow> = tx
+            .query_row(
+                "SELECT release_id,not_before,not_after,viewer,grant_id FROM codes WHERE code_hash = ?1",
+                [&code_hash[..]],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+            .map_err(|e| sql_err(&path, e))?;
+        let Some((release, nb, na, who, grant_id)) = row else {
+            return Ok(Err(Redemption::Unknown));
+        };
+        if let Some(who) = who {
+            if who != viewer {
+                return Ok(Err(Redemption::Taken));
+            }
+            let g: Vec<u8> = tx
+                .query_row(
+                    "SELECT grant_bytes FROM grants WHERE id = ?1",
+                    [grant_id.unwrap_or_default()],
+                    |r| r.get(0),
+                )
+                .map_err(|e| sql_err(&path, e))?;
+            return Ok(Err(Redemption::Again(g)));
+        }
+        if let Some(na) = na {
+            if now > na {
+                return Ok(Err(Redemption::Expired(na)));
+            }
+        }
+        let release = ReleaseId::from_hex(&release)
+            .map_err(|e| LedgerError::Corrupt("code".into(), e.to_string()))?;
+        let g = issue(release, nb, na)
+            .map_err(|why| LedgerError::Corrupt(format!("release {release}"), why))?;
+        tx.execute(
+            "INSERT INTO grants(id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+            params![g.id.to_hex(), g.release.to_hex(), g.viewer, g.label, g.not_before, g.not_after, g.issued, g.email, g.grant],
+        )
+        .map_err(|e| sql_err(&path, e))?;
+        tx.execute(
+            "UPDATE codes SET viewer = ?2, grant_id = ?3, redeemed = ?4 WHERE code_hash = ?1",
+            params![&code_hash[..], viewer, g.id.to_hex(), now],
+        )
+        .map_err(|e| sql_err(&path, e))?;
+        tx.execute(
+            "INSERT INTO audit(time,actor,action,detail) VALUES (?1,?2,'redeem',?3)",
+            params![
+                now,
+                actor,
+                format!("grant {} release {} to {}", g.id, g.release, g.viewer)
+            ],
+        )
+        .map_err(|e| sql_err(&path, e))?;
+        tx.commit().map_err(|e| sql_err(&path, e))?;
+        Ok(Ok(g.grant))
+    }
+
+    /// The newest `limit` audit entries, oldest first: (seq, time, actor, action, detail).
+    pub fn audit_log(&self, limit: u32) -> Result<Vec<(i64, i64, String, String, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT seq,time,actor,action,detail FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT ?1) ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Releases that directly supersede `id`.
+    pub fn successors(&self, id: &ReleaseId) -> Result<Vec<ReleaseRow>> {
+        Ok(self
+            .releases()?
+            .into_iter()
+            .filter(|r| r.supersedes == Some(*id))
+            .collect())
+    }
+}
+
+fn grant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GrantRow> {
+    Ok(GrantRow {
+        id: GrantId::from_hex(&r.get::<_, String>(0)?).map_err(conv)?,
+        release: ReleaseId::from_hex(&r.get::<_, String>(1)?).map_err(conv)?,
+        viewer: r.get(2)?,
+        label: r.get(3)?,
+        not_before: r.get(4)?,
+        not_after: r.get(5)?,
+        issued: r.get(6)?,
+        email: r.get(7)?,
+        grant: r.get(8)?,
+    })
 }
 
 fn conv(e: reelseal_core::Error) -> rusqlite::Error {
