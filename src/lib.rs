@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod keyserver;
 pub mod publisher;
 pub mod util;
 pub mod viewer;

@@ -137,44 +137,6 @@ pub fn seal(home: &Home, a: SealArgs) -> Result<()> {
     let inputs = seal::collect_inputs(&a.inputs)?;
     let total: u64 = inputs.iter().map(|i| i.size).sum();
     let out = a.out.clone().unwrap_or_else(|| default_out(&a.title));
-    let out =
-        std::path::absolute(&out).with_context(|| format!("bad output path {}", out.display()))?;
-    if out.exists() && !a.force {
-        bail!(
-            "{} already exists; pass --force to replace it, or choose another --out",
-            out.display()
-        );
-    }
-    let parent = out
-        .parent()
-        .context("the output directory needs a parent directory")?
-        .to_path_buf();
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = out
-        .file_name()
-        .context("the output path needs a final name")?
-        .to_string_lossy()
-        .into_owned();
-    // Leftovers of interrupted seals of the same output are ours to clean.
-    let partial_prefix = format!(".{name}.partial-");
-    if let Ok(rd) = std::fs::read_dir(&parent) {
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&partial_prefix) {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
-    let tmp = tempfile::Builder::new()
-        .prefix(&partial_prefix)
-        .tempdir_in(&parent)
-        .with_context(|| {
-            format!(
-                "cannot create a temporary directory in {}",
-                parent.display()
-            )
-        })?;
-
     let opts = SealOptions {
         title: a.title.clone(),
         trackers: a.trackers.clone(),
@@ -186,45 +148,9 @@ pub fn seal(home: &Home, a: SealArgs) -> Result<()> {
         created: util::now(),
         release: None,
     };
-    let pb = util::bytes_bar(total, "sealing", a.quiet || a.json);
-    let sealed = seal::seal_into(tmp.path(), &inputs, &opts, &sk, &mut |n| pb.inc(n))
-        .with_context(|| format!("sealing into {} failed; nothing was kept", out.display()))?;
-    pb.finish_and_clear();
-
-    let ledger = home.ledger()?;
+    let (sealed, out) =
+        seal_and_place(home, &sk, &inputs, &opts, &out, a.force, a.quiet || a.json)?;
     let card = sealed.card.card();
-    ledger.add_release(&ReleaseRow {
-        id: sealed.release,
-        title: a.title.clone(),
-        dir: out.clone(),
-        infohash: card.infohash_hex(),
-        torrent_name: sealed.torrent_name.clone(),
-        created: opts.created,
-        card: sealed.card.as_bytes().to_vec(),
-        keyset: sealed.keys.to_bytes(),
-        supersedes: None,
-    })?;
-    let tmp_path = tmp.keep();
-    let placed = (|| -> Result<()> {
-        if out.exists() {
-            let trash = parent.join(format!(".{name}.replaced-{}", std::process::id()));
-            std::fs::rename(&out, &trash)
-                .with_context(|| format!("cannot move the old {} aside", out.display()))?;
-            std::fs::rename(&tmp_path, &out)
-                .with_context(|| format!("cannot rename into {}", out.display()))?;
-            let _ = std::fs::remove_dir_all(&trash);
-        } else {
-            std::fs::rename(&tmp_path, &out)
-                .with_context(|| format!("cannot rename into {}", out.display()))?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = placed {
-        let _ = ledger.remove_release(&sealed.release);
-        let _ = std::fs::remove_dir_all(&tmp_path);
-        return Err(e);
-    }
-
     let magnet = card.magnet(&sealed.torrent_name);
     if a.json {
         util::print_json(&json!({
@@ -365,13 +291,259 @@ pub fn show(home: &Home, release: &str, json: bool) -> Result<()> {
 }
 
 /// One grant to make.
-struct Wanted {
+pub struct Wanted {
     label: String,
     viewer: Option<ViewerPublic>,
     not_before: Option<i64>,
     not_after: Option<i64>,
     email: Option<String>,
     line: Option<u64>,
+}
+
+/// Seal into a temporary sibling of `out`, record the release, then rename it into place:
+/// an interrupted seal never leaves a directory that looks complete, and a rerun cleans
+/// up after it. Shared by `seal` and `rotate`.
+pub fn seal_and_place(
+    home: &Home,
+    sk: &PublisherSecret,
+    inputs: &[seal::Input],
+    opts: &SealOptions,
+    out: &Path,
+    force: bool,
+    quiet: bool,
+) -> Result<(seal::Sealed, PathBuf)> {
+    let total: u64 = inputs.iter().map(|i| i.size).sum();
+    let out =
+        std::path::absolute(out).with_context(|| format!("bad output path {}", out.display()))?;
+    if out.exists() && !force {
+        bail!(
+            "{} already exists; pass --force to replace it, or choose another --out",
+            out.display()
+        );
+    }
+    let parent = out
+        .parent()
+        .context("the output directory needs a parent directory")?
+        .to_path_buf();
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = out
+        .file_name()
+        .context("the output path needs a final name")?
+        .to_string_lossy()
+        .into_owned();
+    // Leftovers of interrupted seals of the same output are ours to clean.
+    let partial_prefix = format!(".{name}.partial-");
+    if let Ok(rd) = std::fs::read_dir(&parent) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&partial_prefix) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(&partial_prefix)
+        .tempdir_in(&parent)
+        .with_context(|| {
+            format!(
+                "cannot create a temporary directory in {}",
+                parent.display()
+            )
+        })?;
+    let pb = util::bytes_bar(total, "sealing", quiet);
+    let sealed = seal::seal_into(tmp.path(), inputs, opts, sk, &mut |n| pb.inc(n))
+        .with_context(|| format!("sealing into {} failed; nothing was kept", out.display()))?;
+    pb.finish_and_clear();
+
+    let ledger = home.ledger()?;
+    let card = sealed.card.card();
+    ledger.add_release(&ReleaseRow {
+        id: sealed.release,
+        title: opts.title.clone(),
+        dir: out.clone(),
+        infohash: card.infohash_hex(),
+        torrent_name: sealed.torrent_name.clone(),
+        created: opts.created,
+        card: sealed.card.as_bytes().to_vec(),
+        keyset: sealed.keys.to_bytes(),
+        supersedes: opts.supersedes,
+    })?;
+    let tmp_path = tmp.keep();
+    let placed = (|| -> Result<()> {
+        if out.exists() {
+            let trash = parent.join(format!(".{name}.replaced-{}", std::process::id()));
+            std::fs::rename(&out, &trash)
+                .with_context(|| format!("cannot move the old {} aside", out.display()))?;
+            std::fs::rename(&tmp_path, &out)
+                .with_context(|| format!("cannot rename into {}", out.display()))?;
+            let _ = std::fs::remove_dir_all(&trash);
+        } else {
+            std::fs::rename(&tmp_path, &out)
+                .with_context(|| format!("cannot rename into {}", out.display()))?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = placed {
+        let _ = ledger.remove_release(&sealed.release);
+        let _ = std::fs::remove_dir_all(&tmp_path);
+        return Err(e);
+    }
+    Ok((sealed, out))
+}
+
+/// `reelseal rotate`: re-seal a release's plaintext under a new key set (new release id,
+/// new torrent, card `supersedes` the old one) and re-issue grants to every viewer of the
+/// old release who is not revoked.
+pub fn rotate(
+    home: &Home,
+    release: &str,
+    out: Option<PathBuf>,
+    out_dir: Option<PathBuf>,
+    force: bool,
+    json: bool,
+    quiet: bool,
+) -> Result<()> {
+    let sk = home.secret()?;
+    let mut ledger = home.ledger()?;
+    let old = resolve_release(&ledger, release)?;
+    let old_card = SignedCard::verify(&old.card, &sk.public())
+        .context("the ledger's card does not verify with this publisher key")?;
+    let keys = old.keys()?;
+    let payload = seal::payload_dir(&old.dir, &old.torrent_name);
+    let manifest = reelseal_core::open::read_manifest(&payload, old_card.card(), &keys)
+        .with_context(|| {
+            format!(
+                "rotation re-seals from the old release's ciphertext in {}",
+                old.dir.display()
+            )
+        })?;
+    let mut inputs = Vec::with_capacity(manifest.files.len());
+    for f in &manifest.files {
+        inputs.push(seal::Input {
+            source: seal::Source::Sealed {
+                path: payload.join(&f.ct_name),
+                key: zeroize::Zeroizing::new(*keys.get(f.key_id)?),
+                nonce: f.nonce,
+                release: old.id,
+            },
+            rel: f.path.clone(),
+            size: f.size,
+        });
+    }
+    let c = old_card.card();
+    let new_id = ReleaseId::random();
+    let private = std::fs::read(old.dir.join(TORRENT_FILE))
+        .ok()
+        .and_then(|b| Metainfo::from_bytes(&b).ok())
+        .is_some_and(|t| t.info.private == Some(1));
+    let opts = SealOptions {
+        title: c.title.clone(),
+        trackers: c.trackers.clone(),
+        piece_length: Some(c.piece),
+        private,
+        public_name: None,
+        key_server: c.key_server.clone(),
+        supersedes: Some(old.id),
+        created: util::now(),
+        release: Some(new_id),
+    };
+    let parent = old
+        .dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let out = out.unwrap_or_else(|| {
+        parent.join(format!(
+            "{}-{}.reelseal",
+            util::slug(&c.title),
+            &new_id.to_hex()[..8]
+        ))
+    });
+    let (sealed, out) = seal_and_place(home, &sk, &inputs, &opts, &out, force, quiet || json)?;
+
+    // Re-issue to every viewer of the old release who is not revoked.
+    let grants_dir = out_dir.unwrap_or_else(|| {
+        parent.join(format!(
+            "{}-{}-grants",
+            util::slug(&c.title),
+            &new_id.to_hex()[..8]
+        ))
+    });
+    let now = util::now();
+    let mut rows = Vec::new();
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut taken = std::collections::HashSet::new();
+    for g in ledger.grants(&old.id)? {
+        if let Some(r) = ledger.is_revoked(&g.id, &g.viewer)? {
+            skipped.push((g.label.clone(), r.reason));
+            continue;
+        }
+        let w = Wanted {
+            label: g.label.clone(),
+            viewer: Some(ViewerPublic::from_bech32(&g.viewer)?),
+            not_before: g.not_before,
+            not_after: g.not_after,
+            email: g.email.clone(),
+            line: None,
+        };
+        let (row, text, private) =
+            issue_one(&sealed.card, &sealed.keys, &sk, &w, now, sealed.release)?;
+        files.push((
+            unique_path(&grants_dir, &util::slug(&g.label), &mut taken),
+            text,
+            private,
+        ));
+        rows.push(row);
+    }
+    ledger.add_grants(&rows)?;
+    util::write_many(&files)?;
+    let card = sealed.card.card();
+    if json {
+        util::print_json(&json!({
+            "old_release_id": old.id.to_hex(), "release_id": sealed.release.to_hex(), "dir": out,
+            "infohash": card.infohash_hex(), "magnet": card.magnet(&sealed.torrent_name),
+            "reissued": rows.iter().zip(&files).map(|(g, (p, _, _))| json!({"grant_id": g.id.to_hex(), "label": g.label, "viewer": g.viewer, "file": p})).collect::<Vec<_>>(),
+            "not_reissued": skipped.iter().map(|(l, why)| json!({"label": l, "reason": why})).collect::<Vec<_>>(),
+        }));
+    } else {
+        println!(
+            "rotated  {} → {} (supersedes {})",
+            c.title, sealed.release, old.id
+        );
+        println!("dir      {}", out.display());
+        println!("infohash {}", card.infohash_hex());
+        println!(
+            "grants   {} re-issued into {}, {} not re-issued (revoked)",
+            rows.len(),
+            grants_dir.display(),
+            skipped.len()
+        );
+        for (l, why) in &skipped {
+            println!("  revoked: {l} ({why})");
+        }
+        eprintln!("Seed the new release (`reelseal seed`) and send the new grants; viewers with a key server get them with `reelview renew`.");
+    }
+    Ok(())
+}
+
+impl Wanted {
+    /// A grant for a known viewer key.
+    pub fn new(
+        label: String,
+        viewer: ViewerPublic,
+        not_before: Option<i64>,
+        not_after: Option<i64>,
+    ) -> Self {
+        Wanted {
+            label,
+            viewer: Some(viewer),
+            not_before,
+            not_after,
+            email: None,
+            line: None,
+        }
+    }
 }
 
 /// Options of `reelseal grant`.
@@ -687,7 +859,7 @@ pub fn grant(home: &Home, a: GrantArgs) -> Result<()> {
 const GRANT_BATCH: usize = 2048;
 
 /// Issue one grant; the text to write, and whether it holds a secret (an access key).
-fn issue_one(
+pub fn issue_one(
     card: &SignedCard,
     keys: &reelseal_core::keyset::KeySet,
     sk: &PublisherSecret,
@@ -768,4 +940,245 @@ pub fn grants(home: &Home, release: &str, json: bool) -> Result<()> {
 /// Which release a ReleaseId names, for messages.
 pub fn short(id: &ReleaseId) -> String {
     id.to_hex()[..12].to_string()
+}
+
+/// Sign and store the next revocation list from the ledger's revocations; returns
+/// `(sequence, signed bytes)`. Also written to `<home>/revocations.rsrl`.
+pub fn publish_revocations(
+    home: &Home,
+    ledger: &Ledger,
+    sk: &PublisherSecret,
+) -> Result<(u64, Vec<u8>)> {
+    use reelseal_core::revocation::{Entry, RevocationList, Subject};
+    let seq = ledger
+        .latest_revocation_list()?
+        .map(|(s, _)| s)
+        .unwrap_or(0)
+        + 1;
+    let mut entries = Vec::new();
+    for r in ledger.revocations()? {
+        let subject = match r.kind.as_str() {
+            "grant" => Subject::Grant(GrantId::from_hex(&r.subject)?),
+            _ => Subject::Viewer(ViewerPublic::from_bech32(&r.subject)?.to_bytes()),
+        };
+        entries.push(Entry {
+            subject,
+            reason: r.reason,
+            time: r.time,
+        });
+    }
+    let issued = util::now();
+    let bytes = RevocationList {
+        publisher: sk.public(),
+        seq,
+        issued,
+        entries,
+    }
+    .sign(&sk)?;
+    ledger.store_revocation_list(seq, issued, &bytes)?;
+    util::write_atomic(&home.dir.join(REVOCATIONS_FILE), &bytes, false)?;
+    Ok((seq, bytes))
+}
+
+/// The newest signed revocation list, making the first (empty) one if there is none.
+pub fn current_revocations(
+    home: &Home,
+    ledger: &Ledger,
+    sk: &PublisherSecret,
+) -> Result<(u64, Vec<u8>)> {
+    match ledger.latest_revocation_list()? {
+        Some(l) => Ok(l),
+        None => publish_revocations(home, ledger, sk),
+    }
+}
+
+/// Where the newest revocation list is also written in the publisher's home.
+pub const REVOCATIONS_FILE: &str = "revocations.rsrl";
+
+/// Turn `GRANT_ID` (or a unique prefix of 8+ hex digits) or `rsview1…` into a revocation
+/// subject known to the ledger: `(kind, subject)`.
+pub fn revocation_subject(ledger: &Ledger, arg: &str) -> Result<(&'static str, String)> {
+    let arg = arg.trim();
+    if arg.to_ascii_lowercase().starts_with("rsview1") {
+        let v = ViewerPublic::from_bech32(arg)
+            .with_context(|| format!("{arg:?} is not a valid viewer key"))?;
+        return Ok(("viewer", v.to_bech32()));
+    }
+    let q = arg.to_ascii_lowercase();
+    if q.len() < 8 || !q.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!("{arg:?} is neither a grant id (32 hex digits, or a unique prefix of 8+) nor a viewer key (rsview1…); `reelseal grants RELEASE` lists grant ids");
+    }
+    let mut found = Vec::new();
+    for r in ledger.releases()? {
+        for g in ledger.grants(&r.id)? {
+            if g.id.to_hex().starts_with(&q) {
+                found.push(g.id);
+            }
+        }
+    }
+    match found.len() {
+        0 => bail!(
+            "no grant in this ledger matches {arg:?}; `reelseal grants RELEASE` lists grant ids"
+        ),
+        1 => Ok(("grant", found[0].to_hex())),
+        _ => bail!(
+            "{arg:?} matches {} grants; give more of the grant id",
+            found.len()
+        ),
+    }
+}
+
+/// `reelseal revoke`.
+pub fn revoke(home: &Home, subject: &str, reason: &str, json: bool) -> Result<()> {
+    let sk = home.secret()?;
+    let ledger = home.ledger()?;
+    let (kind, subject) = revocation_subject(&ledger, subject)?;
+    let new = ledger.revoke(kind, &subject, reason, util::now())?;
+    let (seq, _) = if new {
+        publish_revocations(home, &ledger, &sk)?
+    } else {
+        current_revocations(home, &ledger, &sk)?
+    };
+    let path = home.dir.join(REVOCATIONS_FILE);
+    if json {
+        util::print_json(
+            &json!({"revoked": {"kind": kind, "subject": subject, "reason": reason}, "new": new, "sequence": seq, "list": path}),
+        );
+    } else {
+        if new {
+            println!("revoked  {kind} {subject}: {reason}");
+        } else {
+            println!("already revoked: {kind} {subject}");
+        }
+        println!("list     sequence {seq}, {}", path.display());
+        eprintln!("Publish it: `reelseal serve` hands it to every viewer; or send the file (`reelview … --revocations FILE`). Then `reelseal rotate RELEASE` so the revoked key opens nothing new.");
+    }
+    Ok(())
+}
+
+/// `reelseal revocations`.
+pub fn revocations(home: &Home, out: Option<&Path>, json: bool) -> Result<()> {
+    let sk = home.secret()?;
+    let ledger = home.ledger()?;
+    let (seq, bytes) = current_revocations(home, &ledger, &sk)?;
+    let path = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| home.dir.join(REVOCATIONS_FILE));
+    util::write_atomic(&path, &bytes, false)?;
+    let rows = ledger.revocations()?;
+    if json {
+        util::print_json(
+            &json!({"sequence": seq, "file": path, "entries": rows.iter().map(|r| json!({"kind": r.kind, "subject": r.subject, "reason": r.reason, "time": util::fmt_time(r.time)})).collect::<Vec<_>>()}),
+        );
+    } else {
+        println!(
+            "revocation list sequence {seq}: {} entries, written to {}",
+            rows.len(),
+            path.display()
+        );
+        for r in rows {
+            println!(
+                "  {:<6} {:<64} {}  {}",
+                r.kind,
+                r.subject,
+                util::fmt_time(r.time),
+                r.reason
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Human-typable one-time access code: 160 random bits in base32, grouped by four.
+pub fn new_code() -> (String, [u8; 32]) {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"; // Crockford base32
+    let raw: [u8; 20] = reelseal_core::random_array();
+    let mut bits = 0u32;
+    let mut acc = 0u32;
+    let mut s = String::from("RS");
+    let mut n = 0;
+    for b in raw {
+        acc = (acc << 8) | b as u32;
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            if n % 4 == 0 {
+                s.push('-');
+            }
+            s.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+            n += 1;
+        }
+    }
+    let h = code_hash(&s);
+    (s, h)
+}
+
+/// The hash a code is stored and looked up under (case, spaces and dashes do not matter).
+pub fn code_hash(code: &str) -> [u8; 32] {
+    use sha2::Digest;
+    let norm: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let mut h = sha2::Sha256::new();
+    h.update(b"reelseal/v1/code\0");
+    h.update(norm.as_bytes());
+    h.finalize().into()
+}
+
+/// Mint `count` one-time codes for a release (shared by `reelseal codes` and the key server).
+pub fn mint_codes(
+    ledger: &mut Ledger,
+    release: &ReleaseId,
+    count: u32,
+    not_before: Option<i64>,
+    not_after: Option<i64>,
+    actor: &str,
+) -> Result<Vec<String>> {
+    if count == 0 || count > 1_000_000 {
+        bail!("--count must be between 1 and 1,000,000");
+    }
+    let (codes, hashes): (Vec<String>, Vec<[u8; 32]>) = (0..count).map(|_| new_code()).unzip();
+    ledger.add_codes(release, &hashes, not_before, not_after, util::now(), actor)?;
+    Ok(codes)
+}
+
+/// `reelseal codes`.
+pub fn codes(
+    home: &Home,
+    release: &str,
+    count: u32,
+    not_before: Option<&str>,
+    not_after: Option<&str>,
+    out: Option<&Path>,
+    json: bool,
+) -> Result<()> {
+    let mut ledger = home.ledger()?;
+    let r = resolve_release(&ledger, release)?;
+    let (nb, na) = parse_window(not_before, not_after)?;
+    let codes = mint_codes(&mut ledger, &r.id, count, nb, na, "publisher")?;
+    let text: String = codes.iter().map(|c| format!("{c}\n")).collect();
+    if let Some(out) = out {
+        util::write_atomic(out, text.as_bytes(), true)?;
+        eprintln!(
+            "{} codes for {} written to {} (mode 0600: each one is a grant waiting to be claimed)",
+            codes.len(),
+            r.title,
+            out.display()
+        );
+    }
+    if json {
+        util::print_json(
+            &json!({"release_id": r.id.to_hex(), "codes": codes, "not_before": nb.map(util::fmt_time), "not_after": na.map(util::fmt_time)}),
+        );
+    } else if out.is_none() {
+        print!("{text}");
+        eprintln!(
+            "{} codes for {}: a buyer runs `reelview redeem URL CODE` against `reelseal serve`.",
+            codes.len(),
+            r.title
+        );
+    }
+    Ok(())
 }

@@ -14,7 +14,11 @@ fn card(sk: &PublisherSecret) -> SignedCard {
         chunk: 65_536,
         created: 1_800_000_000,
         files: (0..3)
-            .map(|i| CardFile { len: 1 << 30, name: format!("f{i:03}.rsc"), sha256: vec![i; 32] })
+            .map(|i| CardFile {
+                len: 1 << 30,
+                name: format!("f{i:03}.rsc"),
+                sha256: vec![i; 32],
+            })
             .collect(),
         infohash: vec![7; 20],
         key_server: Some("https://keys.example.org".into()),
@@ -52,7 +56,12 @@ fn bench(c: &mut Criterion) {
     let bytes = issued.to_bytes().to_vec();
     let pk = sk.public();
     g.bench_function("verify+unwrap", |b| {
-        b.iter(|| Grant::verify(&bytes, &pk).unwrap().unwrap_keys(&viewer).unwrap())
+        b.iter(|| {
+            Grant::verify(&bytes, &pk)
+                .unwrap()
+                .unwrap_keys(&viewer)
+                .unwrap()
+        })
     });
     g.finish();
 }

@@ -116,11 +116,24 @@ fn wrap_key(
     viewer: &[u8; 32],
     release: &ReleaseId,
 ) -> Zeroizing<[u8; 32]> {
+    derive_key(shared, epk, viewer, b"wrap", &release.0)
+}
+
+/// HKDF-SHA256(ikm = shared, salt = epk ‖ viewer, info = "reelseal/v1/" ‖ label ‖ 0 ‖ context).
+fn derive_key(
+    shared: &[u8; 32],
+    epk: &[u8; 32],
+    viewer: &[u8; 32],
+    label: &[u8],
+    context: &[u8],
+) -> Zeroizing<[u8; 32]> {
     let mut salt = [0u8; 64];
     salt[..32].copy_from_slice(epk);
     salt[32..].copy_from_slice(viewer);
-    let mut info = b"reelseal/v1/wrap\0".to_vec();
-    info.extend_from_slice(&release.0);
+    let mut info = b"reelseal/v1/".to_vec();
+    info.extend_from_slice(label);
+    info.push(0);
+    info.extend_from_slice(context);
     let mut k = Zeroizing::new([0u8; 32]);
     Hkdf::<Sha256>::new(Some(&salt), shared)
         .expand(&info, &mut k[..])
@@ -397,5 +410,52 @@ impl KeyFile {
             KeyFile::Grant(b) => b,
             KeyFile::Access(a) => &a.grant,
         }
+    }
+}
+
+/// Proof that a client holds a viewer secret, for the key server (x25519 keys cannot sign):
+/// the server seals a random 32-byte token to the viewer key the same way grants wrap key
+/// sets (label `challenge`, no context); only the secret's holder can return it.
+pub mod challenge {
+    use super::*;
+
+    /// Seal `token` to `viewer`: returns (ephemeral public key, ciphertext).
+    pub fn seal(viewer: &ViewerPublic, token: &[u8; 32]) -> Result<([u8; 32], Vec<u8>)> {
+        let e = ViewerSecret::from_bytes(&crate::random_array());
+        let epk = e.public().to_bytes();
+        let shared = e.diffie_hellman(viewer);
+        if !shared.was_contributory() {
+            return Err(Error::WeakKey);
+        }
+        let k = derive_key(
+            shared.as_bytes(),
+            &epk,
+            &viewer.to_bytes(),
+            b"challenge",
+            b"",
+        );
+        let boxed = ChaCha20Poly1305::new((&*k).into())
+            .encrypt(&[0u8; 12].into(), &token[..])
+            .expect("small plaintext");
+        Ok((epk, boxed))
+    }
+
+    /// Open a challenge with the viewer secret.
+    pub fn open(me: &ViewerSecret, epk: &[u8; 32], boxed: &[u8]) -> Result<[u8; 32]> {
+        let shared = me.diffie_hellman(&ViewerPublic::from_bytes(epk)?);
+        if !shared.was_contributory() {
+            return Err(Error::WeakKey);
+        }
+        let k = derive_key(
+            shared.as_bytes(),
+            epk,
+            &me.public().to_bytes(),
+            b"challenge",
+            b"",
+        );
+        let plain = ChaCha20Poly1305::new((&*k).into())
+            .decrypt(&[0u8; 12].into(), boxed)
+            .map_err(|_| Error::Unwrap)?;
+        fixed(&plain, "challenge token")
     }
 }

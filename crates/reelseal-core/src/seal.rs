@@ -37,11 +37,63 @@ pub const CARD_FILE: &str = "card.rscard";
 
 const BLOCK_CHUNKS: usize = 16;
 
+/// Where an input's plaintext comes from.
+#[derive(Clone)]
+pub enum Source {
+    /// A plaintext file.
+    File(PathBuf),
+    /// A file of an earlier release, decrypted on the fly (rotation re-seals a release
+    /// without needing the original film).
+    Sealed {
+        /// Ciphertext file.
+        path: PathBuf,
+        /// The key-set key it is sealed under.
+        key: zeroize::Zeroizing<[u8; 32]>,
+        /// Its file nonce.
+        nonce: [u8; stream::FILE_NONCE_LEN],
+        /// Its release.
+        release: ReleaseId,
+    },
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "File({})", p.display()),
+            Source::Sealed { path, .. } => write!(f, "Sealed({}, key redacted)", path.display()),
+        }
+    }
+}
+
+impl Source {
+    /// The file read.
+    pub fn path(&self) -> &Path {
+        match self {
+            Source::File(p) | Source::Sealed { path: p, .. } => p,
+        }
+    }
+    fn open(&self) -> Result<Box<dyn Read>> {
+        let f = File::open(self.path()).map_err(|e| Error::io(self.path(), e))?;
+        Ok(match self {
+            Source::File(_) => Box::new(f),
+            Source::Sealed {
+                key,
+                nonce,
+                release,
+                path,
+            } => {
+                let cipher = FileCipher::new(key, nonce, release, stream::Purpose::Payload);
+                Box::new(stream::StreamReader::new(f, cipher).map_err(|e| Error::io(path, e))?)
+            }
+        })
+    }
+}
+
 /// One input file and the relative path it will have for the viewer.
 #[derive(Clone, Debug)]
 pub struct Input {
     /// Where to read it.
-    pub source: PathBuf,
+    pub source: Source,
     /// Path components the viewer will see.
     pub rel: Vec<String>,
     /// Size when listed.
@@ -68,7 +120,7 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
             walk(p, vec![base], &mut out)?;
         } else {
             out.push(Input {
-                source: p.clone(),
+                source: Source::File(p.clone()),
                 rel: vec![base],
                 size: meta.len(),
             });
@@ -116,7 +168,7 @@ fn walk(dir: &Path, prefix: Vec<String>, out: &mut Vec<Input>) -> Result<()> {
             walk(&path, rel, out)?;
         } else if meta.is_file() {
             out.push(Input {
-                source: path,
+                source: Source::File(path),
                 rel,
                 size: meta.len(),
             });
@@ -409,14 +461,15 @@ fn pad_if_more(end: u64, piece: u64, more: bool) -> u64 {
 /// Read, encrypt and send one file. Plaintext is read straight into the outgoing block and
 /// sealed in place. Returns the ciphertext length, or `None` if the pipeline stopped.
 fn encrypt_file(
-    src: &Path,
+    source: &Source,
     expected: u64,
     cipher: FileCipher,
     tx: &SyncSender<Msg>,
     recycle: &Receiver<Vec<u8>>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Option<u64>> {
-    let mut f = File::open(src).map_err(|e| Error::io(src, e))?;
+    let src = source.path();
+    let mut f = source.open()?;
     // The size listed up front fixes which chunk is last; a file that changes meanwhile is
     // caught below and refused.
     let chunks = expected.div_ceil(CHUNK_PLAIN as u64).max(1);
@@ -444,7 +497,7 @@ fn encrypt_file(
             let take = remaining.min(CHUNK_PLAIN as u64) as usize;
             let start = block.len();
             block.resize(start + take, 0);
-            if read_full(&mut f, &mut block[start..], src)? != take {
+            if read_full(&mut *f, &mut block[start..], src)? != take {
                 return Err(changed(format!(
                     "{expected} bytes when listed, fewer when read"
                 )));
@@ -461,7 +514,7 @@ fn encrypt_file(
             return Ok(None);
         }
     }
-    if read_full(&mut f, &mut [0u8; 1], src)? != 0 {
+    if read_full(&mut *f, &mut [0u8; 1], src)? != 0 {
         return Err(changed(format!(
             "it grew beyond the {expected} bytes listed"
         )));
@@ -469,7 +522,7 @@ fn encrypt_file(
     Ok(Some(ct_total))
 }
 
-fn read_full(f: &mut File, buf: &mut [u8], path: &Path) -> Result<usize> {
+fn read_full(f: &mut dyn Read, buf: &mut [u8], path: &Path) -> Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match f.read(&mut buf[n..]) {
