@@ -95,27 +95,166 @@ impl Home {
         self.save_trust(&t)?;
         Ok(true)
     }
-    /// Highest revocation-list sequence seen per publisher.
-    pub fn revocation_seen(&self, key: &PublisherPublic) -> Result<Option<u64>> {
-        let p = self.dir.join(REVOCATION_SEEN);
-        let map: serde_json::Map<String, serde_json::Value> = match std::fs::read(&p) {
-            Ok(b) => {
-                serde_json::from_slice(&b).with_context(|| format!("{} is damaged", p.display()))?
-            }
-            Err(_) => Default::default(),
-        };
-        Ok(map.get(&key.to_bech32()).and_then(|v| v.as_u64()))
-    }
-    /// Remember a revocation list's sequence.
-    pub fn set_revocation_seen(&self, key: &PublisherPublic, seq: u64) -> Result<()> {
-        let p = self.dir.join(REVOCATION_SEEN);
-        let mut map: serde_json::Map<String, serde_json::Value> = std::fs::read(&p)
+    fn revocation_state(&self) -> serde_json::Map<String, serde_json::Value> {
+        std::fs::read(self.dir.join(REVOCATION_SEEN))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        map.insert(key.to_bech32(), json!(seq));
+            .unwrap_or_default()
+    }
+    /// Highest revocation-list sequence accepted so far for a publisher, and when a list
+    /// was last fetched from its key server.
+    pub fn revocation_seen(&self, key: &PublisherPublic) -> (Option<u64>, Option<i64>) {
+        let m = self.revocation_state();
+        let e = m.get(&key.to_bech32());
+        (
+            e.and_then(|v| v["seq"].as_u64()),
+            e.and_then(|v| v["fetched"].as_i64()),
+        )
+    }
+    /// Remember an accepted list (and cache its bytes).
+    fn remember_revocations(
+        &self,
+        key: &PublisherPublic,
+        seq: u64,
+        bytes: &[u8],
+        fetched: Option<i64>,
+    ) -> Result<()> {
+        let mut m = self.revocation_state();
+        let old_fetched = m.get(&key.to_bech32()).and_then(|v| v["fetched"].as_i64());
+        m.insert(
+            key.to_bech32(),
+            json!({"seq": seq, "fetched": fetched.or(old_fetched)}),
+        );
         util::ensure_private_dir(&self.dir)?;
-        util::write_atomic(&p, &serde_json::to_vec_pretty(&map)?, false)
+        util::write_atomic(
+            &self.dir.join(REVOCATION_SEEN),
+            &serde_json::to_vec_pretty(&m)?,
+            false,
+        )?;
+        util::write_atomic(&self.revocation_cache(key), bytes, false)
+    }
+    fn revocation_cache(&self, key: &PublisherPublic) -> PathBuf {
+        self.dir
+            .join("revocations")
+            .join(format!("{}.rsrl", key.to_bech32()))
+    }
+}
+
+/// How long a cached revocation list may stand in for an unreachable key server.
+pub const OFFLINE_GRACE_SECS: i64 = 72 * 3600;
+
+fn http() -> Result<reqwest::blocking::Client> {
+    Ok(reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .user_agent(concat!("reelview/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
+/// The key server's JSON error message, or the HTTP status.
+fn server_error(r: reqwest::blocking::Response) -> String {
+    let status = r.status();
+    r.json::<serde_json::Value>()
+        .ok()
+        .and_then(|v| v["error"].as_str().map(String::from))
+        .unwrap_or_else(|| format!("HTTP {status}"))
+}
+
+/// The freshest revocation list we can trust for `publisher`: from its key server (unless
+/// offline), a file given with `--revocations`, and our cache; the highest sequence wins
+/// and a lower one than already seen is refused. If the key server cannot be reached, a
+/// list fetched from it within [`OFFLINE_GRACE_SECS`] still counts; older than that, or
+/// never fetched, the grant is refused unless `--offline` says to rely on what we have.
+pub fn freshest_revocations(
+    home: &Home,
+    publisher: &PublisherPublic,
+    key_server: Option<&str>,
+    t: &TrustArgs,
+) -> Result<Option<RevocationList>> {
+    let (seen, fetched) = home.revocation_seen(publisher);
+    let mut best: Option<(RevocationList, Vec<u8>, bool)> = None;
+    let mut consider = |bytes: Vec<u8>, from: String, from_server: bool| -> Result<()> {
+        let list = RevocationList::verify(&bytes, publisher, seen)
+            .map_err(|e| refuse(exit::UNTRUSTED, format!("revocation list from {from}: {e}")))?;
+        if best
+            .as_ref()
+            .is_none_or(|(b, _, _)| list.seq > b.seq || (list.seq == b.seq && from_server))
+        {
+            best = Some((list, bytes, from_server));
+        }
+        Ok(())
+    };
+    if let Ok(b) = std::fs::read(home.revocation_cache(publisher)) {
+        consider(b, "the cache".into(), false)?;
+    }
+    if let Some(f) = &t.revocations {
+        let b = std::fs::read(f)
+            .with_context(|| format!("cannot read revocation list {}", f.display()))?;
+        consider(b, f.display().to_string(), false)?;
+    }
+    if let (Some(ks), false) = (key_server, t.offline) {
+        let url = format!("{}/v1/revocations", ks.trim_end_matches('/'));
+        let got = http().and_then(|c| Ok(c.get(&url).send()?)).and_then(|r| {
+            if r.status().is_success() {
+                Ok(r.bytes()?.to_vec())
+            } else {
+                anyhow::bail!("{}", server_error(r))
+            }
+        });
+        match got {
+            Ok(b) => consider(b, url, true)?,
+            Err(e) => {
+                let now = util::now();
+                match fetched {
+                    Some(at) if now - at <= OFFLINE_GRACE_SECS => eprintln!(
+                        "warning: cannot reach the key server {ks} ({e:#}); using the revocation list fetched {} (valid offline for 72 hours)",
+                        util::fmt_time(at)
+                    ),
+                    _ => {
+                        return Err(refuse(
+                            exit::UNTRUSTED,
+                            format!(
+                                "cannot reach the key server {ks} to check for revocations ({e:#}); last successful check: {}. Retry when online, or pass --offline to rely on {}",
+                                fetched.map(util::fmt_time).unwrap_or_else(|| "never".into()),
+                                if best.is_some() { "the cached list" } else { "no revocation list at all" }
+                            ),
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    let Some((list, bytes, from_server)) = best else {
+        return Ok(None);
+    };
+    if seen.is_none_or(|s| list.seq >= s) {
+        home.remember_revocations(publisher, list.seq, &bytes, from_server.then(util::now))?;
+    }
+    Ok(Some(list))
+}
+
+/// Ask the card's key server whether this release was superseded (best effort).
+fn superseded_notice(
+    key_server: Option<&str>,
+    release: &reelseal_core::ReleaseId,
+    key_file: &Path,
+    offline: bool,
+) {
+    let Some(ks) = key_server.filter(|_| !offline) else {
+        return;
+    };
+    let url = format!(
+        "{}/v1/releases/{}/newest",
+        ks.trim_end_matches('/'),
+        release.to_hex()
+    );
+    if let Ok(v) = http().and_then(|c| Ok(c.get(&url).send()?.json::<serde_json::Value>()?)) {
+        if v["superseded"] == true {
+            eprintln!(
+                "note: a newer release ({}) replaces this one. Get your grant for it with `reelview renew {}` (or ask the filmmaker).",
+                v["newest"].as_str().unwrap_or("?"),
+                key_file.display()
+            );
+        }
     }
 }
 
@@ -168,6 +307,8 @@ pub struct TrustArgs {
     pub trust_on_first_use: bool,
     /// A revocation list file.
     pub revocations: Option<PathBuf>,
+    /// Do not contact the key server; rely on the cached or given revocation list.
+    pub offline: bool,
 }
 
 /// A grant that passed every check, and its keys.
@@ -228,19 +369,8 @@ pub fn authorize(home: &Home, key_file: &Path, t: &TrustArgs) -> Result<Authoriz
         eprintln!("pinned publisher {publisher} (trust on first use)");
     }
     let p = grant.params();
-    if let Some(rl) = &t.revocations {
-        let bytes = std::fs::read(rl)
-            .with_context(|| format!("cannot read revocation list {}", rl.display()))?;
-        let seen = home.revocation_seen(&publisher)?;
-        let list = RevocationList::verify(&bytes, &publisher, seen).map_err(|e| {
-            refuse(
-                exit::UNTRUSTED,
-                format!("revocation list {}: {e}", rl.display()),
-            )
-        })?;
-        if seen.is_none_or(|s| list.seq > s) {
-            home.set_revocation_seen(&publisher, list.seq)?;
-        }
+    let key_server = grant.card().card().key_server.clone();
+    if let Some(list) = freshest_revocations(home, &publisher, key_server.as_deref(), t)? {
         if let Some(e) = list.find(&p.id, &p.viewer) {
             return Err(refuse(
                 exit::REVOKED,
@@ -254,6 +384,12 @@ pub fn authorize(home: &Home, key_file: &Path, t: &TrustArgs) -> Result<Authoriz
             ));
         }
     }
+    superseded_notice(
+        key_server.as_deref(),
+        &grant.card().card().release_id(),
+        key_file,
+        t.offline,
+    );
     match grant.window(util::now()) {
         Window::Open => {}
         Window::NotYet(t) => {
@@ -445,4 +581,200 @@ pub fn open(
         }
     }
     Ok(())
+}
+
+fn save_grant(armored: &str, out: Option<&Path>, default_name: &str) -> Result<PathBuf> {
+    let path = match out {
+        Some(p) => p.to_path_buf(),
+        None => PathBuf::from(format!("{}.rskey", util::slug(default_name))),
+    };
+    util::write_atomic(&path, armored.as_bytes(), false)?;
+    Ok(path)
+}
+
+/// Check a grant a key server handed us: ours, and from a publisher we trust (or told to).
+fn check_received(
+    home: &Home,
+    bytes: &[u8],
+    me: &PublisherPublic,
+    t: &TrustArgs,
+    mine: &reelseal_core::keys::ViewerPublic,
+) -> Result<Grant> {
+    let g = Grant::verify(bytes, me).map_err(|e| {
+        refuse(
+            exit::UNTRUSTED,
+            format!("the key server sent a grant that does not verify: {e}"),
+        )
+    })?;
+    if g.params().viewer != *mine {
+        return Err(refuse(
+            exit::NOT_MY_KEY,
+            "the key server sent a grant for another viewer key",
+        ));
+    }
+    if t.trust_on_first_use && home.pin(me, "")? {
+        eprintln!("pinned publisher {me} (trust on first use)");
+    }
+    Ok(g)
+}
+
+fn publisher_for(home: &Home, claimed: PublisherPublic, t: &TrustArgs) -> Result<PublisherPublic> {
+    if home.pinned(&claimed)?.is_some() || t.trust_on_first_use {
+        return Ok(claimed);
+    }
+    if let Some(p) = &t.publisher {
+        let p = PublisherPublic::from_bech32(p)
+            .with_context(|| format!("--publisher {p:?} is not a publisher key (rspub1…)"))?;
+        if p == claimed {
+            return Ok(p);
+        }
+        return Err(refuse(
+            exit::UNTRUSTED,
+            format!("the grant claims publisher {claimed}, not --publisher {p}"),
+        ));
+    }
+    Err(refuse(
+        exit::UNTRUSTED,
+        format!("the grant's publisher ({claimed}) is not pinned: check that key with the filmmaker, then `reelview trust {claimed}`, or pass --publisher {claimed} or --trust-on-first-use"),
+    ))
+}
+
+/// `reelview redeem URL CODE`.
+pub fn redeem(
+    home: &Home,
+    url: &str,
+    code: &str,
+    out: Option<&Path>,
+    t: &TrustArgs,
+    json: bool,
+) -> Result<()> {
+    let me = home.secret()?;
+    let mine = me.public();
+    let endpoint = format!("{}/v1/redeem", url.trim_end_matches('/'));
+    let r = http()?
+        .post(&endpoint)
+        .json(&json!({"code": code, "viewer": mine.to_bech32()}))
+        .send()
+        .with_context(|| format!("cannot reach the key server at {url}"))?;
+    if !r.status().is_success() {
+        let status = r.status();
+        bail!(
+            "the key server refused the code ({status}): {}",
+            server_error(r)
+        );
+    }
+    let v: serde_json::Value = r.json().context("the key server's answer is not JSON")?;
+    let armored = v["grant"]
+        .as_str()
+        .context("the key server's answer has no grant")?
+        .to_string();
+    let kf = KeyFile::parse(&armored)?;
+    let claims = Grant::inspect(kf.grant_bytes())?;
+    let publisher = publisher_for(home, claims.card.publisher_key(), t)?;
+    let g = check_received(home, kf.grant_bytes(), &publisher, t, &mine)?;
+    let path = save_grant(&armored, out, &g.card().card().title)?;
+    if json {
+        util::print_json(
+            &json!({"grant_id": g.params().id.to_hex(), "title": g.card().card().title, "release_id": g.card().card().release_id().to_hex(), "file": path}),
+        );
+    } else {
+        println!("redeemed {} for {}", g.card().card().title, mine);
+        println!("grant    {}", g.params().id);
+        println!("file     {}", path.display());
+        eprintln!(
+            "Next: `reelview fetch {}` (or `reelview play`).",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// `reelview renew KEY.rskey`: after a rotation, fetch our grant(s) for the newest release
+/// from the key server, proving we hold the viewer key by answering a sealed challenge.
+pub fn renew(
+    home: &Home,
+    key_file: &Path,
+    out_dir: &Path,
+    t: &TrustArgs,
+    json: bool,
+) -> Result<()> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(key_file)
+            .with_context(|| format!("cannot read {}", key_file.display()))?,
+    );
+    let kf = KeyFile::parse(&text)
+        .with_context(|| format!("{} is not a usable key file", key_file.display()))?;
+    let claims = Grant::inspect(kf.grant_bytes())?;
+    let publisher = publisher_for(home, claims.card.publisher_key(), t)?;
+    let old = Grant::verify(kf.grant_bytes(), &publisher)
+        .map_err(|e| refuse(exit::UNTRUSTED, format!("{}: {e}", key_file.display())))?;
+    let ks =
+        old.card().card().key_server.clone().context(
+            "this release names no key server; ask the filmmaker for your new grant file",
+        )?;
+    let me = match kf {
+        KeyFile::Access(a) => a.secret,
+        KeyFile::Grant(_) => home.secret()?,
+    };
+    let mine = me.public();
+    let c = http()?;
+    let base = ks.trim_end_matches('/');
+    let r = c
+        .post(format!("{base}/v1/renew/challenge"))
+        .json(&json!({"viewer": mine.to_bech32()}))
+        .send()
+        .with_context(|| format!("cannot reach the key server {ks}"))?;
+    if !r.status().is_success() {
+        bail!("the key server refused: {}", server_error(r));
+    }
+    let ch: serde_json::Value = r.json()?;
+    let epk: [u8; 32] = hex::decode(ch["epk"].as_str().unwrap_or(""))
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .context("bad challenge from the key server")?;
+    let boxed = hex::decode(ch["box"].as_str().unwrap_or(""))
+        .context("bad challenge from the key server")?;
+    let token = reelseal_core::grant::challenge::open(&me, &epk, &boxed)
+        .context("cannot open the key server's challenge with your viewer key")?;
+    let r = c
+        .post(format!("{base}/v1/renew"))
+        .json(&json!({"viewer": mine.to_bech32(), "token": hex::encode(token), "release": old.card().card().release_id().to_hex()}))
+        .send()?;
+    if !r.status().is_success() {
+        bail!(
+            "the key server has no newer grant for you: {}",
+            server_error(r)
+        );
+    }
+    let v: serde_json::Value = r.json()?;
+    let mut written = Vec::new();
+    for item in v["grants"].as_array().cloned().unwrap_or_default() {
+        let armored = item["grant"].as_str().context("grant missing")?;
+        let g = check_received(home, armor_bytes(armored)?.as_slice(), &publisher, t, &mine)?;
+        let name = out_dir.join(format!(
+            "{}-{}.rskey",
+            util::slug(&g.card().card().title),
+            &g.params().id.to_hex()[..8]
+        ));
+        util::write_atomic(&name, armored.as_bytes(), false)?;
+        written.push((g.params().id, g.card().card().release_id(), name));
+    }
+    if json {
+        util::print_json(&json!(written
+            .iter()
+            .map(|(g, r, p)| json!({"grant_id": g.to_hex(), "release_id": r.to_hex(), "file": p}))
+            .collect::<Vec<_>>()));
+    } else {
+        for (g, r, p) in &written {
+            println!("renewed  grant {g} for release {r}: {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+fn armor_bytes(armored: &str) -> Result<Vec<u8>> {
+    Ok(reelseal_core::armor::decode(
+        reelseal_core::grant::GRANT_LABEL,
+        armored,
+    )?)
 }

@@ -125,6 +125,68 @@ enum Cmd {
         /// Release id, unique prefix, or release directory.
         release: String,
     },
+    /// Revoke a grant (by id) or every grant of a viewer key, and sign the next revocation list.
+    ///
+    /// The official client refuses revoked grants everywhere it sees the list (served by
+    /// `reelseal serve`, or given with `reelview --revocations FILE`). A viewer who already
+    /// decrypted keeps what they have: follow with `reelseal rotate` so the leaked key opens
+    /// nothing published afterwards.
+    Revoke {
+        /// Grant id (or a unique prefix of 8+ hex digits), or a viewer key rsview1….
+        subject: String,
+        /// Why (shown to the viewer whose grant is refused).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Export the current signed revocation list.
+    Revocations {
+        /// Where to write it. Default: revocations.rsrl in the publisher home.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Mint one-time access codes for a release (printed one per line, or to --out).
+    Codes {
+        /// Release id, unique prefix, or release directory.
+        release: String,
+        /// How many.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// Grants made from these codes open no earlier than this.
+        #[arg(long, value_name = "TIME")]
+        not_before: Option<String>,
+        /// Codes expire, and their grants close, after this.
+        #[arg(long, value_name = "TIME")]
+        not_after: Option<String>,
+        /// Write the codes to this file (0600) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Re-key a release: same film, new key set, new torrent; re-issue grants to every viewer who is not revoked.
+    Rotate {
+        /// Release id, unique prefix, or release directory.
+        release: String,
+        /// New release directory. Default: next to the old one.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Folder for the re-issued grant files. Default: next to the new release.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// Replace an existing directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run the key server (HTTP/JSON over the ledger): redeem codes, serve revocations, admin API.
+    ///
+    /// Admin requests need `Authorization: Bearer <token>`, the token being in admin.token in
+    /// the publisher home (created on first start, mode 0600). See docs/keyserver.openapi.yaml.
+    Serve {
+        /// Address to listen on (loopback unless you put it behind a TLS proxy).
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: std::net::SocketAddr,
+        /// Redemptions per second allowed per client address (bursts of twice that); 0 = no limit.
+        #[arg(long, default_value_t = 5)]
+        redeem_rate: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -192,6 +254,60 @@ fn main() -> ExitCode {
                 },
             ),
             Cmd::Grants { release } => publisher::grants(&home, &release, cli.json),
+            Cmd::Revoke { subject, reason } => {
+                publisher::revoke(&home, &subject, &reason, cli.json)
+            }
+            Cmd::Revocations { out } => publisher::revocations(&home, out.as_deref(), cli.json),
+            Cmd::Codes {
+                release,
+                count,
+                not_before,
+                not_after,
+                out,
+            } => publisher::codes(
+                &home,
+                &release,
+                count,
+                not_before.as_deref(),
+                not_after.as_deref(),
+                out.as_deref(),
+                cli.json,
+            ),
+            Cmd::Rotate {
+                release,
+                out,
+                out_dir,
+                force,
+            } => publisher::rotate(&home, &release, out, out_dir, force, cli.json, cli.quiet),
+            Cmd::Serve {
+                listen,
+                redeem_rate,
+            } => {
+                let rt = tokio::runtime::Runtime::new()?;
+                let json = cli.json;
+                rt.block_on(reelseal::keyserver::serve(
+                    home,
+                    reelseal::keyserver::ServeOptions {
+                        listen,
+                        redeem_rate,
+                    },
+                    |addr| {
+                        if json {
+                            println!(
+                                "{}",
+                                serde_json::json!({"listening": format!("http://{addr}")})
+                            );
+                        } else {
+                            println!("listening on http://{addr}");
+                            eprintln!(
+                                "Admin token: admin.token in the publisher home. Stop with ^C."
+                            );
+                        }
+                        use std::io::Write;
+                        let _ = std::io::stdout().flush();
+                    },
+                ))
+            }
         }
     })();
     match result {

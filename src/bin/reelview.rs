@@ -40,6 +40,11 @@ struct Trust {
     /// A signed revocation list (from `reelseal revocations`); a revoked grant is refused.
     #[arg(long, value_name = "FILE")]
     revocations: Option<PathBuf>,
+    /// Do not contact the release's key server: rely on the cached (or --revocations) list.
+    /// Without it, an unreachable key server is tolerated for 72 hours after the last
+    /// successful check, then the grant is refused.
+    #[arg(long)]
+    offline: bool,
 }
 
 impl From<Trust> for TrustArgs {
@@ -48,6 +53,7 @@ impl From<Trust> for TrustArgs {
             publisher: t.publisher,
             trust_on_first_use: t.trust_on_first_use,
             revocations: t.revocations,
+            offline: t.offline,
         }
     }
 }
@@ -92,6 +98,28 @@ enum Cmd {
         #[command(flatten)]
         trust: Trust,
     },
+    /// Redeem a one-time access code at a key server for a grant bound to your viewer key.
+    Redeem {
+        /// The key server's base URL (e.g. https://keys.example.org).
+        url: String,
+        /// The code (RS-XXXX-…); case and dashes do not matter.
+        code: String,
+        /// Where to save the grant. Default: ./<title>.rskey
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        trust: Trust,
+    },
+    /// After the filmmaker rotated a release, fetch your grant for the new one from the key server.
+    Renew {
+        /// Your grant for the old release.
+        key: PathBuf,
+        /// Folder for the new grant file(s).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out_dir: PathBuf,
+        #[command(flatten)]
+        trust: Trust,
+    },
 }
 
 fn main() -> ExitCode {
@@ -102,6 +130,17 @@ fn main() -> ExitCode {
             Cmd::Keygen { force } => viewer::keygen(&home, force, cli.json),
             Cmd::Trust { key, name } => viewer::trust(&home, &key, name.as_deref(), cli.json),
             Cmd::Inspect { key } => viewer::inspect(&home, &key, cli.json),
+            Cmd::Redeem {
+                url,
+                code,
+                out,
+                trust,
+            } => viewer::redeem(&home, &url, &code, out.as_deref(), &trust.into(), cli.json),
+            Cmd::Renew {
+                key,
+                out_dir,
+                trust,
+            } => viewer::renew(&home, &key, &out_dir, &trust.into(), cli.json),
             Cmd::Open {
                 key,
                 from,

@@ -1,0 +1,456 @@
+//! Revocation, rotation and the key server, end to end: real binaries, real SQLite, real
+//! HTTP on 127.0.0.1.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Stdio};
+
+use common::*;
+use reelseal_core::keys::ViewerSecret;
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(home: &Path, addr: &str) -> Server {
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("reelseal"))
+        .arg("--home")
+        .arg(home)
+        .args(["--json", "serve", "--listen", addr, "--redeem-rate", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("server said {line:?}: {e}"));
+    Server {
+        child,
+        url: v["listening"].as_str().unwrap().to_string(),
+    }
+}
+
+fn grant(r: &Release, viewer: &str, out: &Path) {
+    let o = reelseal(&r.publisher)
+        .args([
+            "grant",
+            &r.id,
+            "--to",
+            &demo_pub(viewer),
+            "--name",
+            viewer,
+            "--out",
+        ])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+fn open_with(
+    home: &Path,
+    key: &Path,
+    from: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    reelview(home)
+        .arg("open")
+        .arg(key)
+        .arg("--from")
+        .arg(from)
+        .arg("--out")
+        .arg(out)
+        .args(["--publisher", &demo_pub("publisher")])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn revoke_then_rotate() {
+    let r = sealed_release(300_000, &[]);
+    let root = r.root.path();
+    let j1 = home_from_demo(root, "jury-1");
+    let j2 = home_from_demo(root, "jury-2");
+    let (g1, g2) = (root.join("j1.rskey"), root.join("j2.rskey"));
+    grant(&r, "jury-1", &g1);
+    grant(&r, "jury-2", &g2);
+
+    // The list before the revocation (sequence 1, empty).
+    let old_list = root.join("old.rsrl");
+    let o = reelseal(&r.publisher)
+        .args(["revocations", "--out"])
+        .arg(&old_list)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let gl = reelseal(&r.publisher)
+        .args(["--json", "grants", &r.id])
+        .output()
+        .unwrap();
+    let j2_id = stdout_json(&gl)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["label"] == "jury-2")
+        .unwrap()["grant_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let o = reelseal(&r.publisher)
+        .args([
+            "--json",
+            "revoke",
+            &j2_id[..10],
+            "--reason",
+            "screener leaked online",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout_json(&o)["sequence"], 2);
+    let list = root.join("list.rsrl");
+    reelseal(&r.publisher)
+        .args(["revocations", "--out"])
+        .arg(&list)
+        .assert()
+        .success();
+
+    // jury-2 refused with the reason; jury-1 still fine.
+    let o = open_with(
+        &j2,
+        &g2,
+        &r.dir,
+        &root.join("o2"),
+        &["--revocations", list.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(13), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("screener leaked online"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!root.join("o2/feature.mp4").exists());
+    let o = open_with(
+        &j1,
+        &g1,
+        &r.dir,
+        &root.join("o1"),
+        &["--revocations", list.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Having seen sequence 2, the older list is refused (no rollback).
+    let o = open_with(
+        &j2,
+        &g2,
+        &r.dir,
+        &root.join("o3"),
+        &["--revocations", old_list.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(11), "{}", stderr(&o));
+    assert!(stderr(&o).contains("older than 2"), "{}", stderr(&o));
+
+    // Rotate: jury-1 gets a new grant, jury-2 none.
+    let new_dir = root.join("rotated");
+    let grants_dir = root.join("rotated-grants");
+    let o = reelseal(&r.publisher)
+        .args(["--json", "rotate", &r.id, "--out"])
+        .arg(&new_dir)
+        .arg("--out-dir")
+        .arg(&grants_dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = stdout_json(&o);
+    assert_eq!(v["reissued"].as_array().unwrap().len(), 1);
+    assert_eq!(v["reissued"][0]["label"], "jury-1");
+    assert_eq!(v["not_reissued"][0]["label"], "jury-2");
+    let new_g1 = PathBuf::from(v["reissued"][0]["file"].as_str().unwrap());
+    let o = open_with(&j1, &new_g1, &new_dir, &root.join("n1"), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(root.join("n1/feature.mp4")).unwrap(), r.film);
+    // The new ciphertext differs entirely, and jury-2's old grant opens nothing of it.
+    let o = open_with(&j2, &g2, &new_dir, &root.join("n2"), &[]);
+    assert!(!o.status.success());
+    assert!(!root.join("n2/feature.mp4").exists());
+    // The new card says what it replaces.
+    let i = reelview(&j1)
+        .args(["--json", "inspect"])
+        .arg(&new_g1)
+        .output()
+        .unwrap();
+    assert_eq!(stdout_json(&i)["supersedes"], r.id.as_str());
+}
+
+#[test]
+fn key_server_redeems_codes_once_and_survives_a_restart() {
+    let r = sealed_release(200_000, &[]);
+    let root = r.root.path();
+    let server = start_server(&r.publisher, "127.0.0.1:0");
+    let o = reelseal(&r.publisher)
+        .args(["--json", "codes", &r.id, "--count", "3"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let codes: Vec<String> = stdout_json(&o)["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+
+    // buyer-1 redeems with their own key and can open the release.
+    let b = home_from_demo(root, "buyer-1");
+    let key = root.join("buyer.rskey");
+    let o = reelview(&b)
+        .args(["redeem", &server.url, &codes[0].to_lowercase(), "--out"])
+        .arg(&key)
+        .args(["--publisher", &demo_pub("publisher")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = open_with(&b, &key, &r.dir, &root.join("ob"), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(root.join("ob/feature.mp4")).unwrap(), r.film);
+
+    // The same viewer again gets the same grant; another viewer a clear refusal.
+    let again = root.join("again.rskey");
+    reelview(&b)
+        .args(["redeem", &server.url, &codes[0], "--out"])
+        .arg(&again)
+        .args(["--publisher", &demo_pub("publisher")])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(&key).unwrap(), std::fs::read(&again).unwrap());
+    let j1 = home_from_demo(root, "jury-1");
+    let o = reelview(&j1)
+        .args(["redeem", &server.url, &codes[0], "--out"])
+        .arg(root.join("x.rskey"))
+        .args(["--publisher", &demo_pub("publisher")])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("already redeemed with another viewer key"),
+        "{}",
+        stderr(&o)
+    );
+    // An unknown code says nothing about other releases.
+    let o = reelview(&j1)
+        .args([
+            "redeem",
+            &server.url,
+            "RS-0000-0000-0000-0000-0000-0000-0000-0000",
+            "--publisher",
+            &demo_pub("publisher"),
+        ])
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains("unknown code"), "{}", stderr(&o));
+
+    // 50 viewers race for one code: exactly one grant.
+    let client = reqwest::blocking::Client::new();
+    let url = format!("{}/v1/redeem", server.url);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..50)
+            .map(|_| {
+                let (client, url, code) = (&client, &url, &codes[1]);
+                s.spawn(move || {
+                    let v = ViewerSecret::generate().public().to_bech32();
+                    client
+                        .post(url)
+                        .json(&serde_json::json!({"code": code, "viewer": v}))
+                        .send()
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        49,
+        "{statuses:?}"
+    );
+
+    // Restart the server: every grant is still there.
+    let token = std::fs::read_to_string(r.publisher.join("admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let before: serde_json::Value = client
+        .get(format!("{}/v1/releases/{}/grants", server.url, r.id))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(before.as_array().unwrap().len(), 2);
+    drop(server);
+    let server = start_server(&r.publisher, "127.0.0.1:0");
+    let after: serde_json::Value = client
+        .get(format!("{}/v1/releases/{}/grants", server.url, r.id))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(before, after);
+    let again2 = root.join("again2.rskey");
+    reelview(&b)
+        .args(["redeem", &server.url, &codes[0], "--out"])
+        .arg(&again2)
+        .args(["--publisher", &demo_pub("publisher")])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(&key).unwrap(),
+        std::fs::read(&again2).unwrap()
+    );
+
+    // Admin endpoints need the token; the audit log records redemptions.
+    let s = client
+        .get(format!("{}/v1/audit", server.url))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(s, 401);
+    let audit: serde_json::Value = client
+        .get(format!("{}/v1/audit?limit=1000", server.url))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "redeem")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn key_server_revocations_reach_viewers_and_offline_rules_are_explicit() {
+    // Start the server first so the card can name it.
+    let root = tempfile::tempdir().unwrap();
+    let publisher = home_from_demo(root.path(), "publisher");
+    let server = start_server(&publisher, "127.0.0.1:0");
+    let film = root.path().join("film.mp4");
+    std::fs::write(&film, film_bytes(100_000, 3)).unwrap();
+    let dir = root.path().join("rel");
+    let o = reelseal(&publisher)
+        .args(["--json", "seal"])
+        .arg(&film)
+        .args(["--title", "Served", "--key-server", &server.url, "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let id = stdout_json(&o)["release_id"].as_str().unwrap().to_string();
+    let j1 = home_from_demo(root.path(), "jury-1");
+    let j2 = home_from_demo(root.path(), "jury-2");
+    let (g1, g2) = (root.path().join("g1.rskey"), root.path().join("g2.rskey"));
+    for (v, g) in [("jury-1", &g1), ("jury-2", &g2)] {
+        reelseal(&publisher)
+            .args(["grant", &id, "--to", &demo_pub(v), "--name", v, "--out"])
+            .arg(g)
+            .assert()
+            .success();
+    }
+    // Both open while the key server says nothing is revoked.
+    assert!(open_with(&j2, &g2, &dir, &root.path().join("a"), &[])
+        .status
+        .success());
+
+    // Revoke jury-2 through the admin API; the viewer learns it from the key server.
+    let token = std::fs::read_to_string(publisher.join("admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let gl = reelseal(&publisher)
+        .args(["--json", "grants", &id])
+        .output()
+        .unwrap();
+    let j2_id = stdout_json(&gl)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["label"] == "jury-2")
+        .unwrap()["grant_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/revoke", server.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"subject": j2_id, "reason": "left the jury"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(resp["new"], true);
+    let o = open_with(&j2, &g2, &dir, &root.path().join("b"), &["--force"]);
+    assert_eq!(o.status.code(), Some(13), "{}", stderr(&o));
+    assert!(stderr(&o).contains("left the jury"));
+    assert!(open_with(&j1, &g1, &dir, &root.path().join("c"), &[])
+        .status
+        .success());
+
+    // Key server down: jury-1 checked recently, so the grace period applies (with a warning);
+    // a viewer who never reached it is refused unless --offline.
+    drop(server);
+    let o = open_with(&j1, &g1, &dir, &root.path().join("d"), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot reach the key server"),
+        "{}",
+        stderr(&o)
+    );
+    let b = home_from_demo(root.path(), "buyer-1");
+    let gb = root.path().join("gb.rskey");
+    reelseal(&publisher)
+        .args([
+            "grant",
+            &id,
+            "--to",
+            &demo_pub("buyer-1"),
+            "--name",
+            "buyer",
+            "--out",
+        ])
+        .arg(&gb)
+        .assert()
+        .success();
+    let o = open_with(&b, &gb, &dir, &root.path().join("e"), &[]);
+    assert_eq!(o.status.code(), Some(11), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--offline"), "{}", stderr(&o));
+    let o = open_with(&b, &gb, &dir, &root.path().join("e"), &["--offline"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
