@@ -220,39 +220,41 @@ async fn redeem(
     blocking(move || {
         let now = util::now();
         let vb = viewer.to_bech32();
-        for attempt in 0..2 {
-            let cache = st.releases.lock().expect("cache lock").clone();
-            let mut ledger = st.ledger.lock().expect("ledger lock");
-            let mut missing = false;
-            let out = ledger
-                .redeem(&hash, &vb, now, &actor, |release, nb, na| {
-                    let Some((card, keys)) = cache.get(&release) else {
-                        missing = true;
-                        return Err("release not loaded".into());
-                    };
-                    let w = publisher::Wanted::new(label.clone(), viewer, nb, na);
-                    publisher::issue_one(card, keys, &st.sk, &w, now, release).map(|(row, _, _)| row).map_err(|e| format!("{e:#}"))
-                });
-            match out {
-                Ok(Ok(g)) | Ok(Err(Redemption::Again(g))) => return Ok(grant_json(&g)),
-                Ok(Err(Redemption::Unknown)) => {
-                    return Err(ApiError(StatusCode::NOT_FOUND, "unknown code: check it for typos (case and dashes do not matter)".into()))
-                }
-                Ok(Err(Redemption::Taken)) => {
-                    return Err(ApiError(StatusCode::CONFLICT, "this code was already redeemed with another viewer key; each code works for one viewer only".into()))
-                }
-                Ok(Err(Redemption::Expired(t))) => {
-                    return Err(ApiError(StatusCode::GONE, format!("this code expired on {}", util::fmt_time(t))))
-                }
-                Err(_) if missing && attempt == 0 => {
-                    // A release sealed after the server started: reload and try once more.
-                    let fresh = load_releases(&ledger, &st.sk)?;
-                    *st.releases.lock().expect("cache lock") = fresh;
-                }
-                Err(e) => return Err(anyhow::Error::from(e).into()),
+        let refusal = |r: Redemption| -> Result<Value, ApiError> {
+            match r {
+                Redemption::Again(g) => Ok(grant_json(&g)),
+                Redemption::Unknown => Err(ApiError(StatusCode::NOT_FOUND, "unknown code: check it for typos (case and dashes do not matter)".into())),
+                Redemption::Taken => Err(ApiError(
+                    StatusCode::CONFLICT,
+                    "this code was already redeemed with another viewer key; each code works for one viewer only".into(),
+                )),
+                Redemption::Expired(t) => Err(ApiError(StatusCode::GONE, format!("this code expired on {}", util::fmt_time(t)))),
             }
+        };
+        // Look up (brief lock), issue the grant with no lock held (the CPU-heavy part, so
+        // redemptions run in parallel), then bind code and grant in one transaction.
+        let status = st.ledger.lock().expect("ledger lock").code_status(&hash, &vb, now)?;
+        let (release, nb, na) = match status {
+            Ok(fresh) => fresh,
+            Err(r) => return refusal(r),
+        };
+        let cached = st.releases.lock().expect("cache lock").get(&release).cloned();
+        let (card, keys) = match cached {
+            Some(c) => c,
+            None => {
+                // A release sealed after the server started.
+                let fresh = load_releases(&st.ledger.lock().expect("ledger lock"), &st.sk)?;
+                let c = fresh.get(&release).cloned().ok_or_else(|| anyhow::anyhow!("release {release} of a code is not in the ledger"))?;
+                *st.releases.lock().expect("cache lock") = fresh;
+                c
+            }
+        };
+        let w = publisher::Wanted::new(label, viewer, nb, na);
+        let (row, _, _) = publisher::issue_one(&card, &keys, &st.sk, &w, now, release)?;
+        match st.ledger.lock().expect("ledger lock").complete_redemption(&hash, &row, now, &actor)? {
+            Ok(g) => Ok(grant_json(&g)),
+            Err(r) => refusal(r),
         }
-        Err(anyhow::anyhow!("release for this code is not in the ledger").into())
     })
     .await
     .map(Json)

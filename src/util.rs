@@ -292,3 +292,13 @@ pub fn slug(label: &str) -> String {
         s
     }
 }
+
+/// Log warnings and errors to stderr; `<VAR>=info` (or `debug`, or a tracing filter) for more.
+pub fn init_logging(var: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(var)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -191,6 +191,7 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    reelseal::util::init_logging("REELSEAL_LOG");
     let result = (|| {
         let home = Home::new(cli.home.as_deref())?;
         match cli.cmd {

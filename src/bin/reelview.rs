@@ -124,6 +124,7 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    reelseal::util::init_logging("REELVIEW_LOG");
     let result = (|| {
         let home = Home::new(cli.home.as_deref())?;
         match cli.cmd {

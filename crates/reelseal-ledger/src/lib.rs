@@ -561,26 +561,14 @@ impl Ledger {
         tx.commit().map_err(|e| sql_err(&path, e))
     }
 
-    /// Redeem a code for a viewer, atomically. `issue(release, not_before, not_after)` makes
-    /// the grant inside the write transaction, so exactly one grant ever exists per code
-    /// whatever the concurrency.
-    pub fn redeem<F>(
-        &mut self,
+    /// Look a code up without changing anything: `Ok((release, not_before, not_after))` if
+    /// it can still be redeemed by `viewer` (fresh), or why not.
+    pub fn code_status(
+        &self,
         code_hash: &[u8; 32],
         viewer: &str,
         now: i64,
-        actor: &str,
-        issue: F,
-    ) -> Result<std::result::Result<Vec<u8>, Redemption>>
-    where
-        F: FnOnce(ReleaseId, Option<i64>, Option<i64>) -> std::result::Result<GrantRow, String>,
-    {
-        let path = self.path.clone();
-        // IMMEDIATE takes the write lock up front, so concurrent redemptions serialize.
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| sql_err(&path, e))?;
+    ) -> Result<std::result::Result<(ReleaseId, Option<i64>, Option<i64>), Redemption>> {
         type CodeRow = (
             String,
             Option<i64>,
@@ -588,14 +576,15 @@ impl Ledger {
             Option<String>,
             Option<String>,
         );
-        let row: Option<CodeRow> = tx
+        let row: Option<CodeRow> = self
+            .conn
             .query_row(
                 "SELECT release_id,not_before,not_after,viewer,grant_id FROM codes WHERE code_hash = ?1",
                 [&code_hash[..]],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()
-            .map_err(|e| sql_err(&path, e))?;
+            .map_err(|e| self.err(e))?;
         let Some((release, nb, na, who, grant_id)) = row else {
             return Ok(Err(Redemption::Unknown));
         };
@@ -603,13 +592,14 @@ impl Ledger {
             if who != viewer {
                 return Ok(Err(Redemption::Taken));
             }
-            let g: Vec<u8> = tx
+            let g: Vec<u8> = self
+                .conn
                 .query_row(
                     "SELECT grant_bytes FROM grants WHERE id = ?1",
                     [grant_id.unwrap_or_default()],
                     |r| r.get(0),
                 )
-                .map_err(|e| sql_err(&path, e))?;
+                .map_err(|e| self.err(e))?;
             return Ok(Err(Redemption::Again(g)));
         }
         if let Some(na) = na {
@@ -619,8 +609,40 @@ impl Ledger {
         }
         let release = ReleaseId::from_hex(&release)
             .map_err(|e| LedgerError::Corrupt("code".into(), e.to_string()))?;
-        let g = issue(release, nb, na)
-            .map_err(|why| LedgerError::Corrupt(format!("release {release}"), why))?;
+        Ok(Ok((release, nb, na)))
+    }
+
+    /// Redeem a code with a grant the caller made after [`Ledger::code_status`] said the
+    /// code was fresh. In one IMMEDIATE transaction the code is checked again and, if still
+    /// unredeemed, bound to the viewer and the grant recorded; otherwise the answer says
+    /// who won (the caller's grant is discarded). Exactly one grant ever exists per code.
+    pub fn complete_redemption(
+        &mut self,
+        code_hash: &[u8; 32],
+        g: &GrantRow,
+        now: i64,
+        actor: &str,
+    ) -> Result<std::result::Result<Vec<u8>, Redemption>> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| sql_err(&path, e))?;
+        let free: Option<bool> = tx
+            .query_row(
+                "SELECT viewer IS NULL FROM codes WHERE code_hash = ?1",
+                [&code_hash[..]],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| sql_err(&path, e))?;
+        if free != Some(true) {
+            drop(tx); // someone else won the race (or the code vanished): say who
+            return match self.code_status(code_hash, &g.viewer, now)? {
+                Err(r) => Ok(Err(r)),
+                Ok(_) => Ok(Err(Redemption::Unknown)),
+            };
+        }
         tx.execute(
             "INSERT INTO grants(id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
             params![g.id.to_hex(), g.release.to_hex(), g.viewer, g.label, g.not_before, g.not_after, g.issued, g.email, g.grant],
@@ -628,7 +650,7 @@ impl Ledger {
         .map_err(|e| sql_err(&path, e))?;
         tx.execute(
             "UPDATE codes SET viewer = ?2, grant_id = ?3, redeemed = ?4 WHERE code_hash = ?1",
-            params![&code_hash[..], viewer, g.id.to_hex(), now],
+            params![&code_hash[..], g.viewer, g.id.to_hex(), now],
         )
         .map_err(|e| sql_err(&path, e))?;
         tx.execute(
@@ -641,7 +663,7 @@ impl Ledger {
         )
         .map_err(|e| sql_err(&path, e))?;
         tx.commit().map_err(|e| sql_err(&path, e))?;
-        Ok(Ok(g.grant))
+        Ok(Ok(g.grant.clone()))
     }
 
     /// The newest `limit` audit entries, oldest first: (seq, time, actor, action, detail).
