@@ -160,16 +160,7 @@ pub fn open_file(
     dest: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), OpenError> {
-    let entry = card
-        .files
-        .iter()
-        .find(|c| c.name == file.ct_name)
-        .ok_or_else(|| {
-            Error::malformed(
-                "manifest",
-                format!("{} is not in the signed card", file.ct_name),
-            )
-        })?;
+    let entry = card_entry(card, file)?;
     let mut src = match File::open(ct_path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -187,12 +178,9 @@ pub fn open_file(
             expected: entry.len,
         });
     }
-    let geo = Geometry::from_ciphertext_len(entry.len)?;
-    let cipher = file.cipher(keys, &card.release_id())?;
-    if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    }
-    let tmp = partial_path(dest);
+    let mut dec = ChunkDecryptor::new(card, keys, file, ct_path)?;
+    let geo = dec.geo;
+    let tmp = prepare_partial(dest)?;
     // Three stages: a thread reads and SHA-256-hashes ciphertext blocks, this thread
     // decrypts them in place, a thread writes plaintext (flushed behind as it goes).
     let (ct_tx, ct_rx) = sync_channel::<std::io::Result<Vec<u8>>>(4);
@@ -234,39 +222,14 @@ pub fn open_file(
         .map_err(|e| Error::io(&tmp, e))?;
 
     let decrypted = (|| -> std::result::Result<(), OpenError> {
-        let mut index = 0u64;
-        while index < geo.chunks {
+        while !dec.done() {
             let mut block = match ct_rx.recv() {
                 Ok(Ok(b)) => b,
                 Ok(Err(e)) => return Err(Error::io(ct_path, e).into()),
-                Err(_) => {
-                    return Err(Error::io(ct_path, std::io::Error::other("reader stopped")).into())
-                }
+                Err(_) => return Err(Error::io(ct_path, std::io::Error::other("reader stopped")).into()),
             };
-            // Decrypt each chunk in place, then close the gaps the tags leave.
-            let mut plain_len = 0usize;
-            for start in (0..block.len()).step_by(CHUNK_CT) {
-                let end = (start + CHUNK_CT).min(block.len());
-                match cipher.open_in_place(index, geo.is_last(index), &mut block[start..end]) {
-                    Ok(n) => {
-                        block.copy_within(start..start + n, plain_len);
-                        plain_len += n;
-                    }
-                    Err(_) => {
-                        let (start, len) = geo.chunk_range(index);
-                        return Err(OpenError::Tampered {
-                            name: file.display_path(),
-                            path: ct_path.into(),
-                            index,
-                            start,
-                            end: start + len as u64,
-                        });
-                    }
-                }
-                index += 1;
-            }
-            block.truncate(plain_len);
-            progress(plain_len as u64);
+            dec.decrypt_block(&mut block)?;
+            progress(block.len() as u64);
             if pt_tx.send(block).is_err() {
                 break; // the writer failed; its error is reported below
             }
@@ -281,29 +244,163 @@ pub fn open_file(
     let written = writer
         .join()
         .map_err(|_| Error::io(&tmp, std::io::Error::other("writer thread panicked")))?;
-    let result = (|| -> std::result::Result<(), OpenError> {
-        let out = match (written, decrypted) {
-            (Ok(out), Ok(())) => out,
-            (Ok(out), Err(e)) => {
-                out.abandon();
-                return Err(e);
-            }
-            (Err(e), _) => return Err(e.into()),
-        };
-        if !bool::from(digest.as_slice().ct_eq(&entry.sha256)) {
+    match (written, decrypted) {
+        (Ok(out), Ok(())) => finish_file(out, &digest, &entry.sha256, &tmp, dest, ct_path),
+        (Ok(out), Err(e)) => {
             out.abandon();
-            return Err(OpenError::HashMismatch {
-                path: ct_path.into(),
-            });
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
         }
-        out.finish()?;
-        std::fs::rename(&tmp, dest).map_err(|e| Error::io(dest, e))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        (Err(e), _) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e.into())
+        }
     }
-    result
+}
+
+fn card_entry<'a>(card: &'a Card, file: &ManifestFile) -> std::result::Result<&'a crate::card::CardFile, OpenError> {
+    Ok(card
+        .files
+        .iter()
+        .find(|c| c.name == file.ct_name)
+        .ok_or_else(|| Error::malformed("manifest", format!("{} is not in the signed card", file.ct_name)))?)
+}
+
+fn prepare_partial(dest: &Path) -> std::result::Result<PathBuf, OpenError> {
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    Ok(partial_path(dest))
+}
+
+/// Decrypts one file's chunks in order, in place; names the file and chunk on failure.
+pub struct ChunkDecryptor {
+    cipher: crate::stream::FileCipher,
+    geo: Geometry,
+    next: u64,
+    name: String,
+    path: PathBuf,
+}
+
+impl ChunkDecryptor {
+    /// For `file` of the release; `ct_label` is the ciphertext path used in messages.
+    pub fn new(card: &Card, keys: &KeySet, file: &ManifestFile, ct_label: &Path) -> std::result::Result<Self, OpenError> {
+        let entry = card_entry(card, file)?;
+        Ok(ChunkDecryptor {
+            cipher: file.cipher(keys, &card.release_id())?,
+            geo: Geometry::from_ciphertext_len(entry.len)?,
+            next: 0,
+            name: file.display_path(),
+            path: ct_label.to_path_buf(),
+        })
+    }
+
+    /// The file's chunk layout.
+    pub fn geometry(&self) -> Geometry {
+        self.geo
+    }
+
+    /// Every chunk decrypted?
+    pub fn done(&self) -> bool {
+        self.next == self.geo.chunks
+    }
+
+    /// Decrypt the next whole chunks held in `block` (ciphertext, chunk-aligned); on
+    /// success `block` holds their plaintext. On failure no plaintext of the bad chunk is
+    /// kept and the error names it.
+    pub fn decrypt_block(&mut self, block: &mut Vec<u8>) -> std::result::Result<(), OpenError> {
+        let mut plain_len = 0usize;
+        for start in (0..block.len()).step_by(CHUNK_CT) {
+            let end = (start + CHUNK_CT).min(block.len());
+            let index = self.next;
+            let ok = index < self.geo.chunks && self.geo.chunk_range(index).1 == end - start;
+            match ok.then(|| self.cipher.open_in_place(index, self.geo.is_last(index), &mut block[start..end])) {
+                Some(Ok(n)) => {
+                    block.copy_within(start..start + n, plain_len);
+                    plain_len += n;
+                }
+                _ => {
+                    block.clear();
+                    let (start, len) = self.geo.chunk_range(index.min(self.geo.chunks - 1));
+                    return Err(OpenError::Tampered { name: self.name.clone(), path: self.path.clone(), index, start, end: start + len as u64 });
+                }
+            }
+            self.next += 1;
+        }
+        block.truncate(plain_len);
+        Ok(())
+    }
+}
+
+/// Last step of writing a file: the ciphertext's SHA-256 must match the card's, then sync
+/// and rename into place; otherwise the partial file is removed.
+fn finish_file(out: DurableFile, digest: &[u8; 32], expected: &[u8], tmp: &Path, dest: &Path, ct_label: &Path) -> std::result::Result<(), OpenError> {
+    let r = if !bool::from(digest.as_slice().ct_eq(expected)) {
+        out.abandon();
+        Err(OpenError::HashMismatch { path: ct_label.into() })
+    } else {
+        out.finish().map_err(OpenError::from).and_then(|()| std::fs::rename(tmp, dest).map_err(|e| Error::io(dest, e).into()))
+    };
+    if r.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    r
+}
+
+/// Writes one file of a release from ciphertext pushed to it in order (the swarm fetch
+/// feeds it from librqbit's verified stream): hashes, decrypts, writes a partial file, and
+/// only [`FileSink::finish`] puts it under its real name. Dropped unfinished, it removes
+/// the partial file.
+pub struct FileSink {
+    dec: ChunkDecryptor,
+    sha: Sha256,
+    out: Option<DurableFile>,
+    expected: Vec<u8>,
+    tmp: PathBuf,
+    dest: PathBuf,
+}
+
+impl FileSink {
+    /// Start writing `file` to `dest`.
+    pub fn create(card: &Card, keys: &KeySet, file: &ManifestFile, dest: &Path, ct_label: &Path) -> std::result::Result<Self, OpenError> {
+        let dec = ChunkDecryptor::new(card, keys, file, ct_label)?;
+        let expected = card_entry(card, file)?.sha256.clone();
+        let tmp = prepare_partial(dest)?;
+        let out = DurableFile::create(&tmp)?;
+        Ok(FileSink { dec, sha: Sha256::new(), out: Some(out), expected, tmp, dest: dest.to_path_buf() })
+    }
+
+    /// The ciphertext layout (to read chunk by chunk).
+    pub fn geometry(&self) -> Geometry {
+        self.dec.geo
+    }
+
+    /// Push the next whole chunks of ciphertext; returns plaintext bytes written.
+    pub fn push(&mut self, mut block: Vec<u8>) -> std::result::Result<u64, OpenError> {
+        self.sha.update(&block);
+        self.dec.decrypt_block(&mut block)?;
+        self.out.as_mut().expect("open until finished").write_all(&block)?;
+        Ok(block.len() as u64)
+    }
+
+    /// Check the whole file's hash against the card and put it in place.
+    pub fn finish(mut self) -> std::result::Result<(), OpenError> {
+        if !self.dec.done() {
+            return Err(OpenError::WrongLength { path: self.dec.path.clone(), found: self.dec.next, expected: self.dec.geo.chunks });
+        }
+        let digest: [u8; 32] = std::mem::take(&mut self.sha).finalize().into();
+        let out = self.out.take().expect("open until finished");
+        finish_file(out, &digest, &self.expected, &self.tmp, &self.dest, &self.dec.path)
+    }
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        if let Some(out) = self.out.take() {
+            out.abandon();
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Decrypt every file of a release from `payload` into `out`. Refuses to overwrite existing
