@@ -7,5 +7,6 @@
 
 pub mod keyserver;
 pub mod publisher;
+pub mod swarm_cmds;
 pub mod util;
 pub mod viewer;

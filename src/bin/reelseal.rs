@@ -175,6 +175,16 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Seed releases from your ledger (all by default) until ^C, with a live status line each.
+    Seed {
+        /// Releases to seed (id, unique prefix or directory). Default: every release in the ledger.
+        releases: Vec<String>,
+        #[command(flatten)]
+        net: reelseal::swarm_cmds::NetArgs,
+        /// Stop after this many seconds (default: run until ^C).
+        #[arg(long, value_name = "N")]
+        seconds: Option<u64>,
+    },
     /// Run the key server (HTTP/JSON over the ledger): redeem codes, serve revocations, admin API.
     ///
     /// Admin requests need `Authorization: Bearer <token>`, the token being in admin.token in
@@ -280,6 +290,16 @@ fn main() -> ExitCode {
                 out_dir,
                 force,
             } => publisher::rotate(&home, &release, out, out_dir, force, cli.json, cli.quiet),
+            Cmd::Seed {
+                releases,
+                net,
+                seconds,
+            } => {
+                let rt = tokio::runtime::Runtime::new()?;
+                rt.block_on(reelseal::swarm_cmds::seed(
+                    &home, &releases, &net, seconds, cli.json, cli.quiet,
+                ))
+            }
             Cmd::Serve {
                 listen,
                 redeem_rate,

@@ -98,6 +98,32 @@ enum Cmd {
         #[command(flatten)]
         trust: Trust,
     },
+    /// Download a release through BitTorrent and decrypt it, as its pieces arrive.
+    ///
+    /// The grant is checked before any network traffic. Only hash-verified pieces are
+    /// decrypted, every chunk is authenticated, and each file appears under its real name
+    /// only when complete and matching the signed card. Interrupted (^C), it keeps what it
+    /// downloaded (in OUT/.reelview-<infohash>) and resumes when run again.
+    Fetch {
+        /// The .rskey file.
+        key: PathBuf,
+        /// Where to write the film files.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// Keep the downloaded ciphertext (e.g. to seed it later with any client).
+        #[arg(long)]
+        keep_ciphertext: bool,
+        /// Keep seeding after the download until ^C.
+        #[arg(long)]
+        seed: bool,
+        /// Overwrite existing output files.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        net: reelseal::swarm_cmds::NetArgs,
+        #[command(flatten)]
+        trust: Trust,
+    },
     /// Redeem a one-time access code at a key server for a grant bound to your viewer key.
     Redeem {
         /// The key server's base URL (e.g. https://keys.example.org).
@@ -131,6 +157,31 @@ fn main() -> ExitCode {
             Cmd::Keygen { force } => viewer::keygen(&home, force, cli.json),
             Cmd::Trust { key, name } => viewer::trust(&home, &key, name.as_deref(), cli.json),
             Cmd::Inspect { key } => viewer::inspect(&home, &key, cli.json),
+            Cmd::Fetch {
+                key,
+                out,
+                keep_ciphertext,
+                seed,
+                force,
+                net,
+                trust,
+            } => {
+                let rt = tokio::runtime::Runtime::new()?;
+                rt.block_on(reelseal::swarm_cmds::fetch(
+                    home,
+                    reelseal::swarm_cmds::FetchArgs {
+                        key,
+                        out,
+                        net,
+                        keep_ciphertext,
+                        seed,
+                        force,
+                        trust: trust.into(),
+                        json: cli.json,
+                        quiet: cli.quiet,
+                    },
+                ))
+            }
             Cmd::Redeem {
                 url,
                 code,

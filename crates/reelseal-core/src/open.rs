@@ -226,7 +226,9 @@ pub fn open_file(
             let mut block = match ct_rx.recv() {
                 Ok(Ok(b)) => b,
                 Ok(Err(e)) => return Err(Error::io(ct_path, e).into()),
-                Err(_) => return Err(Error::io(ct_path, std::io::Error::other("reader stopped")).into()),
+                Err(_) => {
+                    return Err(Error::io(ct_path, std::io::Error::other("reader stopped")).into())
+                }
             };
             dec.decrypt_block(&mut block)?;
             progress(block.len() as u64);
@@ -258,12 +260,20 @@ pub fn open_file(
     }
 }
 
-fn card_entry<'a>(card: &'a Card, file: &ManifestFile) -> std::result::Result<&'a crate::card::CardFile, OpenError> {
+fn card_entry<'a>(
+    card: &'a Card,
+    file: &ManifestFile,
+) -> std::result::Result<&'a crate::card::CardFile, OpenError> {
     Ok(card
         .files
         .iter()
         .find(|c| c.name == file.ct_name)
-        .ok_or_else(|| Error::malformed("manifest", format!("{} is not in the signed card", file.ct_name)))?)
+        .ok_or_else(|| {
+            Error::malformed(
+                "manifest",
+                format!("{} is not in the signed card", file.ct_name),
+            )
+        })?)
 }
 
 fn prepare_partial(dest: &Path) -> std::result::Result<PathBuf, OpenError> {
@@ -284,7 +294,12 @@ pub struct ChunkDecryptor {
 
 impl ChunkDecryptor {
     /// For `file` of the release; `ct_label` is the ciphertext path used in messages.
-    pub fn new(card: &Card, keys: &KeySet, file: &ManifestFile, ct_label: &Path) -> std::result::Result<Self, OpenError> {
+    pub fn new(
+        card: &Card,
+        keys: &KeySet,
+        file: &ManifestFile,
+        ct_label: &Path,
+    ) -> std::result::Result<Self, OpenError> {
         let entry = card_entry(card, file)?;
         Ok(ChunkDecryptor {
             cipher: file.cipher(keys, &card.release_id())?,
@@ -314,7 +329,10 @@ impl ChunkDecryptor {
             let end = (start + CHUNK_CT).min(block.len());
             let index = self.next;
             let ok = index < self.geo.chunks && self.geo.chunk_range(index).1 == end - start;
-            match ok.then(|| self.cipher.open_in_place(index, self.geo.is_last(index), &mut block[start..end])) {
+            match ok.then(|| {
+                self.cipher
+                    .open_in_place(index, self.geo.is_last(index), &mut block[start..end])
+            }) {
                 Some(Ok(n)) => {
                     block.copy_within(start..start + n, plain_len);
                     plain_len += n;
@@ -322,7 +340,13 @@ impl ChunkDecryptor {
                 _ => {
                     block.clear();
                     let (start, len) = self.geo.chunk_range(index.min(self.geo.chunks - 1));
-                    return Err(OpenError::Tampered { name: self.name.clone(), path: self.path.clone(), index, start, end: start + len as u64 });
+                    return Err(OpenError::Tampered {
+                        name: self.name.clone(),
+                        path: self.path.clone(),
+                        index,
+                        start,
+                        end: start + len as u64,
+                    });
                 }
             }
             self.next += 1;
@@ -334,12 +358,23 @@ impl ChunkDecryptor {
 
 /// Last step of writing a file: the ciphertext's SHA-256 must match the card's, then sync
 /// and rename into place; otherwise the partial file is removed.
-fn finish_file(out: DurableFile, digest: &[u8; 32], expected: &[u8], tmp: &Path, dest: &Path, ct_label: &Path) -> std::result::Result<(), OpenError> {
+fn finish_file(
+    out: DurableFile,
+    digest: &[u8; 32],
+    expected: &[u8],
+    tmp: &Path,
+    dest: &Path,
+    ct_label: &Path,
+) -> std::result::Result<(), OpenError> {
     let r = if !bool::from(digest.as_slice().ct_eq(expected)) {
         out.abandon();
-        Err(OpenError::HashMismatch { path: ct_label.into() })
+        Err(OpenError::HashMismatch {
+            path: ct_label.into(),
+        })
     } else {
-        out.finish().map_err(OpenError::from).and_then(|()| std::fs::rename(tmp, dest).map_err(|e| Error::io(dest, e).into()))
+        out.finish()
+            .map_err(OpenError::from)
+            .and_then(|()| std::fs::rename(tmp, dest).map_err(|e| Error::io(dest, e).into()))
     };
     if r.is_err() {
         let _ = std::fs::remove_file(tmp);
@@ -362,12 +397,25 @@ pub struct FileSink {
 
 impl FileSink {
     /// Start writing `file` to `dest`.
-    pub fn create(card: &Card, keys: &KeySet, file: &ManifestFile, dest: &Path, ct_label: &Path) -> std::result::Result<Self, OpenError> {
+    pub fn create(
+        card: &Card,
+        keys: &KeySet,
+        file: &ManifestFile,
+        dest: &Path,
+        ct_label: &Path,
+    ) -> std::result::Result<Self, OpenError> {
         let dec = ChunkDecryptor::new(card, keys, file, ct_label)?;
         let expected = card_entry(card, file)?.sha256.clone();
         let tmp = prepare_partial(dest)?;
         let out = DurableFile::create(&tmp)?;
-        Ok(FileSink { dec, sha: Sha256::new(), out: Some(out), expected, tmp, dest: dest.to_path_buf() })
+        Ok(FileSink {
+            dec,
+            sha: Sha256::new(),
+            out: Some(out),
+            expected,
+            tmp,
+            dest: dest.to_path_buf(),
+        })
     }
 
     /// The ciphertext layout (to read chunk by chunk).
@@ -379,18 +427,32 @@ impl FileSink {
     pub fn push(&mut self, mut block: Vec<u8>) -> std::result::Result<u64, OpenError> {
         self.sha.update(&block);
         self.dec.decrypt_block(&mut block)?;
-        self.out.as_mut().expect("open until finished").write_all(&block)?;
+        self.out
+            .as_mut()
+            .expect("open until finished")
+            .write_all(&block)?;
         Ok(block.len() as u64)
     }
 
     /// Check the whole file's hash against the card and put it in place.
     pub fn finish(mut self) -> std::result::Result<(), OpenError> {
         if !self.dec.done() {
-            return Err(OpenError::WrongLength { path: self.dec.path.clone(), found: self.dec.next, expected: self.dec.geo.chunks });
+            return Err(OpenError::WrongLength {
+                path: self.dec.path.clone(),
+                found: self.dec.next,
+                expected: self.dec.geo.chunks,
+            });
         }
         let digest: [u8; 32] = std::mem::take(&mut self.sha).finalize().into();
         let out = self.out.take().expect("open until finished");
-        finish_file(out, &digest, &self.expected, &self.tmp, &self.dest, &self.dec.path)
+        finish_file(
+            out,
+            &digest,
+            &self.expected,
+            &self.tmp,
+            &self.dest,
+            &self.dec.path,
+        )
     }
 }
 

@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use librqbit::{
-    AddTorrent, AddTorrentOptions, ConnectionOptions, DhtSessionConfig, ListenerMode, ListenerOptions, ManagedTorrent,
-    Session, SessionOptions,
+    AddTorrent, AddTorrentOptions, ConnectionOptions, DhtSessionConfig, ListenerMode,
+    ListenerOptions, ManagedTorrent, Session, SessionOptions,
 };
 
 /// A seekable async reader over one file of a torrent (librqbit's file stream).
@@ -170,34 +170,51 @@ impl Swarm {
                 what,
                 Some(AddTorrentOptions {
                     overwrite: true,
-                    output_folder: Some(dir.to_str().context("folder path is not UTF-8")?.to_string()),
+                    output_folder: Some(
+                        dir.to_str()
+                            .context("folder path is not UTF-8")?
+                            .to_string(),
+                    ),
                     initial_peers: (!peers.is_empty()).then(|| peers.to_vec()),
                     ..Default::default()
                 }),
             )
             .await
             .context("librqbit refused the torrent")?;
-        let handle = resp.into_handle().context("librqbit returned no torrent handle")?;
-        Ok(Torrent { handle, session: self.session.clone() })
+        let handle = resp
+            .into_handle()
+            .context("librqbit returned no torrent handle")?;
+        Ok(Torrent {
+            handle,
+            session: self.session.clone(),
+        })
     }
 
     /// Seed a release whose files already sit in `dir` (the torrent's top folder). They are
     /// hash-checked first; returns once the check has started.
     pub async fn seed(&self, torrent: &[u8], dir: &Path, peers: &[SocketAddr]) -> Result<Torrent> {
         check_torrent(torrent)?;
-        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, peers).await
+        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, peers)
+            .await
     }
 
     /// Download a torrent into `dir`, resuming from whatever valid data is already there.
     pub async fn fetch(&self, torrent: &[u8], dir: &Path, peers: &[SocketAddr]) -> Result<Torrent> {
         check_torrent(torrent)?;
-        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, peers).await
+        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, peers)
+            .await
     }
 
     /// Download by magnet link: metadata from peers (BEP 9), DHT or trackers; librqbit checks
     /// that the metadata hashes to the infohash.
-    pub async fn fetch_magnet(&self, magnet: &str, dir: &Path, peers: &[SocketAddr]) -> Result<Torrent> {
-        self.add(AddTorrent::from_url(magnet.to_string()), dir, peers).await
+    pub async fn fetch_magnet(
+        &self,
+        magnet: &str,
+        dir: &Path,
+        peers: &[SocketAddr],
+    ) -> Result<Torrent> {
+        self.add(AddTorrent::from_url(magnet.to_string()), dir, peers)
+            .await
     }
 
     /// Stop every torrent and the session (takes about a second in librqbit).
@@ -216,7 +233,11 @@ impl Torrent {
     pub fn stats(&self) -> Stats {
         let s = self.handle.stats();
         let (peers, down, up) = match &s.live {
-            Some(l) => (l.snapshot.peer_stats.live, l.download_speed.mbps * 1024.0 * 1024.0, l.upload_speed.mbps * 1024.0 * 1024.0),
+            Some(l) => (
+                l.snapshot.peer_stats.live,
+                l.download_speed.mbps * 1024.0 * 1024.0,
+                l.upload_speed.mbps * 1024.0 * 1024.0,
+            ),
             None => (0, 0.0, 0.0),
         };
         Stats {
@@ -248,7 +269,12 @@ impl Torrent {
                 .iter()
                 .enumerate()
                 .map(|(i, f)| {
-                    let name = f.relative_filename.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                    let name = f
+                        .relative_filename
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/");
                     (i, name, f.len, f.attrs.padding)
                 })
                 .collect()
@@ -268,7 +294,9 @@ impl Torrent {
 
     /// Remove the torrent from the session, keeping its files.
     pub async fn forget(self) -> Result<()> {
-        self.session.delete(self.handle.info_hash().into(), false).await
+        self.session
+            .delete(self.handle.info_hash().into(), false)
+            .await
     }
 }
 
@@ -281,7 +309,11 @@ pub fn check_torrent(bytes: &[u8]) -> Result<()> {
 }
 
 /// Poll `f` until it returns `Some`, every `every`, for at most `limit`.
-pub async fn poll_until<T>(limit: Duration, every: Duration, mut f: impl FnMut() -> Option<T>) -> Result<T> {
+pub async fn poll_until<T>(
+    limit: Duration,
+    every: Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> Result<T> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         if let Some(v) = f() {
