@@ -269,7 +269,7 @@ pub async fn fetch(home: viewer::Home, a: FetchArgs) -> Result<()> {
             return Err(e);
         }
     };
-    let downloaded = torrent.stats().have_bytes;
+    let stats = torrent.stats();
     if a.seed {
         let addr = swarm.listen_addr();
         eprintln!(
@@ -287,7 +287,7 @@ pub async fn fetch(home: viewer::Home, a: FetchArgs) -> Result<()> {
     if a.json {
         util::print_json(&json!({
             "title": card.title, "release_id": card.release_id().to_hex(), "infohash": infohash,
-            "seconds": secs, "ciphertext_bytes": downloaded,
+            "seconds": secs, "ciphertext_bytes": stats.have_bytes, "fetched_bytes": stats.fetched_bytes,
             "ciphertext_kept": a.keep_ciphertext.then_some(&cache),
             "files": manifest.files.iter().zip(&written).map(|(f, p)| json!({"path": f.display_path(), "size": f.size, "media_type": f.media_type, "written": p})).collect::<Vec<_>>(),
         }));

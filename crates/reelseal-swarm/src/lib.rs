@@ -97,6 +97,8 @@ pub struct Stats {
     pub have_bytes: u64,
     /// Bytes uploaded in this session.
     pub uploaded_bytes: u64,
+    /// Bytes fetched from peers in this session (a resumed download fetches less).
+    pub fetched_bytes: u64,
     /// Connected peers.
     pub peers: u32,
     /// Download rate, bytes per second.
@@ -232,18 +234,20 @@ impl Torrent {
     /// Current statistics.
     pub fn stats(&self) -> Stats {
         let s = self.handle.stats();
-        let (peers, down, up) = match &s.live {
+        let (peers, down, up, fetched) = match &s.live {
             Some(l) => (
                 l.snapshot.peer_stats.live,
                 l.download_speed.mbps * 1024.0 * 1024.0,
                 l.upload_speed.mbps * 1024.0 * 1024.0,
+                l.snapshot.fetched_bytes,
             ),
-            None => (0, 0.0, 0.0),
+            None => (0, 0.0, 0.0, 0),
         };
         Stats {
             total_bytes: s.total_bytes,
             have_bytes: s.progress_bytes,
             uploaded_bytes: s.uploaded_bytes,
+            fetched_bytes: fetched,
             peers,
             down_bps: down,
             up_bps: up,
