@@ -207,6 +207,25 @@ impl Swarm {
             .await
     }
 
+    /// Seed any v1 torrent (not checked against reelseal's rules; for comparisons).
+    #[doc(hidden)]
+    pub async fn seed_unchecked(&self, torrent: &[u8], dir: &Path) -> Result<Torrent> {
+        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, &[])
+            .await
+    }
+
+    /// Download any v1 torrent (not checked against reelseal's rules; for comparisons).
+    #[doc(hidden)]
+    pub async fn fetch_unchecked(
+        &self,
+        torrent: &[u8],
+        dir: &Path,
+        peers: &[SocketAddr],
+    ) -> Result<Torrent> {
+        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, peers)
+            .await
+    }
+
     /// Download by magnet link: metadata from peers (BEP 9), DHT or trackers; librqbit checks
     /// that the metadata hashes to the infohash.
     pub async fn fetch_magnet(
