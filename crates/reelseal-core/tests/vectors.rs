@@ -1,0 +1,668 @@
+//! Known-answer vectors (`tests/vectors/*.json`, described in docs/FORMAT.md).
+//!
+//! `cargo test -p reelseal-core --test vectors` checks the code against every vector.
+//! `REELSEAL_REGENERATE_VECTORS=1 cargo test -p reelseal-core --test vectors` rewrites them
+//! first (only after a deliberate format change: the vectors are the format).
+
+use std::path::PathBuf;
+
+use reelseal_core::card::{Card, CardFile, SignedCard};
+use reelseal_core::grant::{self, Grant, GrantParams, KeyFile};
+use reelseal_core::keys::{PublisherPublic, PublisherSecret, ViewerPublic, ViewerSecret};
+use reelseal_core::keyset::KeySet;
+use reelseal_core::manifest::{Manifest, ManifestFile};
+use reelseal_core::revocation::{Entry, RevocationList, Subject};
+use reelseal_core::stream::{self, FileCipher, Purpose, CHUNK_CT};
+use reelseal_core::{armor, Error, GrantId, ReleaseId};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
+}
+
+fn h(b: &[u8]) -> String {
+    hex::encode(b)
+}
+fn unh(v: &Value) -> Vec<u8> {
+    hex::decode(v.as_str().expect("hex string")).expect("valid hex")
+}
+fn arr<const N: usize>(v: &Value) -> [u8; N] {
+    unh(v).try_into().expect("length")
+}
+fn sha(b: &[u8]) -> String {
+    h(&Sha256::digest(b))
+}
+/// Plaintext rule used by the vectors: byte i = i mod 251.
+fn rule(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+fn kind(r: Result<impl Sized, Error>) -> String {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(e) => e.kind().into(),
+    }
+}
+
+const PUB_SEED: [u8; 32] = [0x11; 32];
+const VIEWER: [u8; 32] = [0x22; 32];
+const OTHER_VIEWER: [u8; 32] = [0x33; 32];
+const EPHEMERAL: [u8; 32] = [0x44; 32];
+const RELEASE: [u8; 16] = [0x55; 16];
+const CEK: [u8; 32] = [0x66; 32];
+const NONCE: [u8; 16] = [0x77; 16];
+
+fn keyset() -> KeySet {
+    let mut ks = KeySet::default();
+    ks.insert(0, CEK);
+    ks.insert(7, [0x88; 32]);
+    ks
+}
+
+fn card() -> SignedCard {
+    let sk = PublisherSecret::from_bytes(&PUB_SEED);
+    Card {
+        chunk: 65_536,
+        created: 1_800_000_000,
+        files: vec![
+            CardFile {
+                len: 288,
+                name: "manifest.rsm".into(),
+                sha256: vec![0xaa; 32],
+            },
+            CardFile {
+                len: 1_048_576,
+                name: "f000.rsc".into(),
+                sha256: vec![0xbb; 32],
+            },
+        ],
+        infohash: vec![0xcc; 20],
+        key_server: Some("https://keys.example.org".into()),
+        piece: 262_144,
+        publisher: sk.public().to_bytes().to_vec(),
+        release: RELEASE.to_vec(),
+        supersedes: None,
+        title: "Vector Film".into(),
+        trackers: vec!["udp://tracker.example.org:1337/announce".into()],
+        v: 1,
+    }
+    .sign(&sk)
+    .unwrap()
+}
+
+fn grant_params() -> GrantParams {
+    GrantParams {
+        id: GrantId([0x99; 16]),
+        label: "Jury 1".into(),
+        viewer: ViewerSecret::from_bytes(&VIEWER).public(),
+        not_before: Some(1_800_000_000),
+        not_after: Some(1_802_678_399),
+        issued: 1_799_990_000,
+    }
+}
+
+// ---------- generation ----------
+
+fn gen_stream() -> Value {
+    let rel = ReleaseId(RELEASE);
+    let c = || FileCipher::new(&CEK, &NONCE, &rel, Purpose::Payload);
+    let mut cases = Vec::new();
+    for len in [0usize, 1, 65_519, 65_520, 65_521, 3 * 65_520] {
+        let ct = stream::seal_to_vec(c(), &rule(len));
+        let mut v = json!({"name": format!("ok_len_{len}"), "purpose": "payload", "plaintext_len": len,
+            "ciphertext_len": ct.len(), "ciphertext_sha256": sha(&ct), "expect": "ok"});
+        if ct.len() <= 256 {
+            v["ciphertext"] = json!(h(&ct));
+        }
+        cases.push(v);
+    }
+    let m = stream::seal_to_vec(
+        FileCipher::new(&CEK, &NONCE, &rel, Purpose::Manifest),
+        &rule(100),
+    );
+    cases.push(json!({"name": "ok_manifest_purpose", "purpose": "manifest", "plaintext_len": 100, "ciphertext_len": m.len(), "ciphertext_sha256": sha(&m), "ciphertext": h(&m), "expect": "ok"}));
+    let bad = |name: &str, mutation: Value, expect: &str| json!({"name": name, "purpose": "payload", "plaintext_len": 3 * 65_520, "mutation": mutation, "expect": expect});
+    cases.push(bad(
+        "truncated_at_chunk_boundary",
+        json!({"truncate": 2 * CHUNK_CT}),
+        "chunk_auth",
+    ));
+    cases.push(bad(
+        "truncated_mid_tag",
+        json!({"truncate": 3 * CHUNK_CT - 16 - 20}),
+        "chunk_auth",
+    ));
+    cases.push(bad(
+        "impossible_length",
+        json!({"truncate": 2 * CHUNK_CT + 10}),
+        "truncated",
+    ));
+    cases.push(bad(
+        "extra_chunk_appended",
+        json!({"append_copy_of_chunk": 1}),
+        "chunk_auth",
+    ));
+    cases.push(bad(
+        "chunks_swapped",
+        json!({"swap_chunks": [0, 1]}),
+        "chunk_auth",
+    ));
+    cases.push(bad(
+        "bit_flip_in_chunk_2",
+        json!({"flip_bit_at": 2 * CHUNK_CT + 77}),
+        "chunk_auth",
+    ));
+    cases.push(bad(
+        "spliced_from_other_file_nonce",
+        json!({"splice_chunk_1_from_nonce": h(&[0x78; 16])}),
+        "chunk_auth",
+    ));
+    cases.push(bad(
+        "opened_as_other_release",
+        json!({"open_with_release": h(&[0x56; 16])}),
+        "chunk_auth",
+    ));
+    json!({"description": "Sealed stream (FORMAT.md §3). plaintext byte i = i mod 251.",
+        "key": h(&CEK), "nonce": h(&NONCE), "release": h(&RELEASE), "cases": cases})
+}
+
+fn gen_keys() -> Value {
+    let p = PublisherSecret::from_bytes(&PUB_SEED);
+    let v = ViewerSecret::from_bytes(&VIEWER);
+    let vp = v.public().to_bech32();
+    let mut bad_sum = vp.clone().into_bytes();
+    let last = bad_sum.len() - 1;
+    bad_sum[last] = if bad_sum[last] == b'q' { b'p' } else { b'q' };
+    json!({"description": "bech32 key texts (FORMAT.md §2)", "cases": [
+        {"name": "publisher_public", "type": "publisher_public", "text": p.public().to_bech32(), "expect": "ok", "bytes": h(&p.public().to_bytes())},
+        {"name": "publisher_secret", "type": "publisher_secret", "text": p.to_bech32().as_str(), "expect": "ok", "bytes": h(&PUB_SEED)},
+        {"name": "viewer_public", "type": "viewer_public", "text": vp, "expect": "ok", "bytes": h(&v.public().to_bytes())},
+        {"name": "viewer_secret", "type": "viewer_secret", "text": v.to_bech32().as_str(), "expect": "ok", "bytes": h(&VIEWER)},
+        {"name": "viewer_public_uppercase", "type": "viewer_public", "text": vp.to_uppercase(), "expect": "ok", "bytes": h(&v.public().to_bytes())},
+        {"name": "bad_checksum", "type": "viewer_public", "text": String::from_utf8(bad_sum).unwrap(), "expect": "malformed"},
+        {"name": "wrong_hrp", "type": "publisher_public", "text": vp, "expect": "malformed"},
+        {"name": "mixed_case", "type": "viewer_public", "text": format!("RSVIEW{}", &vp[6..]), "expect": "malformed"},
+    ]})
+}
+
+fn gen_keyset() -> Value {
+    let b = keyset().to_bytes();
+    let mut unsorted = b.to_vec();
+    // swap the two entries' ids 0 and 7 textually: "2:idi0e" <-> "2:idi7e" → unsorted ids
+    let s = String::from_utf8_lossy(&unsorted)
+        .replace("2:idi0e", "2:idiXe")
+        .replace("2:idi7e", "2:idi0e")
+        .replace("2:idiXe", "2:idi7e");
+    unsorted = s.into_bytes();
+    json!({"description": "Key set encoding (FORMAT.md §4)", "cases": [
+        {"name": "two_keys", "encoding": h(&b), "expect": "ok"},
+        {"name": "ids_not_ascending", "encoding": h(&unsorted), "expect": "malformed"},
+        {"name": "trailing_byte", "encoding": h(&[b.as_slice(), b"x"].concat()), "expect": "not_canonical"},
+    ]})
+}
+
+fn manifest() -> Manifest {
+    Manifest {
+        release: ReleaseId(RELEASE),
+        files: vec![
+            ManifestFile {
+                path: vec!["Vector Film.mp4".into()],
+                size: 1_000_000,
+                media_type: "video/mp4".into(),
+                nonce: [0x01; 16],
+                key_id: 0,
+                ct_name: "f000.rsc".into(),
+            },
+            ManifestFile {
+                path: vec!["subs".into(), "en.srt".into()],
+                size: 42,
+                media_type: "application/x-subrip".into(),
+                nonce: [0x02; 16],
+                key_id: 0,
+                ct_name: "f001.rsc".into(),
+            },
+        ],
+    }
+}
+
+fn gen_manifest() -> Value {
+    let m = manifest();
+    let sealed = m.seal_with_nonce(&keyset(), NONCE).unwrap();
+    let mut flipped = sealed.clone();
+    flipped[40] ^= 1;
+    json!({"description": "Manifest (FORMAT.md §5); sealed with key id 0 of keyset.json's key set", "cases": [
+        {"name": "ok", "plaintext": h(&m.to_bytes()), "nonce": h(&NONCE), "file": h(&sealed), "expect": "ok"},
+        {"name": "bit_flip", "file": h(&flipped), "expect": "chunk_auth"},
+        {"name": "other_release", "file": h(&sealed), "open_with_release": h(&[0x56; 16]), "expect": "chunk_auth"},
+    ]})
+}
+
+fn reencode_with(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let s = bytes.iter().map(|b| *b as char).collect::<String>();
+    s.replacen(from, to, 1).chars().map(|c| c as u8).collect()
+}
+
+fn gen_card() -> Value {
+    let c = card();
+    let b = c.as_bytes().to_vec();
+    let mut flipped = b.clone();
+    let at = flipped.windows(6).position(|w| w == b"Vector").unwrap();
+    flipped[at] = b'v';
+    let pk = PublisherSecret::from_bytes(&PUB_SEED).public();
+    // A card with v = 2, correctly signed: must be rejected as a version.
+    let mut c2 = c.card().clone();
+    c2.v = 2;
+    let body = serde_bencode::to_bytes(&c2).unwrap();
+    json!({"description": "Signed release card (FORMAT.md §6); publisher seed = 11×32", "publisher_seed": h(&PUB_SEED), "publisher": h(&pk.to_bytes()), "cases": [
+        {"name": "ok", "signed_card": h(&b), "card": h(&card_body(&b)), "expect": "ok"},
+        {"name": "edited_title", "signed_card": h(&flipped), "expect": "bad_signature"},
+        {"name": "non_canonical_integer", "signed_card": h(&reencode_with(&b, "i65536e", "i065536e")), "expect": "malformed_or_not_canonical"},
+        {"name": "unsigned_v2_body", "card_body_v2": h(&body), "expect": "version"},
+    ]})
+}
+
+fn card_body(signed: &[u8]) -> Vec<u8> {
+    #[derive(serde::Deserialize)]
+    struct W {
+        #[serde(with = "serde_bytes")]
+        card: Vec<u8>,
+    }
+    serde_bencode::from_bytes::<W>(signed).unwrap().card
+}
+
+fn gen_grant() -> Value {
+    let sk = PublisherSecret::from_bytes(&PUB_SEED);
+    let g =
+        grant::issue_with_ephemeral(&card(), &keyset(), &grant_params(), &sk, &EPHEMERAL).unwrap();
+    let b = g.to_bytes().to_vec();
+    let edited = reencode_with(&b, "3:nafi1802678399e", "3:nafi1902678399e");
+    let mut weak = grant_params();
+    weak.viewer = ViewerPublic::from_bytes(&[0u8; 32]).unwrap();
+    let weak_r = grant::issue_with_ephemeral(&card(), &keyset(), &weak, &sk, &EPHEMERAL);
+    json!({"description": "Grant (FORMAT.md §7): card from card.json, key set from keyset.json",
+        "publisher_seed": h(&PUB_SEED), "viewer_secret": h(&VIEWER), "other_viewer_secret": h(&OTHER_VIEWER), "ephemeral_secret": h(&EPHEMERAL),
+        "keyset": h(&keyset().to_bytes()), "cases": [
+        {"name": "ok", "signed_grant": h(&b), "armored": g.to_armor(), "unwrap_with": "viewer_secret", "expect": "ok", "keyset": h(&keyset().to_bytes())},
+        {"name": "other_viewer", "signed_grant": h(&b), "unwrap_with": "other_viewer_secret", "expect": "not_my_grant"},
+        {"name": "edited_window", "signed_grant": h(&edited), "expect": "bad_signature"},
+        {"name": "low_order_viewer_key_refused_when_issuing", "viewer_public": h(&[0u8; 32]), "expect": kind(weak_r)},
+    ]})
+}
+
+fn gen_armor() -> Value {
+    let data: Vec<u8> = (0..100u8).collect();
+    let a = armor::encode("GRANT", &data);
+    let long = a.replacen('\n', "", 2).replacen(
+        "-----BEGIN REELSEAL GRANT-----",
+        "-----BEGIN REELSEAL GRANT-----\n",
+        1,
+    );
+    json!({"description": "Armor (FORMAT.md §11): data = bytes 0..100", "cases": [
+        {"name": "ok", "label": "GRANT", "text": a, "data": h(&data), "expect": "ok"},
+        {"name": "crlf", "label": "GRANT", "text": a.replace('\n', "\r\n"), "data": h(&data), "expect": "ok"},
+        {"name": "long_line", "label": "GRANT", "text": long, "expect": "malformed"},
+        {"name": "wrong_label", "label": "GRANT", "text": a.replace("GRANT", "KEY"), "expect": "malformed"},
+    ]})
+}
+
+fn gen_revocation() -> Value {
+    let sk = PublisherSecret::from_bytes(&PUB_SEED);
+    let list = |seq| RevocationList {
+        publisher: sk.public(),
+        seq,
+        issued: 1_800_100_000,
+        entries: vec![
+            Entry {
+                subject: Subject::Viewer(
+                    ViewerSecret::from_bytes(&OTHER_VIEWER).public().to_bytes(),
+                ),
+                reason: "leaked".into(),
+                time: 1_800_050_000,
+            },
+            Entry {
+                subject: Subject::Grant(GrantId([0x99; 16])),
+                reason: "jury left".into(),
+                time: 1_800_060_000,
+            },
+        ],
+    };
+    let b = list(5).sign(&sk).unwrap();
+    let mut flipped = b.clone();
+    let at = flipped.windows(6).position(|w| w == b"leaked").unwrap();
+    flipped[at] = b'L';
+    json!({"description": "Revocation list (FORMAT.md §8)", "publisher_seed": h(&PUB_SEED), "cases": [
+        {"name": "ok", "signed_list": h(&b), "seen": null, "expect": "ok", "seq": 5},
+        {"name": "rollback", "signed_list": h(&b), "seen": 6, "expect": "rollback"},
+        {"name": "same_seq_again", "signed_list": h(&b), "seen": 5, "expect": "ok", "seq": 5},
+        {"name": "edited_reason", "signed_list": h(&flipped), "seen": null, "expect": "bad_signature"},
+    ]})
+}
+
+fn generate() {
+    std::fs::create_dir_all(dir()).unwrap();
+    for (name, v) in [
+        ("stream", gen_stream()),
+        ("keys", gen_keys()),
+        ("keyset", gen_keyset()),
+        ("manifest", gen_manifest()),
+        ("card", gen_card()),
+        ("grant", gen_grant()),
+        ("armor", gen_armor()),
+        ("revocation", gen_revocation()),
+    ] {
+        std::fs::write(
+            dir().join(format!("{name}.json")),
+            serde_json::to_string_pretty(&v).unwrap() + "\n",
+        )
+        .unwrap();
+    }
+}
+
+// ---------- checking ----------
+
+fn load(name: &str) -> Value {
+    let p = dir().join(format!("{name}.json"));
+    serde_json::from_str(
+        &std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap()
+}
+
+fn check_stream(v: &Value) -> usize {
+    let key: [u8; 32] = arr(&v["key"]);
+    let nonce: [u8; 16] = arr(&v["nonce"]);
+    let rel = ReleaseId(arr(&v["release"]));
+    let mut n = 0;
+    for c in v["cases"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let purpose = if c["purpose"] == "manifest" {
+            Purpose::Manifest
+        } else {
+            Purpose::Payload
+        };
+        let plain = rule(c["plaintext_len"].as_u64().unwrap() as usize);
+        let mut ct = stream::seal_to_vec(FileCipher::new(&key, &nonce, &rel, purpose), &plain);
+        let mut open_rel = rel;
+        if c["expect"] == "ok" {
+            assert_eq!(
+                ct.len() as u64,
+                c["ciphertext_len"].as_u64().unwrap(),
+                "{name}"
+            );
+            assert_eq!(sha(&ct), c["ciphertext_sha256"].as_str().unwrap(), "{name}");
+            if let Some(x) = c.get("ciphertext") {
+                assert_eq!(h(&ct), x.as_str().unwrap(), "{name}");
+            }
+        } else {
+            let m = &c["mutation"];
+            if let Some(t) = m.get("truncate") {
+                ct.truncate(t.as_u64().unwrap() as usize);
+            } else if let Some(i) = m.get("append_copy_of_chunk") {
+                let i = i.as_u64().unwrap() as usize;
+                let chunk = ct[i * CHUNK_CT..(i + 1) * CHUNK_CT].to_vec();
+                ct.extend_from_slice(&chunk);
+            } else if let Some(s) = m.get("swap_chunks") {
+                let (a, b) = (
+                    s[0].as_u64().unwrap() as usize,
+                    s[1].as_u64().unwrap() as usize,
+                );
+                let ca = ct[a * CHUNK_CT..(a + 1) * CHUNK_CT].to_vec();
+                let cb = ct[b * CHUNK_CT..(b + 1) * CHUNK_CT].to_vec();
+                ct[a * CHUNK_CT..(a + 1) * CHUNK_CT].copy_from_slice(&cb);
+                ct[b * CHUNK_CT..(b + 1) * CHUNK_CT].copy_from_slice(&ca);
+            } else if let Some(f) = m.get("flip_bit_at") {
+                ct[f.as_u64().unwrap() as usize] ^= 1;
+            } else if let Some(o) = m.get("splice_chunk_1_from_nonce") {
+                let other =
+                    stream::seal_to_vec(FileCipher::new(&key, &arr(o), &rel, purpose), &plain);
+                ct[CHUNK_CT..2 * CHUNK_CT].copy_from_slice(&other[CHUNK_CT..2 * CHUNK_CT]);
+            } else if let Some(r) = m.get("open_with_release") {
+                open_rel = ReleaseId(arr(r));
+            } else {
+                panic!("{name}: unknown mutation {m}");
+            }
+        }
+        match stream::open_to_vec(FileCipher::new(&key, &nonce, &open_rel, purpose), &ct) {
+            Ok(p) => {
+                assert_eq!(c["expect"], "ok", "{name}");
+                assert_eq!(p, plain, "{name}");
+            }
+            Err(e) => assert_eq!(e.kind(), c["expect"].as_str().unwrap(), "{name}: {e}"),
+        }
+        n += 1;
+    }
+    n
+}
+
+fn check_keys(v: &Value) -> usize {
+    let mut n = 0;
+    for c in v["cases"].as_array().unwrap() {
+        let (name, text) = (c["name"].as_str().unwrap(), c["text"].as_str().unwrap());
+        let got: Result<Vec<u8>, Error> = match c["type"].as_str().unwrap() {
+            "publisher_public" => PublisherPublic::from_bech32(text).map(|k| k.to_bytes().to_vec()),
+            "publisher_secret" => PublisherSecret::from_bech32(text).map(|k| {
+                let enc = k.to_bech32();
+                assert_eq!(enc.as_str(), text, "{name}: canonical text");
+                PUB_SEED.to_vec()
+            }),
+            "viewer_public" => ViewerPublic::from_bech32(text).map(|k| k.to_bytes().to_vec()),
+            "viewer_secret" => ViewerSecret::from_bech32(text).map(|k| k.to_bytes().to_vec()),
+            t => panic!("unknown type {t}"),
+        };
+        match &got {
+            Ok(b) => {
+                assert_eq!(c["expect"], "ok", "{name}");
+                assert_eq!(h(b), c["bytes"].as_str().unwrap(), "{name}");
+            }
+            Err(e) => assert_eq!(e.kind(), c["expect"].as_str().unwrap(), "{name}: {e}"),
+        }
+        n += 1;
+    }
+    n
+}
+
+fn check_keyset(v: &Value) -> usize {
+    for c in v["cases"].as_array().unwrap() {
+        let r = KeySet::from_bytes(&unh(&c["encoding"]));
+        if c["expect"] == "ok" {
+            assert_eq!(h(&r.unwrap().to_bytes()), c["encoding"].as_str().unwrap());
+            assert_eq!(
+                h(&keyset().to_bytes()),
+                c["encoding"].as_str().unwrap(),
+                "generator key set"
+            );
+        } else {
+            assert_eq!(kind(r), c["expect"].as_str().unwrap(), "{}", c["name"]);
+        }
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
+fn check_manifest(v: &Value) -> usize {
+    for c in v["cases"].as_array().unwrap() {
+        let rel = c
+            .get("open_with_release")
+            .map(|r| ReleaseId(arr(r)))
+            .unwrap_or(ReleaseId(RELEASE));
+        let r = Manifest::open(&unh(&c["file"]), &keyset(), &rel);
+        if c["expect"] == "ok" {
+            let m = r.unwrap();
+            assert_eq!(m, manifest());
+            assert_eq!(h(&m.to_bytes()), c["plaintext"].as_str().unwrap());
+            assert_eq!(
+                h(&manifest()
+                    .seal_with_nonce(&keyset(), arr(&c["nonce"]))
+                    .unwrap()),
+                c["file"].as_str().unwrap()
+            );
+        } else {
+            assert_eq!(kind(r), c["expect"].as_str().unwrap(), "{}", c["name"]);
+        }
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
+fn check_card(v: &Value) -> usize {
+    let pk = PublisherPublic::from_bytes(&unh(&v["publisher"])).unwrap();
+    for c in v["cases"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        if let Some(b) = c.get("card_body_v2") {
+            // The body alone, parsed as a card: a version error.
+            #[derive(serde::Serialize)]
+            struct W<'a> {
+                #[serde(with = "serde_bytes")]
+                card: &'a [u8],
+                #[serde(with = "serde_bytes")]
+                sig: &'a [u8],
+            }
+            let body = unh(b);
+            let wrapped = serde_bencode::to_bytes(&W {
+                card: &body,
+                sig: &[0u8; 64],
+            })
+            .unwrap();
+            assert_eq!(kind(SignedCard::verify(&wrapped, &pk)), "version", "{name}");
+            continue;
+        }
+        let b = unh(&c["signed_card"]);
+        let r = SignedCard::verify(&b, &pk);
+        match c["expect"].as_str().unwrap() {
+            "ok" => {
+                assert_eq!(
+                    h(card().as_bytes()),
+                    h(&b),
+                    "{name}: deterministic signature"
+                );
+                assert_eq!(h(&card_body(&b)), c["card"].as_str().unwrap());
+                r.unwrap();
+            }
+            "malformed_or_not_canonical" => assert!(
+                matches!(kind(r).as_str(), "malformed" | "not_canonical"),
+                "{name}"
+            ),
+            want => assert_eq!(kind(r), want, "{name}"),
+        }
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
+fn check_grant(v: &Value) -> usize {
+    let pk = PublisherSecret::from_bytes(&arr(&v["publisher_seed"])).public();
+    for c in v["cases"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        if c.get("viewer_public").is_some() {
+            let mut p = grant_params();
+            p.viewer = ViewerPublic::from_bytes(&unh(&c["viewer_public"])).unwrap();
+            let r = grant::issue_with_ephemeral(
+                &card(),
+                &keyset(),
+                &p,
+                &PublisherSecret::from_bytes(&PUB_SEED),
+                &arr(&v["ephemeral_secret"]),
+            );
+            assert_eq!(kind(r), c["expect"].as_str().unwrap(), "{name}");
+            continue;
+        }
+        let b = unh(&c["signed_grant"]);
+        let g = Grant::verify(&b, &pk);
+        if c["expect"] == "bad_signature" {
+            assert_eq!(kind(g), "bad_signature", "{name}");
+            continue;
+        }
+        let g = g.unwrap();
+        let who = ViewerSecret::from_bytes(&arr(&v[c["unwrap_with"].as_str().unwrap()]));
+        let r = g.unwrap_keys(&who);
+        if c["expect"] == "ok" {
+            let fresh = grant::issue_with_ephemeral(
+                &card(),
+                &keyset(),
+                &grant_params(),
+                &PublisherSecret::from_bytes(&PUB_SEED),
+                &arr(&v["ephemeral_secret"]),
+            )
+            .unwrap();
+            assert_eq!(h(fresh.to_bytes()), h(&b), "{name}: deterministic");
+            assert_eq!(h(&r.unwrap().to_bytes()), c["keyset"].as_str().unwrap());
+            match KeyFile::parse(c["armored"].as_str().unwrap()).unwrap() {
+                KeyFile::Grant(x) => assert_eq!(x, b),
+                KeyFile::Access(_) => panic!("{name}: armor label"),
+            }
+        } else {
+            assert_eq!(kind(r), c["expect"].as_str().unwrap(), "{name}");
+        }
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
+fn check_armor(v: &Value) -> usize {
+    for c in v["cases"].as_array().unwrap() {
+        let r = armor::decode(c["label"].as_str().unwrap(), c["text"].as_str().unwrap());
+        if c["expect"] == "ok" {
+            assert_eq!(h(&r.unwrap()), c["data"].as_str().unwrap());
+        } else {
+            assert_eq!(kind(r), c["expect"].as_str().unwrap(), "{}", c["name"]);
+        }
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
+fn check_revocation(v: &Value) -> usize {
+    let pk = PublisherSecret::from_bytes(&arr(&v["publisher_seed"])).public();
+    for c in v["cases"].as_array().unwrap() {
+        let r = RevocationList::verify(&unh(&c["signed_list"]), &pk, c["seen"].as_u64());
+        match c["expect"].as_str().unwrap() {
+            "ok" => {
+                let l = r.unwrap();
+                assert_eq!(l.seq, c["seq"].as_u64().unwrap());
+                assert!(l
+                    .find(
+                        &GrantId([0x99; 16]),
+                        &ViewerSecret::from_bytes(&VIEWER).public()
+                    )
+                    .is_some());
+            }
+            want => assert_eq!(kind(r), want, "{}", c["name"]),
+        }
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
+#[test]
+fn code_matches_every_vector() {
+    if std::env::var_os("REELSEAL_REGENERATE_VECTORS").is_some() {
+        generate();
+    }
+    let mut total = 0;
+    total += check_stream(&load("stream"));
+    total += check_keys(&load("keys"));
+    total += check_keyset(&load("keyset"));
+    total += check_manifest(&load("manifest"));
+    total += check_card(&load("card"));
+    total += check_grant(&load("grant"));
+    total += check_armor(&load("armor"));
+    total += check_revocation(&load("revocation"));
+    assert!(
+        total >= 40,
+        "only {total} vectors found in {}",
+        dir().display()
+    );
+    eprintln!("{total} vectors checked");
+}
+
+#[test]
+fn an_independent_python_implementation_agrees() {
+    let script = dir().join("check_vectors.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .output()
+        .expect("python3 is needed (see .ci/setup)");
+    assert!(
+        out.status.success(),
+        "{} failed (is `pip install cryptography` done? .ci/setup does it):\n{}\n{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("checked"), "{s}");
+}

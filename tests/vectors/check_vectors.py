@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Independent check of reelseal's test vectors, written from docs/FORMAT.md alone.
+
+Uses PyPI `cryptography` for the primitives and its own bencode and bech32 code, so a
+disagreement with the Rust implementation points at one side contradicting the spec.
+usage: python3 tests/vectors/check_vectors.py   (prints "N vectors checked", exit 0)
+"""
+import hashlib
+import json
+import os
+import sys
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHUNK_PLAIN, TAG, CHUNK_CT = 65520, 16, 65536
+
+
+# ---- bencode (FORMAT.md §1) ----
+def bdecode(b, i=0):
+    c = b[i:i + 1]
+    if c == b"i":
+        j = b.index(b"e", i)
+        return int(b[i + 1:j]), j + 1
+    if c == b"l":
+        i, out = i + 1, []
+        while b[i:i + 1] != b"e":
+            v, i = bdecode(b, i)
+            out.append(v)
+        return out, i + 1
+    if c == b"d":
+        i, out = i + 1, {}
+        while b[i:i + 1] != b"e":
+            k, i = bdecode(b, i)
+            out[k], i = bdecode(b, i)
+        return out, i + 1
+    j = b.index(b":", i)
+    n = int(b[i:j])
+    return b[j + 1:j + 1 + n], j + 1 + n
+
+
+def bencode(v):
+    if isinstance(v, int):
+        return b"i%de" % v
+    if isinstance(v, bytes):
+        return b"%d:" % len(v) + v
+    if isinstance(v, list):
+        return b"l" + b"".join(bencode(x) for x in v) + b"e"
+    if isinstance(v, dict):
+        return b"d" + b"".join(bencode(k) + bencode(v[k]) for k in sorted(v)) + b"e"
+    raise TypeError(v)
+
+
+def canonical(b):
+    v, end = bdecode(b)
+    assert end == len(b) and bencode(v) == b, "not canonical"
+    return v
+
+
+# ---- primitives as FORMAT.md uses them ----
+def hkdf(ikm, salt, info):
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(ikm)
+
+
+def file_key(key, nonce, release, label):
+    return hkdf(key, nonce, b"reelseal/v1/" + label + b"\x00" + release)
+
+
+def chunk_nonce(i, last):
+    return i.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+
+
+def seal(key, plain):
+    a = ChaCha20Poly1305(key)
+    chunks = [plain[i:i + CHUNK_PLAIN] for i in range(0, len(plain), CHUNK_PLAIN)] or [b""]
+    return b"".join(a.encrypt(chunk_nonce(i, i == len(chunks) - 1), c, None) for i, c in enumerate(chunks))
+
+
+def open_stream(key, ct):
+    full, rem = divmod(len(ct), CHUNK_CT)
+    if rem == 0:
+        if full == 0:
+            raise ValueError("truncated")
+        n = full
+    elif rem < TAG or (rem == TAG and full > 0):
+        raise ValueError("truncated")
+    else:
+        n = full + 1
+    a = ChaCha20Poly1305(key)
+    out = []
+    for i in range(n):
+        try:
+            out.append(a.decrypt(chunk_nonce(i, i == n - 1), ct[i * CHUNK_CT:(i + 1) * CHUNK_CT], None))
+        except InvalidTag:
+            raise ValueError("chunk_auth")
+    return b"".join(out)
+
+
+def rule(n):
+    return bytes(i % 251 for i in range(n))
+
+
+def verify(pub, kind, body, sig):
+    Ed25519PublicKey.from_public_bytes(pub).verify(sig, b"reelseal/v1/" + kind + b"\x00" + body)
+
+
+def ed_pub(seed):
+    return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def x_pub(secret):
+    return X25519PrivateKey.from_private_bytes(secret).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+# ---- bech32 (BIP 173) ----
+CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def polymod(values):
+    gen = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
+    chk = 1
+    for v in values:
+        b = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if ((b >> i) & 1) else 0
+    return chk
+
+
+def bech32_decode(s, hrp):
+    if s.lower() != s and s.upper() != s:
+        raise ValueError("mixed case")
+    s = s.lower()
+    pos = s.rfind("1")
+    if s[:pos] != hrp:
+        raise ValueError("hrp")
+    data = [CHARSET.index(c) for c in s[pos + 1:]]
+    if polymod([ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp] + data) != 1:
+        raise ValueError("checksum")
+    acc = bits = 0
+    out = bytearray()
+    for d in data[:-6]:
+        acc = (acc << 5) | d
+        bits += 5
+        if bits >= 8:
+            bits -= 8
+            out.append((acc >> bits) & 0xFF)
+    if bits >= 5 or (acc & ((1 << bits) - 1)):
+        raise ValueError("padding")
+    return bytes(out)
+
+
+def load(name):
+    with open(os.path.join(HERE, name + ".json")) as f:
+        return json.load(f)
+
+
+def main():
+    n = 0
+    # §3 sealed stream
+    v = load("stream")
+    key, nonce, rel = (bytes.fromhex(v[k]) for k in ("key", "nonce", "release"))
+    for c in v["cases"]:
+        label = c["purpose"].encode()
+        fk = file_key(key, nonce, rel, label)
+        plain = rule(c["plaintext_len"])
+        ct = seal(fk, plain)
+        if c["expect"] == "ok":
+            assert len(ct) == c["ciphertext_len"], c["name"]
+            assert hashlib.sha256(ct).hexdigest() == c["ciphertext_sha256"], c["name"]
+            if "ciphertext" in c:
+                assert open_stream(fk, bytes.fromhex(c["ciphertext"])) == plain, c["name"]
+        else:
+            m, ct, okey = c["mutation"], bytearray(ct), fk
+            if "truncate" in m:
+                ct = ct[:m["truncate"]]
+            elif "append_copy_of_chunk" in m:
+                i = m["append_copy_of_chunk"]
+                ct += ct[i * CHUNK_CT:(i + 1) * CHUNK_CT]
+            elif "swap_chunks" in m:
+                a, b = m["swap_chunks"]
+                ca, cb = ct[a * CHUNK_CT:(a + 1) * CHUNK_CT], ct[b * CHUNK_CT:(b + 1) * CHUNK_CT]
+                ct[a * CHUNK_CT:(a + 1) * CHUNK_CT], ct[b * CHUNK_CT:(b + 1) * CHUNK_CT] = cb, ca
+            elif "flip_bit_at" in m:
+                ct[m["flip_bit_at"]] ^= 1
+            elif "splice_chunk_1_from_nonce" in m:
+                other = seal(file_key(key, bytes.fromhex(m["splice_chunk_1_from_nonce"]), rel, label), plain)
+                ct[CHUNK_CT:2 * CHUNK_CT] = other[CHUNK_CT:2 * CHUNK_CT]
+            elif "open_with_release" in m:
+                okey = file_key(key, nonce, bytes.fromhex(m["open_with_release"]), label)
+            try:
+                open_stream(okey, bytes(ct))
+                raise AssertionError(c["name"] + " decrypted")
+            except ValueError as e:
+                assert str(e) == c["expect"], (c["name"], str(e))
+        n += 1
+    # §2 keys
+    hrps = {"publisher_public": "rspub", "publisher_secret": "reelseal-publisher-secret-",
+            "viewer_public": "rsview", "viewer_secret": "reelseal-viewer-secret-"}
+    for c in load("keys")["cases"]:
+        try:
+            b = bech32_decode(c["text"], hrps[c["type"]])
+            assert c["expect"] == "ok" and b.hex() == c["bytes"], c["name"]
+            if c["type"] == "publisher_secret":
+                assert ed_pub(b) == bytes.fromhex(load("card")["publisher"])
+        except ValueError:
+            assert c["expect"] != "ok", c["name"]
+        n += 1
+    # §5 manifest (key id 0 of the key set)
+    ks = canonical(bytes.fromhex(load("keyset")["cases"][0]["encoding"]))
+    main_key = [k[b"key"] for k in ks[b"keys"] if k[b"id"] == 0][0]
+    for c in load("manifest")["cases"]:
+        f = bytes.fromhex(c["file"])
+        r = bytes.fromhex(c.get("open_with_release", rel.hex()))
+        try:
+            plain = open_stream(file_key(main_key, f[:16], r, b"manifest"), f[16:])
+            m = canonical(plain)
+            assert c["expect"] == "ok" and plain.hex() == c["plaintext"] and m[b"release"] == rel, c["name"]
+            assert [p[b"ct"] for p in m[b"files"]] == [b"f000.rsc", b"f001.rsc"]
+        except ValueError as e:
+            assert str(e) == c["expect"], c["name"]
+        n += 1
+    # §6 card
+    cv = load("card")
+    pub = bytes.fromhex(cv["publisher"])
+    assert ed_pub(bytes.fromhex(cv["publisher_seed"])) == pub
+    for c in cv["cases"]:
+        if "signed_card" in c and c["expect"] in ("ok", "bad_signature"):
+            w = canonical(bytes.fromhex(c["signed_card"]))
+            try:
+                verify(pub, b"card", w[b"card"], w[b"sig"])
+                card = canonical(w[b"card"])
+                assert c["expect"] == "ok" and card[b"publisher"] == pub and card[b"chunk"] == CHUNK_CT, c["name"]
+            except InvalidSignature:
+                assert c["expect"] == "bad_signature", c["name"]
+            n += 1
+    # §7 grant
+    gv = load("grant")
+    for c in gv["cases"]:
+        if "signed_grant" not in c:
+            continue
+        w = canonical(bytes.fromhex(c["signed_grant"]))
+        try:
+            verify(pub, b"grant", w[b"grant"], w[b"sig"])
+        except InvalidSignature:
+            assert c["expect"] == "bad_signature", c["name"]
+            n += 1
+            continue
+        g = canonical(w[b"grant"])
+        sc = canonical(g[b"card"])
+        verify(pub, b"card", sc[b"card"], sc[b"sig"])
+        release = canonical(sc[b"card"])[b"release"]
+        secret = bytes.fromhex(gv[c["unwrap_with"]])
+        me = x_pub(secret)
+        if me != g[b"viewer"]:
+            assert c["expect"] == "not_my_grant", c["name"]
+            n += 1
+            continue
+        epk = g[b"stanza"][b"epk"]
+        shared = X25519PrivateKey.from_private_bytes(secret).exchange(X25519PublicKey.from_public_bytes(epk))
+        assert shared != bytes(32)
+        wrap = hkdf(shared, epk + me, b"reelseal/v1/wrap\x00" + release)
+        keyset = ChaCha20Poly1305(wrap).decrypt(bytes(12), g[b"stanza"][b"body"], None)
+        assert c["expect"] == "ok" and keyset.hex() == c["keyset"], c["name"]
+        assert epk == x_pub(bytes.fromhex(gv["ephemeral_secret"]))
+        assert g[b"nbf"] <= g[b"naf"]
+        n += 1
+    # §8 revocation list
+    for c in load("revocation")["cases"]:
+        w = canonical(bytes.fromhex(c["signed_list"]))
+        try:
+            verify(pub, b"revocations", w[b"list"], w[b"sig"])
+            lst = canonical(w[b"list"])
+            if c["seen"] is not None and lst[b"seq"] < c["seen"]:
+                assert c["expect"] == "rollback", c["name"]
+            else:
+                assert c["expect"] == "ok" and lst[b"seq"] == c["seq"], c["name"]
+                keys = [(e[b"kind"], e[b"id"]) for e in lst[b"entries"]]
+                assert keys == sorted(keys, key=lambda k: (k[0] != b"grant", k[1])), "entries sorted"
+        except InvalidSignature:
+            assert c["expect"] == "bad_signature", c["name"]
+        n += 1
+    print(f"{n} vectors checked")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as e:
+        print(f"MISMATCH: {e}", file=sys.stderr)
+        sys.exit(1)
