@@ -1,0 +1,251 @@
+//! Property tests: round trips for every length, random access equals the plaintext slice,
+//! and any single-bit flip (or truncation) of any authenticated format is rejected.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use proptest::prelude::*;
+use reelseal_core::card::{Card, CardFile, SignedCard};
+use reelseal_core::grant::{self, Grant, GrantParams, KeyFile};
+use reelseal_core::keys::{PublisherSecret, ViewerPublic, ViewerSecret};
+use reelseal_core::keyset::KeySet;
+use reelseal_core::manifest::{Manifest, ManifestFile};
+use reelseal_core::revocation::{Entry, RevocationList, Subject};
+use reelseal_core::stream::{
+    self, FileCipher, Geometry, Purpose, StreamReader, StreamWriter, CHUNK_CT, CHUNK_PLAIN,
+};
+use reelseal_core::{armor, Error, GrantId, ReleaseId};
+
+const REL: ReleaseId = ReleaseId([5; 16]);
+
+fn cipher() -> FileCipher {
+    FileCipher::new(&[9; 32], &[3; 16], &REL, Purpose::Payload)
+}
+
+fn plaintext(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+/// Seal with writes of the given sizes (cycled).
+fn seal_in_pieces(plain: &[u8], sizes: &[usize]) -> Vec<u8> {
+    let mut w = StreamWriter::new(Vec::new(), cipher());
+    let mut off = 0;
+    let mut k = 0;
+    while off < plain.len() {
+        let n = sizes[k % sizes.len()].max(1).min(plain.len() - off);
+        w.write_all(&plain[off..off + n]).unwrap();
+        off += n;
+        k += 1;
+    }
+    w.finish().unwrap()
+}
+
+fn round_trip(len: usize, sizes: &[usize]) {
+    let plain = plaintext(len, 7);
+    let ct = seal_in_pieces(&plain, sizes);
+    assert_eq!(ct.len() as u64, stream::ciphertext_len(len as u64));
+    assert_eq!(
+        Geometry::from_ciphertext_len(ct.len() as u64)
+            .unwrap()
+            .plain_len,
+        len as u64
+    );
+    assert_eq!(stream::open_to_vec(cipher(), &ct).unwrap(), plain);
+    let mut r = StreamReader::new(std::io::Cursor::new(&ct), cipher()).unwrap();
+    let mut back = Vec::new();
+    r.read_to_end(&mut back).unwrap();
+    assert_eq!(back, plain);
+}
+
+#[test]
+fn round_trip_at_the_edges() {
+    for len in [0, 1, 65_519, 65_520, 65_521, 3 * 65_520, 3 * 65_520 + 1] {
+        round_trip(len, &[1000, 65_520, 7]);
+    }
+}
+
+fn the_card(sk: &PublisherSecret, title: &str) -> SignedCard {
+    Card {
+        chunk: 65_536,
+        created: 1_800_000_000,
+        files: vec![CardFile {
+            len: 100,
+            name: "manifest.rsm".into(),
+            sha256: vec![1; 32],
+        }],
+        infohash: vec![2; 20],
+        key_server: None,
+        piece: 262_144,
+        publisher: sk.public().to_bytes().to_vec(),
+        release: REL.0.to_vec(),
+        supersedes: Some(vec![4; 16]),
+        title: title.into(),
+        trackers: vec![],
+        v: 1,
+    }
+    .sign(sk)
+    .unwrap()
+}
+
+fn flip(b: &[u8], bit: usize) -> Vec<u8> {
+    let mut v = b.to_vec();
+    v[bit / 8] ^= 1 << (bit % 8);
+    v
+}
+
+fn safe_component() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9 _.-]{1,20}".prop_filter("not . or ..", |s| s != "." && s != "..")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn stream_round_trips(len in 0usize..300_000, sizes in proptest::collection::vec(1usize..100_000, 1..5)) {
+        round_trip(len, &sizes);
+    }
+
+    #[test]
+    fn random_seek_and_read_equals_the_slice(len in 1usize..250_000, ops in proptest::collection::vec((0u8..3, any::<u32>(), 0usize..140_000), 1..12)) {
+        let plain = plaintext(len, 1);
+        let ct = seal_in_pieces(&plain, &[65_536]);
+        let mut r = StreamReader::new(std::io::Cursor::new(&ct), cipher()).unwrap();
+        let mut pos: i64 = 0;
+        for (how, x, n) in ops {
+            let target = match how {
+                0 => r.seek(SeekFrom::Start(x as u64 % (len as u64 + 10))).unwrap(),
+                1 => r.seek(SeekFrom::End(-((x as i64) % (len as i64 + 1)))).unwrap(),
+                _ => {
+                    let d = (x as i64 % 100_000) - 50_000;
+                    match r.seek(SeekFrom::Current(d)) {
+                        Ok(p) => p,
+                        Err(_) => { prop_assert!(pos + d < 0); continue }
+                    }
+                }
+            };
+            pos = target as i64;
+            let mut buf = vec![0u8; n];
+            let mut got = 0;
+            loop {
+                let k = r.read(&mut buf[got..]).unwrap();
+                if k == 0 || got + k == n { got += k; break }
+                got += k;
+            }
+            let start = (target as usize).min(len);
+            let end = (target as usize + n).min(len);
+            prop_assert_eq!(&buf[..got], &plain[start..end]);
+            pos += got as i64;
+        }
+    }
+
+    #[test]
+    fn any_bit_flip_in_a_sealed_stream_names_its_chunk(len in 1usize..200_000, bit in any::<usize>()) {
+        let ct = stream::seal_to_vec(cipher(), &plaintext(len, 2));
+        let bit = bit % (ct.len() * 8);
+        match stream::open_to_vec(cipher(), &flip(&ct, bit)) {
+            Err(Error::ChunkAuth { index }) => prop_assert_eq!(index, (bit / 8 / CHUNK_CT) as u64),
+            other => prop_assert!(false, "flip at bit {} not caught: {:?}", bit, other.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn any_truncation_of_a_sealed_stream_is_rejected(len in 1usize..150_000, cut in any::<usize>()) {
+        let ct = stream::seal_to_vec(cipher(), &plaintext(len, 3));
+        let cut = cut % ct.len();
+        prop_assert!(stream::open_to_vec(cipher(), &ct[..cut]).is_err());
+    }
+
+    #[test]
+    fn signed_card_rejects_any_flip_or_cut(title in "[ -~]{0,40}", bit in any::<usize>(), cut in any::<usize>()) {
+        let sk = PublisherSecret::from_bytes(&[1; 32]);
+        let c = the_card(&sk, &title);
+        let b = c.as_bytes();
+        prop_assert!(SignedCard::verify(b, &sk.public()).is_ok());
+        prop_assert!(SignedCard::verify(&flip(b, bit % (b.len() * 8)), &sk.public()).is_err());
+        prop_assert!(SignedCard::verify(&b[..cut % b.len()], &sk.public()).is_err());
+    }
+
+    #[test]
+    fn grant_rejects_any_flip_binary_or_armored(bit in any::<usize>(), label in "[ -~]{0,30}") {
+        let sk = PublisherSecret::from_bytes(&[1; 32]);
+        let viewer = ViewerSecret::from_bytes(&[2; 32]);
+        let p = GrantParams { id: GrantId([3; 16]), label, viewer: viewer.public(), not_before: None, not_after: Some(1_900_000_000), issued: 1 };
+        let g = grant::issue_with_ephemeral(&the_card(&sk, "T"), &KeySet::generate(), &p, &sk, &[4; 32]).unwrap();
+        let b = g.to_bytes();
+        prop_assert!(Grant::verify(&flip(b, bit % (b.len() * 8)), &sk.public()).is_err());
+        // Armored: a flipped bit in the text either breaks the armor/base64, or (base64's
+        // padding bits aside) changes the bytes, which the signature then rejects. The one
+        // thing that must never happen is different bytes that verify.
+        let text = g.to_armor();
+        let t = flip(text.as_bytes(), bit % (text.len() * 8));
+        if let Ok(s) = std::str::from_utf8(&t) {
+            if let Ok(kf) = KeyFile::parse(s) {
+                let same = kf.grant_bytes() == b;
+                prop_assert!(same || Grant::verify(kf.grant_bytes(), &sk.public()).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn manifest_file_rejects_any_flip(bit in any::<usize>(), names in proptest::collection::vec(safe_component(), 1..4)) {
+        let ks = KeySet::generate();
+        let m = Manifest { release: REL, files: names.iter().enumerate().map(|(i, n)| ManifestFile {
+            path: vec![format!("{i}-{n}")], size: i as u64 * 1000, media_type: "video/mp4".into(), nonce: [i as u8; 16], key_id: 0, ct_name: format!("f{i:03}.rsc"),
+        }).collect() };
+        prop_assert_eq!(Manifest::from_bytes(&m.to_bytes()).unwrap(), m.clone());
+        let f = m.seal(&ks).unwrap();
+        prop_assert_eq!(Manifest::open(&f, &ks, &REL).unwrap(), m);
+        prop_assert!(Manifest::open(&flip(&f, bit % (f.len() * 8)), &ks, &REL).is_err());
+    }
+
+    #[test]
+    fn revocation_list_round_trips_and_rejects_any_flip(ids in proptest::collection::btree_set(any::<[u8; 16]>(), 0..6), seq in 1u64..1000, bit in any::<usize>()) {
+        let sk = PublisherSecret::from_bytes(&[1; 32]);
+        let entries: Vec<Entry> = ids.iter().map(|g| Entry { subject: Subject::Grant(GrantId(*g)), reason: "r".into(), time: 5 }).collect();
+        let l = RevocationList { publisher: sk.public(), seq, issued: 9, entries };
+        let b = l.clone().sign(&sk).unwrap();
+        prop_assert_eq!(RevocationList::verify(&b, &sk.public(), Some(seq)).unwrap(), l);
+        prop_assert!(RevocationList::verify(&flip(&b, bit % (b.len() * 8)), &sk.public(), None).is_err());
+        let rolled_back = matches!(RevocationList::verify(&b, &sk.public(), Some(seq + 1)), Err(Error::Rollback { .. }));
+        prop_assert!(rolled_back);
+    }
+
+    /// The key set is not authenticated on its own (it only travels inside AEAD), so a flip
+    /// must be rejected *or* decode to a different key set: never silently the same one.
+    #[test]
+    fn key_set_flip_is_rejected_or_visible(bit in any::<usize>()) {
+        let mut ks = KeySet::generate();
+        ks.insert(3, [7; 32]);
+        let b = ks.to_bytes();
+        prop_assert_eq!(KeySet::from_bytes(&b).unwrap().to_bytes(), b.clone());
+        let f = flip(&b, bit % (b.len() * 8));
+        if let Ok(other) = KeySet::from_bytes(&f) {
+            prop_assert_ne!(other.to_bytes(), b);
+        }
+    }
+
+    #[test]
+    fn armor_round_trips(data in proptest::collection::vec(any::<u8>(), 0..500)) {
+        prop_assert_eq!(armor::decode("GRANT", &armor::encode("GRANT", &data)).unwrap(), data);
+    }
+
+    #[test]
+    fn viewer_keys_round_trip_and_a_changed_character_is_rejected(seed in any::<[u8; 32]>(), at in any::<usize>(), c in 0usize..32) {
+        let v = ViewerSecret::from_bytes(&seed).public();
+        let s = v.to_bech32();
+        prop_assert_eq!(ViewerPublic::from_bech32(&s).unwrap(), v);
+        let mut chars: Vec<char> = s.chars().collect();
+        let i = 7 + at % (chars.len() - 7);
+        let new = "qpzry9x8gf2tvdw0s3jn54khce6mua7l".chars().nth(c).unwrap();
+        prop_assume!(chars[i] != new);
+        chars[i] = new;
+        prop_assert!(ViewerPublic::from_bech32(&chars.into_iter().collect::<String>()).is_err());
+    }
+}
+
+#[test]
+fn chunk_constants_are_what_the_spec_says() {
+    assert_eq!(CHUNK_PLAIN, 65_520);
+    assert_eq!(CHUNK_CT, 65_536);
+}
