@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod keyserver;
+pub mod play;
 pub mod publisher;
 pub mod swarm_cmds;
 pub mod util;

@@ -51,7 +51,8 @@ pub struct NetArgs {
 }
 
 impl NetArgs {
-    fn options(&self) -> SwarmOptions {
+    /// The swarm options these flags describe.
+    pub fn options(&self) -> SwarmOptions {
         SwarmOptions {
             listen: Some(SocketAddr::new(self.bind, self.listen_port)),
             dht: self.dht,
@@ -312,23 +313,39 @@ fn open_err(e: OpenError) -> anyhow::Error {
     viewer::open_refusal(e)
 }
 
-async fn fetch_inner(
+/// A release joined in the swarm: its torrent, checked against the signed card, and its
+/// decrypted manifest (read from the swarm and checked against the card first).
+pub struct Joined {
+    /// The torrent in the session.
+    pub torrent: Torrent,
+    /// The decrypted manifest.
+    pub manifest: Manifest,
+    files: Vec<(usize, String, u64, bool)>,
+}
+
+impl Joined {
+    /// The torrent's file index of a ciphertext file.
+    pub fn index_of(&self, ct_name: &str) -> Option<usize> {
+        self.files
+            .iter()
+            .find(|f| !f.3 && f.1.rsplit('/').next() == Some(ct_name))
+            .map(|f| f.0)
+    }
+}
+
+/// Add a release by magnet (from its card) and get its manifest.
+pub async fn join_release(
     swarm: &Swarm,
     card: &reelseal_core::card::Card,
     keys: &reelseal_core::keyset::KeySet,
     cache: &Path,
-    a: &FetchArgs,
-) -> Result<(Manifest, Vec<PathBuf>, Torrent)> {
-    let torrent = swarm
-        .fetch_magnet(&card.magnet(""), cache, &a.net.peers)
-        .await?;
-    let pb = util::bytes_bar(0, "fetching", a.quiet || a.json);
-    pb.set_message("metadata");
+    peers: &[SocketAddr],
+) -> Result<Joined> {
+    let torrent = swarm.fetch_magnet(&card.magnet(""), cache, peers).await?;
     torrent
         .wait_until_initialized()
         .await
         .context("could not get the torrent's metadata from the swarm")?;
-
     // The torrent must be exactly what the signed card describes.
     let files = torrent.files()?;
     let real: Vec<_> = files.iter().filter(|f| !f.3).collect();
@@ -343,12 +360,55 @@ async fn fetch_inner(
             "the torrent's files do not match the signed card; refusing this release",
         ));
     }
-    let index_of = |name: &str| {
-        real.iter()
-            .find(|f| f.1.rsplit('/').next() == Some(name))
-            .map(|f| f.0)
+    let mut joined = Joined {
+        torrent,
+        manifest: Manifest {
+            release: card.release_id(),
+            files: vec![],
+        },
+        files,
     };
+    // The manifest first (small), checked against the card before it is decrypted.
+    let mi = joined
+        .index_of(MANIFEST_NAME)
+        .context("torrent has no manifest")?;
+    let mut bytes = Vec::new();
+    joined
+        .torrent
+        .stream(mi)
+        .await?
+        .read_to_end(&mut bytes)
+        .await
+        .context("reading the manifest from the swarm")?;
+    let entry = card
+        .files
+        .iter()
+        .find(|f| f.name == MANIFEST_NAME)
+        .context("card lists no manifest")?;
+    if bytes.len() as u64 != entry.len
+        || sha2::Sha256::digest(&bytes).as_slice() != entry.sha256.as_slice()
+    {
+        return Err(refuse(
+            exit::TAMPERED,
+            "the manifest does not match the signed card",
+        ));
+    }
+    joined.manifest = Manifest::open(&bytes, keys, &card.release_id())
+        .map_err(|e| refuse(exit::UNTRUSTED, format!("the manifest cannot be read: {e}")))?;
+    Ok(joined)
+}
 
+async fn fetch_inner(
+    swarm: &Swarm,
+    card: &reelseal_core::card::Card,
+    keys: &reelseal_core::keyset::KeySet,
+    cache: &Path,
+    a: &FetchArgs,
+) -> Result<(Manifest, Vec<PathBuf>, Torrent)> {
+    let pb = util::bytes_bar(0, "fetching", a.quiet || a.json);
+    pb.set_message("metadata");
+    let joined = join_release(swarm, card, keys, cache, &a.net.peers).await?;
+    let torrent = joined.torrent.clone();
     // Progress: plaintext decrypted, with download state in the message.
     let t2 = torrent.clone();
     let pb2 = pb.clone();
@@ -366,30 +426,7 @@ async fn fetch_inner(
         }
     });
     let result = async {
-        // The manifest first (small), checked against the card before it is decrypted.
-        let mi = index_of(MANIFEST_NAME).context("torrent has no manifest")?;
-        let mut bytes = Vec::new();
-        torrent
-            .stream(mi)
-            .await?
-            .read_to_end(&mut bytes)
-            .await
-            .context("reading the manifest from the swarm")?;
-        let entry = card
-            .files
-            .iter()
-            .find(|f| f.name == MANIFEST_NAME)
-            .context("card lists no manifest")?;
-        if bytes.len() as u64 != entry.len
-            || sha2::Sha256::digest(&bytes).as_slice() != entry.sha256.as_slice()
-        {
-            return Err(refuse(
-                exit::TAMPERED,
-                "the manifest does not match the signed card",
-            ));
-        }
-        let manifest = Manifest::open(&bytes, keys, &card.release_id())
-            .map_err(|e| refuse(exit::UNTRUSTED, format!("the manifest cannot be read: {e}")))?;
+        let manifest = joined.manifest.clone();
         let total: u64 = manifest.files.iter().map(|f| f.size).sum();
         pb.set_length(total);
         if !a.force {
@@ -407,7 +444,9 @@ async fn fetch_inner(
         // Then each file, decrypted as its verified pieces stream in.
         let mut written = Vec::new();
         for f in &manifest.files {
-            let idx = index_of(&f.ct_name).context("file missing from torrent")?;
+            let idx = joined
+                .index_of(&f.ct_name)
+                .context("file missing from torrent")?;
             let dest = ropen::destination(&a.out, f);
             let label = cache.join(&f.ct_name);
             let mut sink = FileSink::create(card, keys, f, &dest, &label).map_err(open_err)?;

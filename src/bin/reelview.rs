@@ -124,6 +124,28 @@ enum Cmd {
         #[command(flatten)]
         trust: Trust,
     },
+    /// Watch while downloading: serve the decrypted film over HTTP on loopback to mpv, VLC or a browser.
+    ///
+    /// Only the 64 KiB chunks a request needs are decrypted, from hash-verified pieces
+    /// fetched around the read position first; plaintext never touches the disk. The URL
+    /// holds a random per-session token. Stops when the player exits, or on ^C.
+    Play {
+        /// The .rskey file.
+        key: PathBuf,
+        /// File to open in the player (path or its end, e.g. "film.mp4"). Default: the first video.
+        #[arg(long)]
+        file: Option<String>,
+        /// Where the HTTP server listens (keep it on loopback).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// Which player to start.
+        #[arg(long, value_enum, default_value = "auto")]
+        player: reelseal::play::Player,
+        #[command(flatten)]
+        net: reelseal::swarm_cmds::NetArgs,
+        #[command(flatten)]
+        trust: Trust,
+    },
     /// Redeem a one-time access code at a key server for a grant bound to your viewer key.
     Redeem {
         /// The key server's base URL (e.g. https://keys.example.org).
@@ -176,6 +198,29 @@ fn main() -> ExitCode {
                         keep_ciphertext,
                         seed,
                         force,
+                        trust: trust.into(),
+                        json: cli.json,
+                        quiet: cli.quiet,
+                    },
+                ))
+            }
+            Cmd::Play {
+                key,
+                file,
+                listen,
+                player,
+                net,
+                trust,
+            } => {
+                let rt = tokio::runtime::Runtime::new()?;
+                rt.block_on(reelseal::play::play(
+                    home,
+                    reelseal::play::PlayArgs {
+                        key,
+                        file,
+                        listen,
+                        player,
+                        net,
                         trust: trust.into(),
                         json: cli.json,
                         quiet: cli.quiet,
