@@ -1,0 +1,257 @@
+//! `reelview play`: a real short video (ffmpeg test source) sealed, seeded slowly by one
+//! process, played by another; curl and ffprobe/ffmpeg read the decrypted stream over HTTP
+//! while it is still downloading, and no plaintext ever appears on disk.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::time::Instant;
+
+use common::*;
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn first_json_line(child: &mut Child) -> serde_json::Value {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("expected a JSON line, got {line:?}: {e}"))
+}
+
+fn curl(args: &[&str]) -> (String, Vec<u8>) {
+    let o = StdCommand::new("curl")
+        .args(["-s", "--max-time", "60", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl (see .ci/setup)");
+    let mut body = o.stdout;
+    let nl = body.iter().rposition(|b| *b == b'\n').unwrap();
+    let code = String::from_utf8_lossy(&body[nl + 1..]).to_string();
+    body.truncate(nl);
+    (code, body)
+}
+
+fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files_under(&p, out);
+            } else if p.is_file() {
+                out.push(p);
+            }
+        }
+    }
+}
+
+#[test]
+fn play_serves_decrypted_ranges_to_curl_and_ffmpeg_while_downloading() {
+    let root = tempfile::tempdir().unwrap();
+    let input = root.path().join("input");
+    std::fs::create_dir_all(&input).unwrap();
+    let film = input.join("short.mp4");
+    // A real video: 20 s of ffmpeg's test pattern, MPEG-4 part 2, moov atom up front.
+    let ff = StdCommand::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=30:size=960x540:rate=25",
+            "-c:v",
+            "mpeg4",
+            "-q:v",
+            "2",
+            "-movflags",
+            "+faststart",
+        ])
+        .arg(&film)
+        .status()
+        .expect("ffmpeg (see .ci/setup)");
+    assert!(ff.success());
+    let plain = std::fs::read(&film).unwrap();
+    assert!(
+        plain.len() > 1_000_000,
+        "test video is {} bytes",
+        plain.len()
+    );
+
+    let publisher = home_from_demo(root.path(), "publisher");
+    let dir = root.path().join("release");
+    reelseal(&publisher)
+        .args(["seal"])
+        .arg(&film)
+        .args(["--title", "Short", "--piece-size", "262144", "--out"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let key = root.path().join("j1.rskey");
+    reelseal(&publisher)
+        .args([
+            "grant",
+            "release",
+            "--to",
+            &demo_pub("jury-1"),
+            "--name",
+            "j1",
+            "--out",
+        ])
+        .arg(&key)
+        .current_dir(root.path())
+        .assert()
+        .success();
+
+    // Seed slowly (300 KB/s) so the video is still downloading while it is read.
+    let mut seeder = StdCommand::new(assert_cmd::cargo::cargo_bin("reelseal"))
+        .arg("--home")
+        .arg(&publisher)
+        .args([
+            "--json",
+            "seed",
+            "release",
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--no-trackers",
+            "--seconds",
+            "300",
+            "--upload-limit",
+            "300000",
+        ])
+        .current_dir(root.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let peer = first_json_line(&mut seeder)["listening"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _seeder = Proc(seeder);
+
+    let viewer = home_from_demo(root.path(), "jury-1");
+    let started = Instant::now();
+    let mut player = StdCommand::new(assert_cmd::cargo::cargo_bin("reelview"))
+        .arg("--home")
+        .arg(&viewer)
+        .args(["--json", "play"])
+        .arg(&key)
+        .args([
+            "--player",
+            "none",
+            "--peer",
+            &peer,
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--no-trackers",
+            "--publisher",
+            &demo_pub("publisher"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let v = first_json_line(&mut player);
+    let _player = Proc(player);
+    let url = v["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    // ffprobe reads the container through the URL, and ffmpeg decodes a frame from the
+    // middle (a seek), long before 300 KB/s could have delivered the whole file.
+    let probe = StdCommand::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height",
+            "-of",
+            "json",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let p: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    assert_eq!(p["streams"][0]["codec_name"], "mpeg4");
+    assert_eq!(p["streams"][0]["width"], 960);
+    let mid = StdCommand::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-ss",
+            "10",
+            "-i",
+            &url,
+            "-frames:v",
+            "1",
+            "-f",
+            "null",
+            "-",
+        ])
+        .status()
+        .unwrap();
+    assert!(mid.success());
+    let full_download_secs = plain.len() as f64 / 300_000.0;
+    assert!(
+        started.elapsed().as_secs_f64() < full_download_secs * 0.8,
+        "read while still downloading ({:?} elapsed)",
+        started.elapsed()
+    );
+
+    // Exact slices through curl.
+    let n = plain.len();
+    let (code, b) = curl(&["-r", "0-1", &url]);
+    assert_eq!((code.as_str(), &b[..]), ("206", &plain[..2]));
+    let (code, b) = curl(&["-r", "300000-400000", &url]);
+    assert_eq!((code.as_str(), &b[..]), ("206", &plain[300_000..400_001]));
+    let (code, b) = curl(&["-r", "-100", &url]);
+    assert_eq!((code.as_str(), &b[..]), ("206", &plain[n - 100..]));
+    let (code, _) = curl(&["-r", &format!("{}-", n + 10), &url]);
+    assert_eq!(code, "416");
+    let (code, b) = curl(&["-I", &url]);
+    assert_eq!(code, "200");
+    let head = String::from_utf8_lossy(&b).to_lowercase();
+    assert!(
+        head.contains(&format!("content-length: {n}"))
+            && head.contains("accept-ranges: bytes")
+            && head.contains("content-type: video/mp4"),
+        "{head}"
+    );
+    // The whole file, then a wrong token.
+    let (code, b) = curl(&[&url]);
+    assert_eq!(code, "200");
+    assert!(b == plain, "full body differs");
+    let bad = url.rsplitn(3, '/').collect::<Vec<_>>();
+    let wrong = format!("{}/{}/{}", bad[2], "0".repeat(32), bad[0]);
+    assert_eq!(curl(&[&wrong]).0, "404");
+
+    // No plaintext anywhere on disk besides the original input.
+    let needle = &plain[plain.len() / 2..plain.len() / 2 + 64];
+    let mut files = Vec::new();
+    files_under(root.path(), &mut files);
+    for f in files.iter().filter(|f| **f != film) {
+        let data = std::fs::read(f).unwrap_or_default();
+        assert!(
+            !data.windows(needle.len()).any(|w| w == needle),
+            "plaintext found in {}",
+            f.display()
+        );
+    }
+}
