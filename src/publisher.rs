@@ -54,24 +54,18 @@ impl Home {
 
 /// `reelseal keygen`.
 pub fn keygen(home: &Home, force: bool, json: bool) -> Result<()> {
-    util::ensure_private_dir(&home.dir)?;
-    let path = home.dir.join(KEY_FILE);
     let sk = PublisherSecret::generate();
-    let pk = sk.public().to_bech32();
-    let text = format!(
-        "# reelseal publisher key — created {}\n# public key: {pk}\n# Keep this file secret: it signs your releases and grants.\n{}\n",
-        util::fmt_time(util::now()),
-        sk.to_bech32().as_str()
-    );
-    util::write_secret_file(&path, &text, force)?;
-    if json {
-        util::print_json(&json!({ "public_key": pk, "secret_key_file": path }));
-    } else {
-        eprintln!("Secret key written to {} (mode 0600).", path.display());
-        eprintln!("Give viewers your public key so they can pin it (`reelview trust`):");
-        println!("{pk}");
-    }
-    Ok(())
+    util::write_identity(
+        &home.dir,
+        KEY_FILE,
+        "reelseal publisher",
+        "it signs your releases and grants.",
+        &sk.public().to_bech32(),
+        &sk.to_bech32(),
+        "Give viewers your public key so they can pin it (`reelview trust`):",
+        force,
+        json,
+    )
 }
 
 /// Options of `reelseal seal`.

@@ -104,6 +104,11 @@ pub fn write_atomic(path: &Path, data: &[u8], private: bool) -> Result<()> {
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    persist(&dir, path, data, private, true)
+}
+
+/// Temp file in `dir` (0600, or 0644 unless `private`), contents, optional fsync, rename.
+fn persist(dir: &Path, path: &Path, data: &[u8], private: bool, sync: bool) -> Result<()> {
     let mut b = tempfile::Builder::new();
     b.prefix(".reelseal-tmp-");
     #[cfg(unix)]
@@ -113,13 +118,15 @@ pub fn write_atomic(path: &Path, data: &[u8], private: bool) -> Result<()> {
     }
     // tempfile creates files 0600 by default on unix.
     let mut tmp = b
-        .tempfile_in(&dir)
+        .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     tmp.write_all(data)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    if sync {
+        tmp.as_file()
+            .sync_all()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
@@ -139,20 +146,7 @@ pub fn write_many(files: &[(PathBuf, String, bool)]) -> Result<()> {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let mut b = tempfile::Builder::new();
-        b.prefix(".reelseal-tmp-");
-        #[cfg(unix)]
-        if !private {
-            use std::os::unix::fs::PermissionsExt;
-            b.permissions(std::fs::Permissions::from_mode(0o644));
-        }
-        let mut tmp = b
-            .tempfile_in(&dir)
-            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-        tmp.write_all(data.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        tmp.persist(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        persist(&dir, path, data.as_bytes(), *private, false)?;
     }
     for d in dirs {
         let f = std::fs::File::open(&d).with_context(|| format!("cannot open {}", d.display()))?;
@@ -170,6 +164,36 @@ pub fn write_secret_file(path: &Path, text: &str, force: bool) -> Result<()> {
         );
     }
     write_atomic(path, text.as_bytes(), true)
+}
+
+/// Write a freshly generated identity: `<home>/<file>` (0600, a commented key file), then
+/// report the public key (on stdout, or as JSON) with a hint on stderr.
+pub fn write_identity(
+    home: &Path,
+    file: &str,
+    tool: &str,
+    purpose: &str,
+    public: &str,
+    secret: &str,
+    hint: &str,
+    force: bool,
+    json: bool,
+) -> Result<()> {
+    ensure_private_dir(home)?;
+    let path = home.join(file);
+    let text = format!(
+        "# {tool} key — created {}\n# public key: {public}\n# Keep this file secret: {purpose}\n{secret}\n",
+        fmt_time(now())
+    );
+    write_secret_file(&path, &text, force)?;
+    if json {
+        print_json(&serde_json::json!({ "public_key": public, "secret_key_file": path }));
+    } else {
+        eprintln!("Secret key written to {} (mode 0600).", path.display());
+        eprintln!("{hint}");
+        println!("{public}");
+    }
+    Ok(())
 }
 
 /// Read a secret key file, warning if others can read it.

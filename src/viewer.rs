@@ -258,26 +258,30 @@ fn superseded_notice(
     }
 }
 
+/// Read a `.rskey` file (a grant, or an access key holding a secret).
+fn read_key_file(key_file: &Path) -> Result<KeyFile> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(key_file)
+            .with_context(|| format!("cannot read {}", key_file.display()))?,
+    );
+    KeyFile::parse(&text)
+        .with_context(|| format!("{} is not a usable key file", key_file.display()))
+}
+
 /// `reelview keygen`.
 pub fn keygen(home: &Home, force: bool, json: bool) -> Result<()> {
-    util::ensure_private_dir(&home.dir)?;
-    let path = home.dir.join(KEY_FILE);
     let sk = ViewerSecret::generate();
-    let pk = sk.public().to_bech32();
-    let text = format!(
-        "# reelview viewer key — created {}\n# public key: {pk}\n# Keep this file secret: it opens every grant made for you.\n{}\n",
-        util::fmt_time(util::now()),
-        sk.to_bech32().as_str()
-    );
-    util::write_secret_file(&path, &text, force)?;
-    if json {
-        util::print_json(&json!({ "public_key": pk, "secret_key_file": path }));
-    } else {
-        eprintln!("Secret key written to {} (mode 0600).", path.display());
-        eprintln!("Send this public key to the filmmaker so they can grant you access:");
-        println!("{pk}");
-    }
-    Ok(())
+    util::write_identity(
+        &home.dir,
+        KEY_FILE,
+        "reelview viewer",
+        "it opens every grant made for you.",
+        &sk.public().to_bech32(),
+        &sk.to_bech32(),
+        "Send this public key to the filmmaker so they can grant you access:",
+        force,
+        json,
+    )
 }
 
 /// `reelview trust`.
@@ -324,12 +328,7 @@ pub struct Authorized {
 /// Read a `.rskey`, verify it against a pinned publisher, check the window and revocation,
 /// and unwrap its keys. Every refusal carries its documented exit code.
 pub fn authorize(home: &Home, key_file: &Path, t: &TrustArgs) -> Result<Authorized> {
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(key_file)
-            .with_context(|| format!("cannot read {}", key_file.display()))?,
-    );
-    let kf = KeyFile::parse(&text)
-        .with_context(|| format!("{} is not a usable key file", key_file.display()))?;
+    let kf = read_key_file(key_file)?;
     let claims = Grant::inspect(kf.grant_bytes())
         .with_context(|| format!("{} holds a damaged grant", key_file.display()))?;
     let claimed = claims.card.publisher_key();
@@ -432,12 +431,7 @@ pub fn authorize(home: &Home, key_file: &Path, t: &TrustArgs) -> Result<Authoriz
 
 /// `reelview inspect`.
 pub fn inspect(home: &Home, key_file: &Path, json: bool) -> Result<()> {
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(key_file)
-            .with_context(|| format!("cannot read {}", key_file.display()))?,
-    );
-    let kf = KeyFile::parse(&text)
-        .with_context(|| format!("{} is not a usable key file", key_file.display()))?;
+    let kf = read_key_file(key_file)?;
     let claims = Grant::inspect(kf.grant_bytes())?;
     let c = &claims.card;
     let publisher = c.publisher_key();
@@ -698,12 +692,7 @@ pub fn renew(
     t: &TrustArgs,
     json: bool,
 ) -> Result<()> {
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(key_file)
-            .with_context(|| format!("cannot read {}", key_file.display()))?,
-    );
-    let kf = KeyFile::parse(&text)
-        .with_context(|| format!("{} is not a usable key file", key_file.display()))?;
+    let kf = read_key_file(key_file)?;
     let claims = Grant::inspect(kf.grant_bytes())?;
     let publisher = publisher_for(home, claims.card.publisher_key(), t)?;
     let old = Grant::verify(kf.grant_bytes(), &publisher)

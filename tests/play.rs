@@ -4,29 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command as StdCommand, Stdio};
+use std::process::{Command as StdCommand, Stdio};
 use std::time::Instant;
 
 use common::*;
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn first_json_line(child: &mut Child) -> serde_json::Value {
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("expected a JSON line, got {line:?}: {e}"))
-}
 
 fn curl(args: &[&str]) -> (String, Vec<u8>) {
     let o = StdCommand::new("curl")

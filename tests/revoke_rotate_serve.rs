@@ -3,23 +3,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as StdCommand, Stdio};
+use std::process::{Command as StdCommand, Stdio};
 
 use common::*;
 use reelseal_core::keys::ViewerSecret;
 
 struct Server {
-    child: Child,
+    _proc: Proc,
     url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start_server(home: &Path, addr: &str) -> Server {
@@ -31,14 +23,9 @@ fn start_server(home: &Path, addr: &str) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let v: serde_json::Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("server said {line:?}: {e}"));
+    let v = first_json_line(&mut child);
     Server {
-        child,
+        _proc: Proc(child),
         url: v["listening"].as_str().unwrap().to_string(),
     }
 }

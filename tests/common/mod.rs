@@ -2,8 +2,9 @@
 //! `keys/`, running the real binaries, and generating test films.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Output};
 
 use assert_cmd::Command;
 
@@ -125,4 +126,23 @@ pub fn sealed_release(film_len: usize, extra: &[&str]) -> Release {
         film,
         subs,
     }
+}
+
+/// A child process killed (and reaped) when dropped.
+pub struct Proc(pub Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The first line a child prints on stdout, as JSON (servers announce their address so).
+pub fn first_json_line(child: &mut Child) -> serde_json::Value {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("expected a JSON line, got {line:?}: {e}"))
 }
