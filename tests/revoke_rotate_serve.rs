@@ -441,3 +441,182 @@ fn key_server_revocations_reach_viewers_and_offline_rules_are_explicit() {
     let o = open_with(&b, &gb, &dir, &root.path().join("e"), &["--offline"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn fetch_and_play_refuse_a_revoked_grant_before_any_network() {
+    let r = sealed_release(100_000, &[]);
+    let root = r.root.path();
+    let j2 = home_from_demo(root, "jury-2");
+    let g2 = root.join("j2.rskey");
+    grant(&r, "jury-2", &g2);
+    reelseal(&r.publisher)
+        .args(["revoke", "rsview1", "--reason", "x"])
+        .assert()
+        .failure();
+    reelseal(&r.publisher)
+        .args(["revoke", &demo_pub("jury-2"), "--reason", "key leaked"])
+        .assert()
+        .success();
+    let list = r.publisher.join("revocations.rsrl");
+    // A peer address nobody listens on: a refusal must come before any connection attempt.
+    for cmd in ["fetch", "play"] {
+        let mut c = reelview(&j2);
+        c.arg(cmd)
+            .arg(&g2)
+            .args(["--revocations"])
+            .arg(&list)
+            .args([
+                "--peer",
+                "127.0.0.1:9",
+                "--bind",
+                "127.0.0.1",
+                "--no-dht",
+                "--no-trackers",
+                "--publisher",
+                &demo_pub("publisher"),
+            ]);
+        if cmd == "fetch" {
+            c.arg("--out").arg(root.join("out"));
+        } else {
+            c.args(["--player", "none"]);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(13), "{cmd}: {}", stderr(&o));
+        assert!(stderr(&o).contains("key leaked"), "{cmd}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn rotated_grants_are_renewed_from_the_key_server_with_proof_of_key() {
+    let root = tempfile::tempdir().unwrap();
+    let publisher = home_from_demo(root.path(), "publisher");
+    let server = start_server(&publisher, "127.0.0.1:0");
+    let film = root.path().join("film.mp4");
+    std::fs::write(&film, film_bytes(200_000, 9)).unwrap();
+    let dir = root.path().join("rel");
+    reelseal(&publisher)
+        .arg("seal")
+        .arg(&film)
+        .args(["--title", "Renewed", "--key-server", &server.url, "--out"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let j1 = home_from_demo(root.path(), "jury-1");
+    let g1 = root.path().join("g1.rskey");
+    reelseal(&publisher)
+        .args(["grant"])
+        .arg(&dir)
+        .args(["--to", &demo_pub("jury-1"), "--name", "jury-1", "--out"])
+        .arg(&g1)
+        .assert()
+        .success();
+    let new_dir = root.path().join("rel2");
+    reelseal(&publisher)
+        .args(["rotate"])
+        .arg(&dir)
+        .arg("--out")
+        .arg(&new_dir)
+        .arg("--out-dir")
+        .arg(root.path().join("reissued"))
+        .assert()
+        .success();
+
+    // Opening the old grant says a newer release exists and how to get it.
+    let o = reelview(&j1)
+        .arg("open")
+        .arg(&g1)
+        .arg("--from")
+        .arg(&dir)
+        .arg("--out")
+        .arg(root.path().join("old"))
+        .args(["--publisher", &demo_pub("publisher")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("reelview renew"), "{}", stderr(&o));
+
+    // renew answers the key server's challenge with jury-1's key and gets the new grant.
+    let renewed = root.path().join("renewed");
+    std::fs::create_dir_all(&renewed).unwrap();
+    let o = reelview(&j1)
+        .args(["--json", "renew"])
+        .arg(&g1)
+        .arg("--out-dir")
+        .arg(&renewed)
+        .args(["--publisher", &demo_pub("publisher")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = PathBuf::from(stdout_json(&o)[0]["file"].as_str().unwrap());
+    let o = reelview(&j1)
+        .arg("open")
+        .arg(&file)
+        .arg("--from")
+        .arg(&new_dir)
+        .arg("--out")
+        .arg(root.path().join("new"))
+        .args(["--publisher", &demo_pub("publisher")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(root.path().join("new/film.mp4")).unwrap(),
+        std::fs::read(&film).unwrap()
+    );
+
+    // Someone without jury-1's secret cannot answer the challenge for jury-1's key.
+    let c = reqwest::blocking::Client::new();
+    let _ = c
+        .post(format!("{}/v1/renew/challenge", server.url))
+        .json(&serde_json::json!({"viewer": demo_pub("jury-1")}))
+        .send()
+        .unwrap();
+    let s = c
+        .post(format!("{}/v1/renew", server.url))
+        .json(&serde_json::json!({"viewer": demo_pub("jury-1"), "token": "00".repeat(32), "release": stdout_json(&reelview(&j1).args(["--json", "inspect"]).arg(&g1).output().unwrap())["release_id"]}))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(s, 403);
+}
+
+#[test]
+fn redemption_is_rate_limited_per_address() {
+    let r = sealed_release(50_000, &[]);
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("reelseal"))
+        .arg("--home")
+        .arg(&r.publisher)
+        .args([
+            "--json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--redeem-rate",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = first_json_line(&mut child)["listening"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _server = Proc(child);
+    let c = reqwest::blocking::Client::new();
+    let statuses: Vec<u16> = (0..12)
+        .map(|_| {
+            c.post(format!("{url}/v1/redeem"))
+                .json(&serde_json::json!({"code": "RS-GUESS-GUESS", "viewer": demo_pub("jury-1")}))
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+        .collect();
+    assert!(statuses.contains(&404), "{statuses:?}");
+    assert!(
+        statuses.iter().filter(|s| **s == 429).count() >= 6,
+        "a burst of guesses is throttled: {statuses:?}"
+    );
+}
