@@ -16,7 +16,7 @@ use reelseal::publisher::{self, GrantArgs, Home, SealArgs};
 ///
 /// RELEASE is a release id, a unique prefix of one (4+ hex digits), or a release directory.
 #[derive(Parser)]
-#[command(name = "reelseal", version, about, long_about, after_help = reelseal::util::EXIT_CODES_HELP)]
+#[command(name = "reelseal", version, about, long_about, verbatim_doc_comment, after_help = reelseal::util::EXIT_CODES_HELP)]
 struct Cli {
     /// Publisher home (secret key, ledger). Default: $XDG_DATA_HOME/reelseal or ~/.local/share/reelseal.
     #[arg(long, global = true, env = "REELSEAL_HOME", value_name = "DIR")]

@@ -12,9 +12,10 @@ use reelseal::viewer::{self, Home, TrustArgs};
 ///   reelview keygen                        # once; send the printed rsview1… key to the filmmaker
 ///   reelview trust rspub1… --name "Studio" # pin the filmmaker's key (check it with them)
 ///   reelview inspect jury.rskey            # what the grant is for, and when it is valid
-///   reelview open jury.rskey --from DOWNLOADED_DIR --out film/
+///   reelview fetch jury.rskey --out film/  # download through BitTorrent and decrypt
+///   reelview play jury.rskey               # or watch while it downloads (mpv/VLC)
 #[derive(Parser)]
-#[command(name = "reelview", version, about, long_about, after_help = reelseal::util::EXIT_CODES_HELP)]
+#[command(name = "reelview", version, about, long_about, verbatim_doc_comment, after_help = reelseal::util::EXIT_CODES_HELP)]
 struct Cli {
     /// Viewer home (secret key, pinned publishers). Default: $XDG_DATA_HOME/reelview or ~/.local/share/reelview.
     #[arg(long, global = true, env = "REELVIEW_HOME", value_name = "DIR")]
