@@ -45,3 +45,15 @@ measure() {
 
 value() { awk -v l="$1" '$1==l {print $2}' "$RESULTS"; }
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
+
+# table TITLE SIZE_MIB → markdown table of $RESULTS (label, seconds, MiB/s, peak RSS)
+table() {
+  echo
+  echo "## $1"
+  echo "| tool | seconds | MiB/s | peak RSS |"
+  echo "|---|---|---|---|"
+  while read -r l t m; do
+    printf '| %s | %.2f | %.0f | %.1f MiB |\n' "$l" "$t" "$(echo "$2/$t" | bc -l)" "$(echo "$m/1024" | bc -l)"
+  done < "$RESULTS"
+  echo
+}

@@ -28,12 +28,5 @@ measure reelview_open -- reelview --quiet open open.rskey --from open.reelseal -
 cmp out-open/film.bin film.bin
 rm -rf out-age.bin out-open
 a=$(value age_decrypt); o=$(value reelview_open)
-echo
-echo "## open: $SIZE MiB, median of $RUNS runs ($(nproc) cores)"
-echo "| tool | seconds | MiB/s | peak RSS |"
-echo "|---|---|---|---|"
-while read -r l t m; do
-  printf '| %s | %.2f | %.0f | %.1f MiB |\n' "$l" "$t" "$(echo "$SIZE/$t" | bc -l)" "$(echo "$m/1024" | bc -l)"
-done < "$RESULTS"
-echo
+table "open: $SIZE MiB, median of $RUNS runs ($(nproc) cores)" "$SIZE"
 echo "- reelview open speed / age -d speed = $(ratio "$a" "$o")x  (target >= 1.0x)"

@@ -26,13 +26,6 @@ rm -rf out.age film.torrent sealed.reelseal
 
 a=$(value age_encrypt); b=$(value mktorrent_2MiB); c=$(value age_then_mktorrent); s=$(value reelseal_seal)
 slower=$(echo "if ($a > $b) $a else $b" | bc -l)
-echo
-echo "## seal: $SIZE MiB, piece 2 MiB, median of $RUNS runs ($(nproc) cores)"
-echo "| tool | seconds | MiB/s | peak RSS |"
-echo "|---|---|---|---|"
-while read -r l t m; do
-  printf '| %s | %.2f | %.0f | %.1f MiB |\n' "$l" "$t" "$(echo "$SIZE/$t" | bc -l)" "$(echo "$m/1024" | bc -l)"
-done < "$RESULTS"
-echo
+table "seal: $SIZE MiB, piece 2 MiB, median of $RUNS runs ($(nproc) cores)" "$SIZE"
 echo "- (age then mktorrent) / reelseal seal = $(ratio "$c" "$s")x  (target >= 1.6x)"
 echo "- reelseal seal / slower of (age, mktorrent) = $(ratio "$s" "$slower")x  (target <= 1.1x)"

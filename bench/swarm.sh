@@ -40,12 +40,5 @@ measure reelview_fetch_decrypt -- reelview --quiet fetch sw.rskey --out sw-out -
 cmp sw-out/film.bin plain-src/film.bin
 kill $P1 $P2 2>/dev/null || true; trap - EXIT
 p=$(value plain_librqbit_fetch); r=$(value reelview_fetch_decrypt)
-echo
-echo "## swarm: $SIZE MiB over 127.0.0.1, piece 1 MiB, median of $RUNS runs ($(nproc) cores)"
-echo "| transfer | seconds | MiB/s | peak RSS |"
-echo "|---|---|---|---|"
-while read -r l t m; do
-  printf '| %s | %.2f | %.0f | %.1f MiB |\n' "$l" "$t" "$(echo "$SIZE/$t" | bc -l)" "$(echo "$m/1024" | bc -l)"
-done < "$RESULTS"
-echo
+table "swarm: $SIZE MiB over 127.0.0.1, piece 1 MiB, median of $RUNS runs ($(nproc) cores)" "$SIZE"
 echo "- reelview fetch+decrypt speed / plain librqbit speed = $(ratio "$p" "$r")x  (target >= 0.9x)"

@@ -10,7 +10,7 @@
 //! `cargo run --example festival` (add `-- --size-mib 256` for a bigger film).
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
@@ -18,24 +18,6 @@ use reelseal::publisher::{self, GrantArgs, SealArgs};
 use reelseal::swarm_cmds::{self, FetchArgs, NetArgs};
 use reelseal::viewer::{self, TrustArgs};
 use reelseal_swarm::{Swarm, SwarmOptions};
-
-fn copy_demo_identity(name: &str, to: &Path) -> Result<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("keys")
-        .join(name);
-    let dst = to.join(name);
-    std::fs::create_dir_all(&dst)?;
-    for e in std::fs::read_dir(&src)
-        .with_context(|| format!("demo keys missing in {}", src.display()))?
-    {
-        let e = e?;
-        let p = dst.join(e.file_name());
-        std::fs::copy(e.path(), &p)?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(dst)
-}
 
 fn demo_film(len: usize) -> Vec<u8> {
     // Not a real video, just bytes that do not compress: what matters here is the size.
@@ -83,7 +65,7 @@ async fn main() -> Result<()> {
     std::fs::write(input.join("subtitles/en.srt"), &subs)?;
 
     step("2. seal it as the demo filmmaker (keys/publisher)");
-    let pub_home = publisher::Home::new(Some(&copy_demo_identity("publisher", root)?))?;
+    let pub_home = publisher::Home::new(Some(&reelseal::demo::copy_identity("publisher", root)?))?;
     let release_dir = root.join("Nocturne.reelseal");
     let t = Instant::now();
     publisher::seal(
@@ -159,7 +141,7 @@ async fn main() -> Result<()> {
     seeding.wait_until_initialized().await?;
     let seeder_addr = seeder.listen_addr().context("seeder listens")?;
     println!("seeder listening on {seeder_addr}");
-    let jury1_home = copy_demo_identity("jury-1", root)?;
+    let jury1_home = reelseal::demo::copy_identity("jury-1", root)?;
     let out = root.join("jury-1-screening");
     let t = Instant::now();
     swarm_cmds::fetch(
@@ -208,7 +190,7 @@ async fn main() -> Result<()> {
         "the decrypted subtitles differ"
     );
     println!("jury-1's copy is byte-identical to the original");
-    let jury2 = viewer::Home::new(Some(&copy_demo_identity("jury-2", root)?))?;
+    let jury2 = viewer::Home::new(Some(&reelseal::demo::copy_identity("jury-2", root)?))?;
     let trust = TrustArgs {
         publisher: Some(
             std::fs::read_to_string(pub_home.dir.join("publisher.pub"))?

@@ -4,50 +4,16 @@
 //!
 //! `cargo run --example revoke_leak`
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{ensure, Context, Result};
 use reelseal::publisher::{self, GrantArgs, SealArgs};
 use reelseal::viewer::{self, TrustArgs};
 
-fn demo(name: &str, root: &Path) -> Result<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("keys")
-        .join(name);
-    let dst = root.join(name);
-    std::fs::create_dir_all(&dst)?;
-    for e in std::fs::read_dir(src)? {
-        let e = e?;
-        std::fs::copy(e.path(), dst.join(e.file_name()))?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            dst.join(e.file_name()),
-            std::fs::Permissions::from_mode(0o600),
-        )?;
-    }
-    Ok(dst)
-}
-
-fn public(name: &str) -> Result<String> {
-    let f = if name == "publisher" {
-        "publisher.pub"
-    } else {
-        "viewer.pub"
-    };
-    Ok(std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("keys")
-            .join(name)
-            .join(f),
-    )?
-    .trim()
-    .to_string())
-}
-
 fn main() -> Result<()> {
     let work = tempfile::tempdir()?;
     let root = work.path();
-    let home = publisher::Home::new(Some(&demo("publisher", root)?))?;
+    let home = publisher::Home::new(Some(&reelseal::demo::copy_identity("publisher", root)?))?;
     let film = root.join("screener.mp4");
     std::fs::write(
         &film,
@@ -80,7 +46,7 @@ fn main() -> Result<()> {
             &home,
             GrantArgs {
                 release: dir.display().to_string(),
-                to: Some(public(juror)?),
+                to: Some(reelseal::demo::public_key(juror)?),
                 name: Some(juror.into()),
                 recipients: None,
                 out_dir: None,
@@ -116,16 +82,16 @@ fn main() -> Result<()> {
 
     println!("\n== the official client now refuses jury-2, and still serves jury-1");
     let trust = TrustArgs {
-        publisher: Some(public("publisher")?),
+        publisher: Some(reelseal::demo::public_key("publisher")?),
         revocations: Some(list.clone()),
         ..Default::default()
     };
-    let j2 = viewer::Home::new(Some(&demo("jury-2", root)?))?;
+    let j2 = viewer::Home::new(Some(&reelseal::demo::copy_identity("jury-2", root)?))?;
     match viewer::authorize(&j2, &g2, &trust) {
         Err(e) => println!("jury-2: {e:#}"),
         Ok(_) => anyhow::bail!("a revoked grant was accepted"),
     }
-    let j1 = viewer::Home::new(Some(&demo("jury-1", root)?))?;
+    let j1 = viewer::Home::new(Some(&reelseal::demo::copy_identity("jury-1", root)?))?;
     viewer::open(
         &j1,
         &g1,
@@ -171,7 +137,7 @@ fn main() -> Result<()> {
         &new_dir,
         &root.join("jury-2-new"),
         &TrustArgs {
-            publisher: Some(public("publisher")?),
+            publisher: Some(reelseal::demo::public_key("publisher")?),
             ..Default::default()
         },
         false,

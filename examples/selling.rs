@@ -4,36 +4,16 @@
 //!
 //! `cargo run --example selling`
 
-use std::path::{Path, PathBuf};
-
 use anyhow::{ensure, Context, Result};
 use reelseal::keyserver::{self, ServeOptions};
 use reelseal::publisher::{self, SealArgs};
 use reelseal::viewer::{self, TrustArgs};
 
-fn demo(name: &str, root: &Path) -> Result<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("keys")
-        .join(name);
-    let dst = root.join(name);
-    std::fs::create_dir_all(&dst)?;
-    for e in std::fs::read_dir(src)? {
-        let e = e?;
-        std::fs::copy(e.path(), dst.join(e.file_name()))?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            dst.join(e.file_name()),
-            std::fs::Permissions::from_mode(0o600),
-        )?;
-    }
-    Ok(dst)
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let work = tempfile::tempdir()?;
     let root = work.path().to_path_buf();
-    let pub_dir = demo("publisher", &root)?;
+    let pub_dir = reelseal::demo::copy_identity("publisher", &root)?;
 
     println!("== start the key server on loopback");
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -105,7 +85,7 @@ async fn main() -> Result<()> {
             publisher: Some(publisher_key),
             ..Default::default()
         };
-        let buyer = viewer::Home::new(Some(&demo("buyer-1", &root)?))?;
+        let buyer = viewer::Home::new(Some(&reelseal::demo::copy_identity("buyer-1", &root)?))?;
         let key = root.join("buyer.rskey");
         viewer::redeem(&buyer, &url2, &code, Some(&key), &trust, false)?;
         viewer::open(
@@ -121,7 +101,7 @@ async fn main() -> Result<()> {
         ensure!(std::fs::read(root.join("buyer-copy/feature.mp4"))? == std::fs::read(&film)?);
 
         println!("\n== the same code is useless to anyone else");
-        let other = viewer::Home::new(Some(&demo("jury-1", &root)?))?;
+        let other = viewer::Home::new(Some(&reelseal::demo::copy_identity("jury-1", &root)?))?;
         match viewer::redeem(
             &other,
             &url2,

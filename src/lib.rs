@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod demo;
 pub mod keyserver;
 pub mod play;
 pub mod publisher;

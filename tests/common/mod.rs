@@ -14,31 +14,11 @@ pub fn repo() -> PathBuf {
 
 /// Copy a demo identity (`keys/<name>`) into `dir/<name>` with its secret at mode 0600.
 pub fn home_from_demo(dir: &Path, name: &str) -> PathBuf {
-    let src = repo().join("keys").join(name);
-    let dst = dir.join(name);
-    std::fs::create_dir_all(&dst).unwrap();
-    for e in std::fs::read_dir(&src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        std::fs::copy(e.path(), &to).unwrap();
-        if to.extension().is_some_and(|x| x == "key") {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-    }
-    dst
+    reelseal::demo::copy_identity(name, dir).unwrap()
 }
 
 pub fn demo_pub(name: &str) -> String {
-    let f = if name == "publisher" {
-        "publisher.pub"
-    } else {
-        "viewer.pub"
-    };
-    std::fs::read_to_string(repo().join("keys").join(name).join(f))
-        .unwrap()
-        .trim()
-        .to_string()
+    reelseal::demo::public_key(name).unwrap()
 }
 
 pub fn reelseal(home: &Path) -> Command {

@@ -1,0 +1,44 @@
+//! The demo identities in `keys/` (public, for examples and tests only), copied into a
+//! scratch directory with their secrets at mode 0600 as the tools expect.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// `keys/` in the source tree.
+pub fn keys_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("keys")
+}
+
+/// Copy `keys/<name>` (publisher, jury-1, jury-2, buyer-1) to `root/<name>`, usable as a
+/// `--home`.
+pub fn copy_identity(name: &str, root: &Path) -> Result<PathBuf> {
+    let src = keys_dir().join(name);
+    let dst = root.join(name);
+    std::fs::create_dir_all(&dst)?;
+    for e in std::fs::read_dir(&src)
+        .with_context(|| format!("demo keys missing in {}", src.display()))?
+    {
+        let e = e?;
+        let to = dst.join(e.file_name());
+        std::fs::copy(e.path(), &to)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(dst)
+}
+
+/// The public key (`rspub1…` / `rsview1…`) of a demo identity.
+pub fn public_key(name: &str) -> Result<String> {
+    let f = if name == "publisher" {
+        "publisher.pub"
+    } else {
+        "viewer.pub"
+    };
+    Ok(std::fs::read_to_string(keys_dir().join(name).join(f))?
+        .trim()
+        .to_string())
+}
