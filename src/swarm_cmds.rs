@@ -342,10 +342,26 @@ pub async fn join_release(
     peers: &[SocketAddr],
 ) -> Result<Joined> {
     let torrent = swarm.fetch_magnet(&card.magnet(""), cache, peers).await?;
-    torrent
-        .wait_until_initialized()
-        .await
-        .context("could not get the torrent's metadata from the swarm")?;
+    // Metadata comes from peers; say so if none answer for a while instead of looking hung.
+    {
+        let init = torrent.wait_until_initialized();
+        tokio::pin!(init);
+        let hint = tokio::time::sleep(Duration::from_secs(20));
+        tokio::pin!(hint);
+        let mut hinted = false;
+        loop {
+            tokio::select! {
+                r = &mut init => {
+                    r.context("could not get the torrent's metadata from the swarm")?;
+                    break;
+                }
+                _ = &mut hint, if !hinted => {
+                    hinted = true;
+                    eprintln!("still looking for peers of {} after 20 s (DHT, trackers, --peer); keep waiting or press ^C", card.infohash_hex());
+                }
+            }
+        }
+    }
     // The torrent must be exactly what the signed card describes.
     let files = torrent.files()?;
     let real: Vec<_> = files.iter().filter(|f| !f.3).collect();
