@@ -365,6 +365,19 @@ pub fn seal_and_place(
     let tmp_path = tmp.keep();
     let placed = (|| -> Result<()> {
         if out.exists() {
+            // The release being replaced stays in the ledger (its grants exist), but its
+            // directory is gone: say so rather than point at the new release's files.
+            let replaced = std::fs::read(out.join(CARD_FILE))
+                .ok()
+                .and_then(|b| SignedCard::inspect(&b).ok())
+                .map(|c| c.release_id());
+            if let Some(old) = replaced.filter(|id| *id != sealed.release) {
+                let gone = parent.join(format!(
+                    "{name} (replaced by {})",
+                    &sealed.release.to_hex()[..12]
+                ));
+                let _ = ledger.set_release_dir(&old, &gone);
+            }
             let trash = parent.join(format!(".{name}.replaced-{}", std::process::id()));
             std::fs::rename(&out, &trash)
                 .with_context(|| format!("cannot move the old {} aside", out.display()))?;
