@@ -19,20 +19,6 @@ use reelseal::swarm_cmds::{self, FetchArgs, NetArgs};
 use reelseal::viewer::{self, TrustArgs};
 use reelseal_swarm::{Swarm, SwarmOptions};
 
-fn demo_film(len: usize) -> Vec<u8> {
-    // Not a real video, just bytes that do not compress: what matters here is the size.
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
-
 fn step(title: &str) {
     println!("\n== {title}");
 }
@@ -59,7 +45,7 @@ async fn main() -> Result<()> {
     ));
     let input = root.join("Nocturne");
     std::fs::create_dir_all(input.join("subtitles"))?;
-    let film = demo_film(size_mib << 20);
+    let film = reelseal::demo::film_bytes(size_mib << 20, 42); // not a real video: only the size matters here
     std::fs::write(input.join("nocturne.mp4"), &film)?;
     let subs = b"1\n00:00:01,000 --> 00:00:04,000\nFor the jury only.\n".to_vec();
     std::fs::write(input.join("subtitles/en.srt"), &subs)?;

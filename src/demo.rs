@@ -42,3 +42,18 @@ pub fn public_key(name: &str) -> Result<String> {
         .trim()
         .to_string())
 }
+
+/// Deterministic bytes that do not compress (xorshift64), standing in for a film where only
+/// the size matters.
+pub fn film_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}

@@ -43,16 +43,7 @@ pub fn reelview(home: &Path) -> Command {
 
 /// Deterministic pseudo-random bytes (xorshift), so films differ between seeds.
 pub fn film_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
+    reelseal::demo::film_bytes(len, seed)
 }
 
 pub fn stdout_json(o: &Output) -> serde_json::Value {
