@@ -34,6 +34,7 @@ pub mod open;
 pub mod revocation;
 pub mod seal;
 pub mod stream;
+pub mod tardos;
 pub mod torrent;
 
 pub use error::{Error, Result};
