@@ -50,7 +50,7 @@ struct AppState {
     ledger: Mutex<Ledger>,
     sk: PublisherSecret,
     admin_token: Zeroizing<String>,
-    releases: Mutex<HashMap<ReleaseId, (SignedCard, KeySet)>>,
+    releases: Mutex<HashMap<ReleaseId, ReleaseKeys>>,
     challenges: Mutex<HashMap<[u8; 32], ([u8; 32], Instant)>>,
     limiter: Mutex<HashMap<IpAddr, (f64, Instant)>>,
     redeem_rate: u32,
@@ -99,14 +99,17 @@ pub fn admin_token(home: &Home) -> Result<Zeroizing<String>> {
     Ok(Zeroizing::new(s.trim().to_string()))
 }
 
+/// What issuing a grant of a release needs: card, key set, tracing code.
+type ReleaseKeys = (SignedCard, KeySet, Option<reelseal_ledger::TraceCodeRow>);
+
 fn load_releases(
     ledger: &Ledger,
     sk: &PublisherSecret,
-) -> Result<HashMap<ReleaseId, (SignedCard, KeySet)>> {
+) -> Result<HashMap<ReleaseId, ReleaseKeys>> {
     let mut m = HashMap::new();
     for r in ledger.releases()? {
         let card = SignedCard::verify(&r.card, &sk.public())?;
-        m.insert(r.id, (card, r.keys()?));
+        m.insert(r.id, (card, r.keys()?, ledger.trace_code(&r.id)?));
     }
     Ok(m)
 }
@@ -239,7 +242,7 @@ async fn redeem(
             Err(r) => return refusal(r),
         };
         let cached = st.releases.lock().expect("cache lock").get(&release).cloned();
-        let (card, keys) = match cached {
+        let (card, keys, code) = match cached {
             Some(c) => c,
             None => {
                 // A release sealed after the server started.
@@ -250,7 +253,7 @@ async fn redeem(
             }
         };
         let w = publisher::Wanted::new(label, viewer, nb, na);
-        let (row, _, _) = publisher::issue_one(&card, &keys, &st.sk, &w, now, release)?;
+        let (row, _, _) = publisher::issue_one(&card, &keys, code.as_ref(), &st.sk, &w, now, release)?;
         match st.ledger.lock().expect("ledger lock").complete_redemption(&hash, &row, now, &actor)? {
             Ok(g) => Ok(grant_json(&g)),
             Err(r) => refusal(r),

@@ -9,7 +9,9 @@ use reelseal_core::keys::{PublisherSecret, ViewerPublic, ViewerSecret};
 use reelseal_core::seal::{self, SealOptions, CARD_FILE, TORRENT_FILE};
 use reelseal_core::torrent::Metainfo;
 use reelseal_core::{GrantId, ReleaseId};
-use reelseal_ledger::{GrantRow, Ledger, ReleaseRow};
+use reelseal_core::keyset::{KeySet, MAIN_KEY};
+use reelseal_core::tardos;
+use reelseal_ledger::{GrantRow, Ledger, ReleaseRow, TraceCodeRow};
 use serde_json::json;
 
 use crate::util::{self, End};
@@ -92,6 +94,31 @@ pub struct SealArgs {
     pub json: bool,
     /// No progress bar.
     pub quiet: bool,
+    /// Variant renditions for tracing.
+    pub variants: Option<VariantArgs>,
+}
+
+/// `--variant-a/--variant-b` and the code they are sealed for.
+pub struct VariantArgs {
+    /// Rendition A (HLS playlist + MPEG-TS segments).
+    pub a: PathBuf,
+    /// Rendition B, cut into the same segments.
+    pub b: PathBuf,
+    /// Viewers the code must tell apart.
+    pub viewers: u64,
+    /// Coalition size to resist.
+    pub colluders: u32,
+    /// False-accusation bound.
+    pub epsilon: f64,
+    /// Seal even with fewer traced segments than the code needs.
+    pub allow_short_code: bool,
+}
+
+/// A release's tracing code as it is being sealed.
+pub struct NewCode {
+    params: tardos::Params,
+    cutoff: f64,
+    biases: Vec<f64>,
 }
 
 /// Resolve RELEASE: a release id, a unique prefix of one, or a release directory.
@@ -128,7 +155,58 @@ pub fn seal(home: &Home, a: SealArgs) -> Result<()> {
     if a.title.trim().is_empty() {
         bail!("--title must not be empty");
     }
-    let inputs = seal::collect_inputs(&a.inputs)?;
+    let mut inputs = if a.inputs.is_empty() {
+        Vec::new()
+    } else {
+        seal::collect_inputs(&a.inputs)?
+    };
+    let mut tracks = Vec::new();
+    let mut code = None;
+    let mut variant_json = serde_json::Value::Null;
+    if let Some(v) = &a.variants {
+        let plan = reelseal_core::variants::plan(&v.a, &v.b, inputs.len())?;
+        let params = tardos::Params {
+            n: v.viewers,
+            c: v.colluders,
+            eps: v.epsilon,
+        };
+        let design = tardos::design(params).context("--viewers/--colluders/--epsilon")?;
+        if plan.traced == 0 {
+            bail!(
+                "{} and {} are byte-identical: there is nothing to trace. Make B with `reelseal mark`, or seal the film without --variant-a/--variant-b",
+                v.a.display(),
+                v.b.display()
+            );
+        }
+        if plan.traced < design.length && !v.allow_short_code {
+            bail!(
+                "the film has {} traced segments (of {}), but tracing coalitions of {} among {} viewers with ε = {:e} needs {}.\n\
+                 Cut shorter segments (`reelseal mark --segment-seconds`), mark more of them, resist fewer colluders (--colluders) or accept a larger ε (--epsilon).\n\
+                 --allow-short-code seals anyway: `trace` still never accuses anyone below its threshold, it may just find nobody.",
+                plan.traced,
+                plan.traced + plan.shared,
+                v.colluders,
+                v.viewers,
+                v.epsilon,
+                design.length
+            );
+        }
+        variant_json = json!({
+            "segments": plan.traced + plan.shared, "traced": plan.traced, "shared": plan.shared,
+            "code_length_needed": design.length, "viewers": v.viewers, "colluders": v.colluders,
+            "epsilon": v.epsilon, "cutoff": design.cutoff,
+            "duration_s": plan.duration_ms as f64 / 1000.0,
+            "bytes_a": plan.bytes_a, "extra_bytes_b": plan.extra_bytes,
+            "storage_overhead": plan.extra_bytes as f64 / plan.bytes_a.max(1) as f64,
+        });
+        code = Some(NewCode {
+            params,
+            cutoff: design.cutoff,
+            biases: tardos::draw_biases(plan.traced, design.cutoff, &mut util::csprng()),
+        });
+        inputs.extend(plan.inputs);
+        tracks.push(plan.track);
+    }
     let total: u64 = inputs.iter().map(|i| i.size).sum();
     let out = a.out.clone().unwrap_or_else(|| default_out(&a.title));
     let opts = SealOptions {
@@ -142,10 +220,20 @@ pub fn seal(home: &Home, a: SealArgs) -> Result<()> {
         created: util::now(),
         release: None,
     };
-    let (sealed, out) =
-        seal_and_place(home, &sk, &inputs, &opts, &out, a.force, a.quiet || a.json)?;
+    let (sealed, out) = seal_and_place(
+        home,
+        &sk,
+        &inputs,
+        &tracks,
+        code,
+        &opts,
+        &out,
+        a.force,
+        a.quiet || a.json,
+    )?;
     let card = sealed.card.card();
     let magnet = card.magnet(&sealed.torrent_name);
+    let outputs = sealed.manifest.outputs(&sealed.keys)?;
     if a.json {
         util::print_json(&json!({
             "release_id": sealed.release.to_hex(),
@@ -155,15 +243,30 @@ pub fn seal(home: &Home, a: SealArgs) -> Result<()> {
             "infohash": card.infohash_hex(),
             "magnet": magnet,
             "piece_length": card.piece,
-            "files": sealed.manifest.files.iter().map(|f| json!({"path": f.display_path(), "size": f.size, "ciphertext": f.ct_name})).collect::<Vec<_>>(),
+            "files": outputs.iter().map(|o| json!({"path": o.display_path(), "size": o.size(), "ciphertext": o.parts.iter().map(|p| p.ct_name.as_str()).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+            "variants": variant_json,
         }));
     } else {
         println!(
             "sealed   {} ({} files, {})",
             a.title,
-            sealed.manifest.files.len(),
+            outputs.len(),
             util::human_bytes(total)
         );
+        if !variant_json.is_null() {
+            println!(
+                "variants {} segments, {} traced (code needs {} for {} viewers, {} colluders, ε {:e}), {} shared; B adds {} ({:.0}%)",
+                variant_json["segments"],
+                variant_json["traced"],
+                variant_json["code_length_needed"],
+                variant_json["viewers"],
+                variant_json["colluders"],
+                variant_json["epsilon"].as_f64().unwrap_or_default(),
+                variant_json["shared"],
+                util::human_bytes(variant_json["extra_bytes_b"].as_u64().unwrap_or_default()),
+                100.0 * variant_json["storage_overhead"].as_f64().unwrap_or_default()
+            );
+        }
         println!("release  {}", sealed.release);
         println!("dir      {}", out.display());
         println!("infohash {}", card.infohash_hex());
@@ -292,15 +395,20 @@ pub struct Wanted {
     not_after: Option<i64>,
     email: Option<String>,
     line: Option<u64>,
+    /// A codeword to keep (rotation); drawn afresh when `None`.
+    codeword: Option<Vec<bool>>,
 }
 
 /// Seal into a temporary sibling of `out`, record the release, then rename it into place:
 /// an interrupted seal never leaves a directory that looks complete, and a rerun cleans
 /// up after it. Shared by `seal` and `rotate`.
+#[allow(clippy::too_many_arguments)]
 pub fn seal_and_place(
     home: &Home,
     sk: &PublisherSecret,
     inputs: &[seal::Input],
+    tracks: &[seal::TrackPlan],
+    code: Option<NewCode>,
     opts: &SealOptions,
     out: &Path,
     force: bool,
@@ -345,7 +453,7 @@ pub fn seal_and_place(
             )
         })?;
     let pb = util::bytes_bar(total, "sealing", quiet);
-    let sealed = seal::seal_into(tmp.path(), inputs, opts, sk, &mut |n| pb.inc(n))
+    let sealed = seal::seal_into(tmp.path(), inputs, tracks, opts, sk, &mut |n| pb.inc(n))
         .with_context(|| format!("sealing into {} failed; nothing was kept", out.display()))?;
     pb.finish_and_clear();
 
@@ -362,6 +470,18 @@ pub fn seal_and_place(
         keyset: sealed.keys.to_bytes(),
         supersedes: opts.supersedes,
     })?;
+    if let Some(c) = code {
+        let stored = ledger.set_trace_code(&TraceCodeRow {
+            release: sealed.release,
+            params: c.params,
+            cutoff: c.cutoff,
+            biases: c.biases,
+        });
+        if let Err(e) = stored {
+            let _ = ledger.remove_release(&sealed.release);
+            return Err(e.into());
+        }
+    }
     let tmp_path = tmp.keep();
     let placed = (|| -> Result<()> {
         if out.exists() {
@@ -435,8 +555,35 @@ pub fn rotate(
             },
             rel: f.path.clone(),
             size: f.size,
+            key_id: f.key_id,
         });
     }
+    // Tracks keep their segments and key ids, so every viewer keeps their codeword.
+    let index_of = |ct: &str| manifest.files.iter().position(|f| f.ct_name == ct);
+    let tracks = manifest
+        .tracks
+        .iter()
+        .map(|t| seal::TrackPlan {
+            path: t.path.clone(),
+            media_type: t.media_type.clone(),
+            segments: t
+                .segments
+                .iter()
+                .map(|s| {
+                    (
+                        s.duration_ms,
+                        s.alts.iter().filter_map(|a| index_of(a)).collect(),
+                    )
+                })
+                .collect(),
+        })
+        .collect::<Vec<_>>();
+    let old_code = ledger.trace_code(&old.id)?;
+    let code = old_code.as_ref().map(|t| NewCode {
+        params: t.params,
+        cutoff: t.cutoff,
+        biases: t.biases.clone(),
+    });
     let c = old_card.card();
     let new_id = ReleaseId::random();
     let private = std::fs::read(old.dir.join(TORRENT_FILE))
@@ -466,7 +613,18 @@ pub fn rotate(
             &new_id.to_hex()[..8]
         ))
     });
-    let (sealed, out) = seal_and_place(home, &sk, &inputs, &opts, &out, force, quiet || json)?;
+    let (sealed, out) = seal_and_place(
+        home,
+        &sk,
+        &inputs,
+        &tracks,
+        code,
+        &opts,
+        &out,
+        force,
+        quiet || json,
+    )?;
+    let new_code = ledger.trace_code(&sealed.release)?;
 
     // Re-issue to every viewer of the old release who is not revoked.
     let grants_dir = out_dir.unwrap_or_else(|| {
@@ -493,9 +651,20 @@ pub fn rotate(
             not_after: g.not_after,
             email: g.email.clone(),
             line: None,
+            codeword: match (&g.codeword, &new_code) {
+                (Some(bits), Some(tc)) => tardos::unpack(bits, tc.biases.len()),
+                _ => None,
+            },
         };
-        let (row, text, private) =
-            issue_one(&sealed.card, &sealed.keys, &sk, &w, now, sealed.release)?;
+        let (row, text, private) = issue_one(
+            &sealed.card,
+            &sealed.keys,
+            new_code.as_ref(),
+            &sk,
+            &w,
+            now,
+            sealed.release,
+        )?;
         files.push((
             unique_path(&grants_dir, &util::slug(&g.label), &mut taken),
             text,
@@ -549,6 +718,7 @@ impl Wanted {
             not_after,
             email: None,
             line: None,
+            codeword: None,
         }
     }
 }
@@ -653,6 +823,7 @@ fn read_csv(
                 not_after: na.or(default.1),
                 email: field(4).map(String::from),
                 line: Some(line),
+                codeword: None,
             })
         })();
         match parsed {
@@ -687,6 +858,7 @@ pub fn grant(home: &Home, a: GrantArgs) -> Result<()> {
     let card = SignedCard::verify(&r.card, &sk.public())
         .context("the ledger's card does not verify with this publisher key")?;
     let keys = r.keys()?;
+    let code = ledger.trace_code(&r.id)?;
     let default_window = parse_window(a.not_before.as_deref(), a.not_after.as_deref())?;
 
     let (wanted, bad, out_dir, single_out) = if let Some(csv_path) = &a.recipients {
@@ -724,6 +896,7 @@ pub fn grant(home: &Home, a: GrantArgs) -> Result<()> {
             not_after: default_window.1,
             email: None,
             line: None,
+            codeword: None,
         };
         let dir = a.out_dir.clone().unwrap_or_else(|| PathBuf::from("."));
         (vec![w], Vec::new(), dir, a.out.clone())
@@ -770,11 +943,11 @@ pub fn grant(home: &Home, a: GrantArgs) -> Result<()> {
             let handles: Vec<_> = batch
                 .chunks(per)
                 .map(|part| {
-                    let (card, keys, sk, pb) = (&card, &keys, &sk, &pb);
+                    let (card, keys, code, sk, pb) = (&card, &keys, code.as_ref(), &sk, &pb);
                     s.spawn(move || {
                         part.iter()
                             .map(|(w, _)| {
-                                let out = issue_one(card, keys, sk, w, now, r.id);
+                                let out = issue_one(card, keys, code, sk, w, now, r.id);
                                 pb.inc(1);
                                 out
                             })
@@ -868,7 +1041,8 @@ const GRANT_BATCH: usize = 2048;
 /// Issue one grant; the text to write, and whether it holds a secret (an access key).
 pub fn issue_one(
     card: &SignedCard,
-    keys: &reelseal_core::keyset::KeySet,
+    keys: &KeySet,
+    code: Option<&TraceCodeRow>,
     sk: &PublisherSecret,
     w: &Wanted,
     now: i64,
@@ -889,7 +1063,25 @@ pub fn issue_one(
         not_after: w.not_after,
         issued: now,
     };
-    let g = grant::issue(card, keys, &params, sk)?;
+    // With a tracing code, the grant carries the main key plus, per traced segment, the
+    // key of the one variant its codeword picks.
+    let (subset, codeword) = match code {
+        None => (None, None),
+        Some(tc) => {
+            let bits = match &w.codeword {
+                Some(b) if b.len() == tc.biases.len() => b.clone(),
+                _ => tardos::draw_codeword(&tc.biases, &mut util::csprng()),
+            };
+            let mut ks = KeySet::default();
+            ks.insert(MAIN_KEY, *keys.main()?);
+            for (t, &b) in bits.iter().enumerate() {
+                let id = tardos::variant_key_id(t, b);
+                ks.insert(id, *keys.get(id)?);
+            }
+            (Some(ks), Some(tardos::pack(&bits)))
+        }
+    };
+    let g = grant::issue(card, subset.as_ref().unwrap_or(keys), &params, sk)?;
     let (text, private) = match secret {
         Some(s) => (AccessKey::new(s, &g)?.to_armor().to_string(), true),
         None => (g.to_armor(), false),
@@ -904,6 +1096,7 @@ pub fn issue_one(
         issued: now,
         email: w.email.clone(),
         grant: g.to_bytes().to_vec(),
+        codeword,
     };
     Ok((row, text, private))
 }

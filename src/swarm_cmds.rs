@@ -290,17 +290,17 @@ pub async fn fetch(home: viewer::Home, a: FetchArgs) -> Result<()> {
             "title": card.title, "release_id": card.release_id().to_hex(), "infohash": infohash,
             "seconds": secs, "ciphertext_bytes": stats.have_bytes, "fetched_bytes": stats.fetched_bytes,
             "ciphertext_kept": a.keep_ciphertext.then_some(&cache),
-            "files": manifest.files.iter().zip(&written).map(|(f, p)| json!({"path": f.display_path(), "size": f.size, "media_type": f.media_type, "written": p})).collect::<Vec<_>>(),
+            "files": manifest.iter().zip(&written).map(|(f, p)| json!({"path": f.display_path(), "size": f.size(), "media_type": f.media_type, "written": p})).collect::<Vec<_>>(),
         }));
     } else {
         println!(
             "fetched  {} ({} files) in {:.1} s",
             card.title,
-            manifest.files.len(),
+            manifest.len(),
             secs
         );
-        for (f, p) in manifest.files.iter().zip(&written) {
-            println!("  {:>10}  {}", util::human_bytes(f.size), p.display());
+        for (f, p) in manifest.iter().zip(&written) {
+            println!("  {:>10}  {}", util::human_bytes(f.size()), p.display());
         }
         if a.keep_ciphertext {
             println!("ciphertext kept in {}", cache.display());
@@ -381,6 +381,7 @@ pub async fn join_release(
         manifest: Manifest {
             release: card.release_id(),
             files: vec![],
+            tracks: vec![],
         },
         files,
     };
@@ -420,7 +421,7 @@ async fn fetch_inner(
     keys: &reelseal_core::keyset::KeySet,
     cache: &Path,
     a: &FetchArgs,
-) -> Result<(Manifest, Vec<PathBuf>, Torrent)> {
+) -> Result<(Vec<reelseal_core::manifest::Output>, Vec<PathBuf>, Torrent)> {
     let pb = util::bytes_bar(0, "fetching", a.quiet || a.json);
     pb.set_message("metadata");
     let joined = join_release(swarm, card, keys, cache, &a.net.peers).await?;
@@ -442,46 +443,51 @@ async fn fetch_inner(
         }
     });
     let result = async {
-        let manifest = joined.manifest.clone();
-        let total: u64 = manifest.files.iter().map(|f| f.size).sum();
+        let outputs = joined
+            .manifest
+            .outputs(keys)
+            .map_err(|e| open_err(e.into()))?;
+        let total: u64 = outputs.iter().map(|o| o.size()).sum();
         pb.set_length(total);
         if !a.force {
-            if let Some(f) = manifest
-                .files
+            if let Some(o) = outputs
                 .iter()
-                .find(|f| ropen::destination(&a.out, f).exists())
+                .find(|o| ropen::output_destination(&a.out, o).exists())
             {
                 bail!(
                     "{} already exists; pass --force to overwrite it, or choose another --out",
-                    ropen::destination(&a.out, f).display()
+                    ropen::output_destination(&a.out, o).display()
                 );
             }
         }
-        // Then each file, decrypted as its verified pieces stream in.
+        // Then each output (a file, or a track of this viewer's segments), decrypted as its
+        // verified pieces stream in.
         let mut written = Vec::new();
-        for f in &manifest.files {
-            let idx = joined
-                .index_of(&f.ct_name)
-                .context("file missing from torrent")?;
-            let dest = ropen::destination(&a.out, f);
-            let label = cache.join(&f.ct_name);
-            let mut sink = FileSink::create(card, keys, f, &dest, &label).map_err(open_err)?;
-            let geo = sink.geometry();
-            let mut stream = torrent.stream(idx).await?;
-            for i in 0..geo.chunks {
-                let (_, len) = geo.chunk_range(i);
-                let mut buf = vec![0u8; len];
-                stream
-                    .read_exact(&mut buf)
-                    .await
-                    .with_context(|| format!("reading {} from the swarm", f.ct_name))?;
-                let n = tokio::task::block_in_place(|| sink.push(buf)).map_err(open_err)?;
-                pb.inc(n);
+        for o in &outputs {
+            let dest = ropen::output_destination(&a.out, o);
+            let mut sink =
+                FileSink::create(card, keys, &o.parts, &dest, cache).map_err(open_err)?;
+            for (pi, part) in o.parts.iter().enumerate() {
+                let idx = joined
+                    .index_of(&part.ct_name)
+                    .context("file missing from torrent")?;
+                let geo = sink.geometry(pi);
+                let mut stream = torrent.stream(idx).await?;
+                for i in 0..geo.chunks {
+                    let (_, len) = geo.chunk_range(i);
+                    let mut buf = vec![0u8; len];
+                    stream
+                        .read_exact(&mut buf)
+                        .await
+                        .with_context(|| format!("reading {} from the swarm", part.ct_name))?;
+                    let n = tokio::task::block_in_place(|| sink.push(buf)).map_err(open_err)?;
+                    pb.inc(n);
+                }
             }
-            drop(stream);
             tokio::task::block_in_place(|| sink.finish()).map_err(open_err)?;
             written.push(dest);
         }
+        let manifest = outputs;
         Ok((manifest, written))
     }
     .await;

@@ -215,7 +215,14 @@ pub fn read_secret_file(path: &Path) -> Result<zeroize::Zeroizing<String>> {
     Ok(reelseal_core::keys::secret_line(&text)?)
 }
 
-/// Now, Unix seconds.
+/// A CSPRNG (ChaCha20) seeded from the operating system, for drawing many secret values
+/// (tracing biases and codewords) without a system call each.
+pub fn csprng() -> rand_chacha::ChaCha20Rng {
+    use rand_core::SeedableRng;
+    rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng).expect("the OS random source works")
+}
+
+/// Now, in Unix seconds.
 pub fn now() -> i64 {
     Utc::now().timestamp()
 }

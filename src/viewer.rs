@@ -550,7 +550,12 @@ pub fn open(
     let card = auth.grant.card();
     let payload = find_payload(from, card)?;
     let m = open::read_manifest(&payload, card.card(), &auth.keys).map_err(open_refusal)?;
-    let total: u64 = m.files.iter().map(|f| f.size).sum();
+    let total: u64 = m
+        .outputs(&auth.keys)
+        .map_err(|e| open_refusal(e.into()))?
+        .iter()
+        .map(|o| o.size())
+        .sum();
     let pb = util::bytes_bar(total, "decrypting", quiet || json);
     let (m, written) =
         open::open_release(&payload, card.card(), &auth.keys, out, force, &mut |n| {
@@ -561,17 +566,17 @@ pub fn open(
     if json {
         util::print_json(&json!({
             "title": card.card().title, "release_id": card.card().release_id().to_hex(), "grant_id": auth.grant.params().id.to_hex(),
-            "files": m.files.iter().zip(&written).map(|(f, p)| json!({"path": f.display_path(), "size": f.size, "media_type": f.media_type, "written": p})).collect::<Vec<_>>(),
+            "files": m.iter().zip(&written).map(|(f, p)| json!({"path": f.display_path(), "size": f.size(), "media_type": f.media_type, "written": p})).collect::<Vec<_>>(),
         }));
     } else {
         println!(
             "opened   {} ({} files, {})",
             card.card().title,
-            m.files.len(),
+            m.len(),
             util::human_bytes(total)
         );
-        for (f, p) in m.files.iter().zip(&written) {
-            println!("  {:>10}  {}", util::human_bytes(f.size), p.display());
+        for (f, p) in m.iter().zip(&written) {
+            println!("  {:>10}  {}", util::human_bytes(f.size()), p.display());
         }
     }
     Ok(())

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use reelseal::publisher::{self, GrantArgs, Home, SealArgs};
+use reelseal::publisher::{self, GrantArgs, Home, SealArgs, VariantArgs};
 
 /// Release a film privately over the public BitTorrent swarm.
 ///
@@ -44,10 +44,33 @@ enum Cmd {
     /// Creates a release directory with release.torrent, card.rscard and a folder named like
     /// the torrent holding the encrypted manifest and the ciphertext (opaque names), and records the release and its
     /// secret key set in your ledger. Interrupting it leaves nothing that looks complete.
+    ///
+    /// For tracing leaks, give two renditions cut into the same segments (HLS playlist +
+    /// MPEG-TS segments, e.g. from `reelseal mark`) with --variant-a/--variant-b: segments
+    /// that differ are stored twice, each viewer's grant opens one of the two per segment,
+    /// and `reelseal trace` reads the choice back out of a leaked copy or key.
     Seal {
         /// Film files and/or directories (extras, subtitles); directories keep their structure.
-        #[arg(required = true, value_name = "INPUT")]
+        #[arg(required_unless_present = "variant_a", value_name = "INPUT")]
         inputs: Vec<PathBuf>,
+        /// Rendition A directory (one .m3u8 media playlist and its .ts segments).
+        #[arg(long, value_name = "DIR", requires = "variant_b")]
+        variant_a: Option<PathBuf>,
+        /// Rendition B directory, cut into the same segments as A.
+        #[arg(long, value_name = "DIR", requires = "variant_a")]
+        variant_b: Option<PathBuf>,
+        /// Tracing: how many viewers the code must tell apart.
+        #[arg(long, value_name = "N", default_value_t = 100, requires = "variant_a")]
+        viewers: u64,
+        /// Tracing: the largest group of viewers mixing their copies to resist.
+        #[arg(long, value_name = "C", default_value_t = 2, requires = "variant_a")]
+        colluders: u32,
+        /// Tracing: bound on the chance of accusing anyone innocent.
+        #[arg(long, value_name = "ε", default_value_t = 1e-3, requires = "variant_a")]
+        epsilon: f64,
+        /// Seal even if the film has fewer traced segments than the code needs.
+        #[arg(long, requires = "variant_a")]
+        allow_short_code: bool,
         /// Title shown to viewers.
         #[arg(long)]
         title: String,
@@ -208,6 +231,12 @@ fn main() -> ExitCode {
             Cmd::Keygen { force } => publisher::keygen(&home, force, cli.json),
             Cmd::Seal {
                 inputs,
+                variant_a,
+                variant_b,
+                viewers,
+                colluders,
+                epsilon,
+                allow_short_code,
                 title,
                 out,
                 trackers,
@@ -230,6 +259,14 @@ fn main() -> ExitCode {
                     force,
                     json: cli.json,
                     quiet: cli.quiet,
+                    variants: variant_a.zip(variant_b).map(|(a, b)| VariantArgs {
+                        a,
+                        b,
+                        viewers,
+                        colluders,
+                        epsilon,
+                        allow_short_code,
+                    }),
                 },
             ),
             Cmd::Ls => publisher::ls(&home, cli.json),

@@ -35,6 +35,7 @@ pub mod revocation;
 pub mod seal;
 pub mod stream;
 pub mod tardos;
+pub mod variants;
 pub mod torrent;
 
 pub use error::{Error, Result};

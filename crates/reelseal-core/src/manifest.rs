@@ -3,6 +3,11 @@
 //! On the wire (file `manifest.rsm` in the torrent) it is `file nonce (16 bytes) ‖ sealed
 //! stream` of the canonical bencode below, under the main key with purpose `manifest`.
 //! Ciphertext files have opaque names (`f000.rsc`, …), so the torrent reveals only sizes.
+//!
+//! A release with variant segments (for tracing) also lists *tracks*: one output file
+//! (e.g. `film.ts`) made of segments in order, each segment one ciphertext file, or two
+//! alternatives (variant A and B) under different keys. A viewer's key set holds the key
+//! of exactly one alternative per segment, so each viewer assembles their own sequence.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +62,52 @@ pub struct Manifest {
     pub release: ReleaseId,
     /// Files in torrent order.
     pub files: Vec<ManifestFile>,
+    /// Tracks assembled from segment files (empty for releases without variants).
+    pub tracks: Vec<Track>,
+}
+
+/// One output file assembled from segments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Track {
+    /// Output path components.
+    pub path: Vec<String>,
+    /// Media type of the assembled file.
+    pub media_type: String,
+    /// Segments in playback order.
+    pub segments: Vec<Segment>,
+}
+
+/// One segment of a track.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Duration in milliseconds (from the playlist).
+    pub duration_ms: u64,
+    /// Ciphertext names of the alternatives: one (shared by everyone) or two (variant A,
+    /// variant B).
+    pub alts: Vec<String>,
+}
+
+/// What a viewer gets out: a file of the release, or a track assembled from the segments
+/// their keys open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    /// Path components.
+    pub path: Vec<String>,
+    /// Media type.
+    pub media_type: String,
+    /// Ciphertext files, in order, whose plaintexts concatenate to this output.
+    pub parts: Vec<ManifestFile>,
+}
+
+impl Output {
+    /// The path joined with `/`.
+    pub fn display_path(&self) -> String {
+        self.path.join("/")
+    }
+    /// Plaintext size.
+    pub fn size(&self) -> u64 {
+        self.parts.iter().map(|p| p.size).sum()
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -76,7 +127,23 @@ struct WireManifest {
     files: Vec<WireFile>,
     #[serde(with = "serde_bytes")]
     release: Vec<u8>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tracks: Vec<WireTrack>,
     v: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireTrack {
+    path: Vec<String>,
+    segments: Vec<WireSegment>,
+    #[serde(rename = "type")]
+    media_type: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireSegment {
+    alts: Vec<String>,
+    dur: u64,
 }
 
 /// Check one relative path component: no traversal, no separators, no control bytes.
@@ -112,8 +179,92 @@ impl Manifest {
                 })
                 .collect(),
             release: self.release.0.to_vec(),
+            tracks: self
+                .tracks
+                .iter()
+                .map(|t| WireTrack {
+                    path: t.path.clone(),
+                    segments: t
+                        .segments
+                        .iter()
+                        .map(|s| WireSegment {
+                            alts: s.alts.clone(),
+                            dur: s.duration_ms,
+                        })
+                        .collect(),
+                    media_type: t.media_type.clone(),
+                })
+                .collect(),
             v: FORMAT_VERSION,
         })
+    }
+
+    /// The file with ciphertext name `ct`.
+    pub fn file(&self, ct: &str) -> Option<&ManifestFile> {
+        self.files.iter().find(|f| f.ct_name == ct)
+    }
+
+    /// Does a track use this ciphertext file?
+    pub fn is_segment(&self, ct: &str) -> bool {
+        self.tracks
+            .iter()
+            .any(|t| t.segments.iter().any(|s| s.alts.iter().any(|a| a == ct)))
+    }
+
+    /// Traced segments, in order: (track index, segment index) of every segment with two
+    /// alternatives. Position `t` of the tracing code is the `t`-th of these.
+    pub fn traced_positions(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (ti, t) in self.tracks.iter().enumerate() {
+            for (si, s) in t.segments.iter().enumerate() {
+                if s.alts.len() == 2 {
+                    out.push((ti, si));
+                }
+            }
+        }
+        out
+    }
+
+    /// What `keys` can write out: every file that is not a segment, then every track
+    /// assembled from the first alternative of each segment whose key `keys` holds.
+    /// Fails, naming the segment, if `keys` opens no alternative of some segment.
+    pub fn outputs(&self, keys: &KeySet) -> Result<Vec<Output>> {
+        let mut out: Vec<Output> = self
+            .files
+            .iter()
+            .filter(|f| !self.is_segment(&f.ct_name))
+            .map(|f| Output {
+                path: f.path.clone(),
+                media_type: f.media_type.clone(),
+                parts: vec![f.clone()],
+            })
+            .collect();
+        for t in &self.tracks {
+            let mut parts = Vec::with_capacity(t.segments.len());
+            for (i, s) in t.segments.iter().enumerate() {
+                let f = s
+                    .alts
+                    .iter()
+                    .filter_map(|a| self.file(a))
+                    .find(|f| keys.get(f.key_id).is_ok())
+                    .ok_or_else(|| {
+                        Error::malformed(
+                            "grant",
+                            format!(
+                                "it holds no key for segment {i} of {}: it was issued for another release, or the publisher must issue it again",
+                                t.path.join("/")
+                            ),
+                        )
+                    })?;
+                parts.push(f.clone());
+            }
+            out.push(Output {
+                path: t.path.clone(),
+                media_type: t.media_type.clone(),
+                parts,
+            });
+        }
+        Ok(out)
     }
 
     /// Parse and validate the plaintext encoding.
@@ -154,9 +305,59 @@ impl Manifest {
                 ct_name: f.ct,
             });
         }
+        let mut tracks = Vec::with_capacity(w.tracks.len());
+        let mut used = std::collections::HashSet::new();
+        for t in w.tracks {
+            if t.path.is_empty() || t.segments.is_empty() {
+                return Err(Error::malformed(
+                    "manifest",
+                    "a track has an empty path or no segments",
+                ));
+            }
+            for c in &t.path {
+                check_component(c)?;
+            }
+            if !seen_paths.insert(t.path.clone()) {
+                return Err(Error::malformed(
+                    "manifest",
+                    format!("duplicate file {}", t.path.join("/")),
+                ));
+            }
+            let mut segments = Vec::with_capacity(t.segments.len());
+            for s in t.segments {
+                let keys: Vec<u32> = s
+                    .alts
+                    .iter()
+                    .map(|a| files.iter().find(|f| &f.ct_name == a).map(|f| f.key_id))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| {
+                        Error::malformed("manifest", "a segment names a file it does not list")
+                    })?;
+                let distinct_keys = keys.len() < 2 || keys[0] != keys[1];
+                if !(1..=2).contains(&s.alts.len())
+                    || !distinct_keys
+                    || !s.alts.iter().all(|a| used.insert(a.clone()))
+                {
+                    return Err(Error::malformed(
+                        "manifest",
+                        "a segment needs one or two alternatives under distinct keys, each used once",
+                    ));
+                }
+                segments.push(Segment {
+                    duration_ms: s.dur,
+                    alts: s.alts,
+                });
+            }
+            tracks.push(Track {
+                path: t.path,
+                media_type: t.media_type,
+                segments,
+            });
+        }
         Ok(Manifest {
             release: ReleaseId::from_slice(&w.release)?,
             files,
+            tracks,
         })
     }
 
@@ -222,5 +423,67 @@ pub fn media_type_for(name: &str) -> &'static str {
         "jpg" | "jpeg" => "image/jpeg",
         "png" => "image/png",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(ct: &str, key_id: u32) -> ManifestFile {
+        ManifestFile {
+            path: vec!["segments".into(), format!("{ct}.ts")],
+            size: 10,
+            media_type: "video/mp2t".into(),
+            nonce: [1; 16],
+            key_id,
+            ct_name: ct.into(),
+        }
+    }
+
+    fn with_tracks() -> Manifest {
+        Manifest {
+            release: ReleaseId([7; 16]),
+            files: vec![file("f000.rsc", 0), file("f001.rsc", 1), file("f002.rsc", 2)],
+            tracks: vec![Track {
+                path: vec!["film.ts".into()],
+                media_type: "video/mp2t".into(),
+                segments: vec![
+                    Segment { duration_ms: 1000, alts: vec!["f000.rsc".into()] },
+                    Segment { duration_ms: 1000, alts: vec!["f001.rsc".into(), "f002.rsc".into()] },
+                ],
+            }],
+        }
+    }
+
+    #[test]
+    fn tracks_round_trip_and_pick_the_viewers_variant() {
+        let m = with_tracks();
+        assert_eq!(Manifest::from_bytes(&m.to_bytes()).unwrap(), m);
+        assert_eq!(m.traced_positions(), vec![(0, 1)]);
+        let mut keys = KeySet::generate();
+        keys.insert(2, [9; 32]);
+        let outs = m.outputs(&keys).unwrap();
+        assert_eq!(outs.len(), 1, "segments are not outputs of their own");
+        let cts: Vec<_> = outs[0].parts.iter().map(|p| p.ct_name.as_str()).collect();
+        assert_eq!(cts, ["f000.rsc", "f002.rsc"]);
+        let e = m.outputs(&KeySet::generate()).unwrap_err().to_string();
+        assert!(e.contains("segment 1 of film.ts"), "{e}");
+    }
+
+    #[test]
+    fn bad_tracks_are_refused() {
+        let mut m = with_tracks();
+        m.tracks[0].segments[1].alts = vec!["f001.rsc".into(), "f001.rsc".into()];
+        assert!(Manifest::from_bytes(&m.to_bytes()).is_err());
+        let mut m = with_tracks();
+        m.tracks[0].segments[0].alts = vec!["f009.rsc".into()];
+        assert!(Manifest::from_bytes(&m.to_bytes()).is_err());
+        let mut m = with_tracks();
+        m.files[2].key_id = 1;
+        assert!(Manifest::from_bytes(&m.to_bytes()).is_err(), "alternatives under one key");
+        let mut m = with_tracks();
+        m.tracks[0].path = vec!["segments".into(), "f000.rsc.ts".into()];
+        assert!(Manifest::from_bytes(&m.to_bytes()).is_err(), "track path collides with a file");
     }
 }

@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::card::Card;
 use crate::durable::DurableFile;
 use crate::keyset::KeySet;
-use crate::manifest::{Manifest, ManifestFile, MANIFEST_NAME};
+use crate::manifest::{Manifest, ManifestFile, Output, MANIFEST_NAME};
 use crate::stream::{Geometry, CHUNK_CT};
 
 const BLOCK_CHUNKS: usize = 16;
@@ -382,51 +382,71 @@ fn finish_file(
     r
 }
 
-/// Writes one file of a release from ciphertext pushed to it in order (the swarm fetch
-/// feeds it from librqbit's verified stream): hashes, decrypts, writes a partial file, and
-/// only [`FileSink::finish`] puts it under its real name. Dropped unfinished, it removes
-/// the partial file.
+/// Writes one output of a release (a file, or a track made of segment files) from
+/// ciphertext pushed to it in order (the swarm fetch feeds it from librqbit's verified
+/// stream; `open` from the payload folder): hashes each part against the card, decrypts,
+/// writes a partial file, and only [`FileSink::finish`] puts it under its real name.
+/// Dropped unfinished, it removes the partial file.
 pub struct FileSink {
-    dec: ChunkDecryptor,
+    parts: Vec<(ChunkDecryptor, Vec<u8>)>,
+    cur: usize,
     sha: Sha256,
     out: Option<DurableFile>,
-    expected: Vec<u8>,
     tmp: PathBuf,
     dest: PathBuf,
 }
 
 impl FileSink {
-    /// Start writing `file` to `dest`.
+    /// Start writing the concatenation of `parts` to `dest`; `ct_dir` is where their
+    /// ciphertext is (for messages).
     pub fn create(
         card: &Card,
         keys: &KeySet,
-        file: &ManifestFile,
+        parts: &[ManifestFile],
         dest: &Path,
-        ct_label: &Path,
+        ct_dir: &Path,
     ) -> std::result::Result<Self, OpenError> {
-        let dec = ChunkDecryptor::new(card, keys, file, ct_label)?;
-        let expected = card_entry(card, file)?.sha256.clone();
+        let parts = parts
+            .iter()
+            .map(|f| {
+                let dec = ChunkDecryptor::new(card, keys, f, &ct_dir.join(&f.ct_name))?;
+                Ok((dec, card_entry(card, f)?.sha256.clone()))
+            })
+            .collect::<std::result::Result<Vec<_>, OpenError>>()?;
         let tmp = prepare_partial(dest)?;
         let out = DurableFile::create(&tmp)?;
         Ok(FileSink {
-            dec,
+            parts,
+            cur: 0,
             sha: Sha256::new(),
             out: Some(out),
-            expected,
             tmp,
             dest: dest.to_path_buf(),
         })
     }
 
-    /// The ciphertext layout (to read chunk by chunk).
-    pub fn geometry(&self) -> Geometry {
-        self.dec.geo
+    /// The ciphertext layout of part `i` (to read it chunk by chunk).
+    pub fn geometry(&self, i: usize) -> Geometry {
+        self.parts[i].0.geo
     }
 
-    /// Push the next whole chunks of ciphertext; returns plaintext bytes written.
+    /// Push the next whole chunks of the current part's ciphertext (never spanning two
+    /// parts); returns plaintext bytes written. A part's hash is checked as it completes.
     pub fn push(&mut self, mut block: Vec<u8>) -> std::result::Result<u64, OpenError> {
+        let (dec, expected) = self.parts.get_mut(self.cur).ok_or_else(|| {
+            Error::malformed("output", "more ciphertext than the parts hold")
+        })?;
         self.sha.update(&block);
-        self.dec.decrypt_block(&mut block)?;
+        dec.decrypt_block(&mut block)?;
+        if dec.done() {
+            let digest: [u8; 32] = std::mem::take(&mut self.sha).finalize().into();
+            if !bool::from(digest.as_slice().ct_eq(expected)) {
+                return Err(OpenError::HashMismatch {
+                    path: dec.path.clone(),
+                });
+            }
+            self.cur += 1;
+        }
         self.out
             .as_mut()
             .expect("open until finished")
@@ -434,25 +454,24 @@ impl FileSink {
         Ok(block.len() as u64)
     }
 
-    /// Check the whole file's hash against the card and put it in place.
+    /// Every part complete and checked: put the file in place.
     pub fn finish(mut self) -> std::result::Result<(), OpenError> {
-        if !self.dec.done() {
+        if let Some((dec, _)) = self.parts.get(self.cur) {
             return Err(OpenError::WrongLength {
-                path: self.dec.path.clone(),
-                found: self.dec.next,
-                expected: self.dec.geo.chunks,
+                path: dec.path.clone(),
+                found: dec.next,
+                expected: dec.geo.chunks,
             });
         }
-        let digest: [u8; 32] = std::mem::take(&mut self.sha).finalize().into();
         let out = self.out.take().expect("open until finished");
-        finish_file(
-            out,
-            &digest,
-            &self.expected,
-            &self.tmp,
-            &self.dest,
-            &self.dec.path,
-        )
+        let r = out
+            .finish()
+            .map_err(OpenError::from)
+            .and_then(|()| std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e).into()));
+        if r.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        r
     }
 }
 
@@ -465,8 +484,58 @@ impl Drop for FileSink {
     }
 }
 
-/// Decrypt every file of a release from `payload` into `out`. Refuses to overwrite existing
-/// files unless `force`. Returns the destinations written.
+/// Where an output goes under `out`.
+pub fn output_destination(out: &Path, o: &Output) -> PathBuf {
+    let mut p = out.to_path_buf();
+    for c in &o.path {
+        p.push(c);
+    }
+    p
+}
+
+/// Decrypt a multi-part output (a track) from `payload` into `dest`.
+fn open_parts(
+    payload: &Path,
+    card: &Card,
+    keys: &KeySet,
+    o: &Output,
+    dest: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> std::result::Result<(), OpenError> {
+    let mut sink = FileSink::create(card, keys, &o.parts, dest, payload)?;
+    for (i, part) in o.parts.iter().enumerate() {
+        let path = payload.join(&part.ct_name);
+        let mut src = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(OpenError::Missing { path })
+            }
+            Err(e) => return Err(Error::io(&path, e).into()),
+        };
+        let geo = sink.geometry(i);
+        let found = src.metadata().map_err(|e| Error::io(&path, e))?.len();
+        if found != geo.ct_len {
+            return Err(OpenError::WrongLength {
+                path,
+                found,
+                expected: geo.ct_len,
+            });
+        }
+        let mut off = 0u64;
+        while off < geo.ct_len {
+            let len = (geo.ct_len - off).min((CHUNK_CT * BLOCK_CHUNKS) as u64) as usize;
+            let mut buf = vec![0u8; len];
+            src.read_exact(&mut buf).map_err(|e| Error::io(&path, e))?;
+            progress(sink.push(buf)?);
+            off += len as u64;
+        }
+    }
+    sink.finish()
+}
+
+/// Decrypt every output of a release (files, and tracks assembled from the segments the
+/// key set opens) from `payload` into `out`. Refuses to overwrite existing files unless
+/// `force`. Returns the outputs and the destinations written.
 pub fn open_release(
     payload: &Path,
     card: &Card,
@@ -474,21 +543,25 @@ pub fn open_release(
     out: &Path,
     force: bool,
     progress: &mut dyn FnMut(u64),
-) -> std::result::Result<(Manifest, Vec<PathBuf>), OpenError> {
+) -> std::result::Result<(Vec<Output>, Vec<PathBuf>), OpenError> {
     let m = read_manifest(payload, card, keys)?;
+    let outputs = m.outputs(keys)?;
     if !force {
-        for f in &m.files {
-            let d = destination(out, f);
+        for o in &outputs {
+            let d = output_destination(out, o);
             if d.exists() {
                 return Err(OpenError::Exists { path: d });
             }
         }
     }
     let mut written = Vec::new();
-    for f in &m.files {
-        let d = destination(out, f);
-        open_file(&payload.join(&f.ct_name), card, keys, f, &d, progress)?;
+    for o in &outputs {
+        let d = output_destination(out, o);
+        match o.parts.as_slice() {
+            [f] => open_file(&payload.join(&f.ct_name), card, keys, f, &d, progress)?,
+            _ => open_parts(payload, card, keys, o, &d, progress)?,
+        }
         written.push(d);
     }
-    Ok((m, written))
+    Ok((outputs, written))
 }

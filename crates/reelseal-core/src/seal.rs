@@ -98,6 +98,20 @@ pub struct Input {
     pub rel: Vec<String>,
     /// Size when listed.
     pub size: u64,
+    /// Key-set key to seal it under ([`MAIN_KEY`] unless it is a variant segment).
+    pub key_id: u32,
+}
+
+/// A track to assemble from some of the inputs (variant releases).
+#[derive(Clone, Debug)]
+pub struct TrackPlan {
+    /// Output path the viewer gets.
+    pub path: Vec<String>,
+    /// Its media type.
+    pub media_type: String,
+    /// Segments in order: duration in ms and the indices into the inputs of its
+    /// alternatives (one, or two: variant A then B).
+    pub segments: Vec<(u64, Vec<usize>)>,
 }
 
 /// Expand files and directories into a sorted list of inputs. A directory's files keep
@@ -123,6 +137,7 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
                 source: Source::File(p.clone()),
                 rel: vec![base],
                 size: meta.len(),
+                key_id: MAIN_KEY,
             });
         }
     }
@@ -171,6 +186,7 @@ fn walk(dir: &Path, prefix: Vec<String>, out: &mut Vec<Input>) -> Result<()> {
                 source: Source::File(path),
                 rel,
                 size: meta.len(),
+                key_id: MAIN_KEY,
             });
         }
     }
@@ -272,12 +288,18 @@ fn write_stage(rx: Receiver<Msg>, recycle: SyncSender<Vec<u8>>) -> Result<()> {
 pub fn seal_into(
     dir: &Path,
     inputs: &[Input],
+    tracks: &[TrackPlan],
     opts: &SealOptions,
     publisher: &PublisherSecret,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Sealed> {
     let release = opts.release.unwrap_or_else(ReleaseId::random);
-    let keys = KeySet::generate();
+    let mut keys = KeySet::generate();
+    for inp in inputs {
+        if keys.get(inp.key_id).is_err() {
+            keys.insert(inp.key_id, crate::random_array());
+        }
+    }
     let torrent_name = opts
         .public_name
         .clone()
@@ -301,11 +323,41 @@ pub fn seal_into(
             media_type: manifest::media_type_for(inp.rel.last().map(String::as_str).unwrap_or(""))
                 .to_string(),
             nonce: crate::random_array(),
-            key_id: MAIN_KEY,
+            key_id: inp.key_id,
             ct_name: format!("f{i:03}.rsc"),
         })
         .collect();
-    let manifest = Manifest { release, files };
+    let ct_of = |i: &usize| {
+        files.get(*i).map(|f| f.ct_name.clone()).ok_or_else(|| {
+            Error::malformed("track", format!("segment input {i} does not exist"))
+        })
+    };
+    let tracks = tracks
+        .iter()
+        .map(|t| {
+            Ok(manifest::Track {
+                path: t.path.clone(),
+                media_type: t.media_type.clone(),
+                segments: t
+                    .segments
+                    .iter()
+                    .map(|(ms, alts)| {
+                        Ok(manifest::Segment {
+                            duration_ms: *ms,
+                            alts: alts.iter().map(ct_of).collect::<Result<_>>()?,
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let manifest = Manifest {
+        release,
+        files,
+        tracks,
+    };
+    // What the viewer will parse must parse: catches bad plans before any work.
+    Manifest::from_bytes(&manifest.to_bytes())?;
     let manifest_ct = manifest.seal(&keys)?;
 
     // Torrent order: manifest, then payload files.

@@ -192,7 +192,7 @@ proptest! {
         let ks = KeySet::generate();
         let m = Manifest { release: REL, files: names.iter().enumerate().map(|(i, n)| ManifestFile {
             path: vec![format!("{i}-{n}")], size: i as u64 * 1000, media_type: "video/mp4".into(), nonce: [i as u8; 16], key_id: 0, ct_name: format!("f{i:03}.rsc"),
-        }).collect() };
+        }).collect(), tracks: vec![] };
         prop_assert_eq!(Manifest::from_bytes(&m.to_bytes()).unwrap(), m.clone());
         let f = m.seal(&ks).unwrap();
         prop_assert_eq!(Manifest::open(&f, &ks, &REL).unwrap(), m);

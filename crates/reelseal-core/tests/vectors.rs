@@ -222,6 +222,7 @@ fn manifest() -> Manifest {
                 ct_name: "f001.rsc".into(),
             },
         ],
+        tracks: vec![],
     }
 }
 

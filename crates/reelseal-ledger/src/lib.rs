@@ -111,6 +111,19 @@ const MIGRATIONS: &[&str] = &[
         redeemed INTEGER
      );
      CREATE INDEX grants_by_viewer ON grants(viewer);",
+    // 3: tracing codes (per-release secret biases) and per-grant codewords.
+    "CREATE TABLE trace_codes(
+        release_id TEXT PRIMARY KEY REFERENCES releases(id),
+        viewers INTEGER NOT NULL,
+        colluders INTEGER NOT NULL,
+        epsilon REAL NOT NULL,
+        cutoff REAL NOT NULL,
+        biases BLOB NOT NULL
+     );
+     CREATE TABLE codewords(
+        grant_id TEXT PRIMARY KEY REFERENCES grants(id),
+        bits BLOB NOT NULL
+     );",
 ];
 
 /// A release as the ledger records it.
@@ -165,6 +178,21 @@ pub struct GrantRow {
     pub email: Option<String>,
     /// The signed grant bytes.
     pub grant: Vec<u8>,
+    /// The grant's tracing codeword (packed bits), for releases with variant segments.
+    pub codeword: Option<Vec<u8>>,
+}
+
+/// A release's tracing code: what was asked for and the secret per-position biases.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceCodeRow {
+    /// Release.
+    pub release: ReleaseId,
+    /// Viewers, coalition size and ε the code was designed for.
+    pub params: reelseal_core::tardos::Params,
+    /// Bias cutoff δ.
+    pub cutoff: f64,
+    /// One secret bias per traced segment.
+    pub biases: Vec<f64>,
 }
 
 /// An open ledger.
@@ -341,6 +369,9 @@ impl Ledger {
             let mut audit = tx
                 .prepare_cached("INSERT INTO audit(time,actor,action,detail) VALUES (?1,'publisher','grant',?2)")
                 .map_err(|e| sql_err(&path, e))?;
+            let mut code = tx
+                .prepare_cached("INSERT INTO codewords(grant_id,bits) VALUES (?1,?2)")
+                .map_err(|e| sql_err(&path, e))?;
             for g in grants {
                 st.execute(params![
                     g.id.to_hex(),
@@ -354,6 +385,10 @@ impl Ledger {
                     g.grant
                 ])
                 .map_err(|e| sql_err(&path, e))?;
+                if let Some(bits) = &g.codeword {
+                    code.execute(params![g.id.to_hex(), bits])
+                        .map_err(|e| sql_err(&path, e))?;
+                }
                 audit
                     .execute(params![
                         g.issued,
@@ -372,7 +407,7 @@ impl Ledger {
     pub fn grants(&self, release: &ReleaseId) -> Result<Vec<GrantRow>> {
         let mut st = self
             .conn
-            .prepare("SELECT id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes FROM grants WHERE release_id = ?1 ORDER BY issued, rowid")
+            .prepare("SELECT id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes,(SELECT bits FROM codewords WHERE codewords.grant_id = grants.id) FROM grants WHERE release_id = ?1 ORDER BY issued, rowid")
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([release.to_hex()], grant_from_row)
@@ -501,7 +536,7 @@ impl Ledger {
     pub fn grant(&self, id: &GrantId) -> Result<Option<GrantRow>> {
         self.conn
             .query_row(
-                "SELECT id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes FROM grants WHERE id = ?1",
+                "SELECT id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes,(SELECT bits FROM codewords WHERE codewords.grant_id = grants.id) FROM grants WHERE id = ?1",
                 [id.to_hex()],
                 grant_from_row,
             )
@@ -513,7 +548,7 @@ impl Ledger {
     pub fn grants_for_viewer(&self, viewer: &str) -> Result<Vec<GrantRow>> {
         let mut st = self
             .conn
-            .prepare("SELECT id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes FROM grants WHERE viewer = ?1 ORDER BY issued DESC, rowid DESC")
+            .prepare("SELECT id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes,(SELECT bits FROM codewords WHERE codewords.grant_id = grants.id) FROM grants WHERE viewer = ?1 ORDER BY issued DESC, rowid DESC")
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([viewer], grant_from_row)
@@ -648,6 +683,13 @@ impl Ledger {
             params![g.id.to_hex(), g.release.to_hex(), g.viewer, g.label, g.not_before, g.not_after, g.issued, g.email, g.grant],
         )
         .map_err(|e| sql_err(&path, e))?;
+        if let Some(bits) = &g.codeword {
+            tx.execute(
+                "INSERT INTO codewords(grant_id,bits) VALUES (?1,?2)",
+                params![g.id.to_hex(), bits],
+            )
+            .map_err(|e| sql_err(&path, e))?;
+        }
         tx.execute(
             "UPDATE codes SET viewer = ?2, grant_id = ?3, redeemed = ?4 WHERE code_hash = ?1",
             params![&code_hash[..], g.viewer, g.id.to_hex(), now],
@@ -681,6 +723,68 @@ impl Ledger {
             .map_err(|e| self.err(e))
     }
 
+    /// Record a release's tracing code.
+    pub fn set_trace_code(&self, t: &TraceCodeRow) -> Result<()> {
+        let biases: Vec<u8> = t.biases.iter().flat_map(|b| b.to_le_bytes()).collect();
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO trace_codes(release_id,viewers,colluders,epsilon,cutoff,biases) VALUES (?1,?2,?3,?4,?5,?6)",
+                params![
+                    t.release.to_hex(),
+                    t.params.n as i64,
+                    t.params.c,
+                    t.params.eps,
+                    t.cutoff,
+                    biases
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// A release's tracing code, if it has variant segments.
+    pub fn trace_code(&self, release: &ReleaseId) -> Result<Option<TraceCodeRow>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT viewers,colluders,epsilon,cutoff,biases FROM trace_codes WHERE release_id = ?1",
+                [release.to_hex()],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, f64>(2)?,
+                        r.get::<_, f64>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some((n, c, eps, cutoff, b)) = row else {
+            return Ok(None);
+        };
+        if b.len() % 8 != 0 {
+            return Err(LedgerError::Corrupt(
+                format!("release {release}"),
+                "its tracing biases are not whole numbers".into(),
+            ));
+        }
+        Ok(Some(TraceCodeRow {
+            release: *release,
+            params: reelseal_core::tardos::Params {
+                n: n as u64,
+                c,
+                eps,
+            },
+            cutoff,
+            biases: b
+                .chunks_exact(8)
+                .map(|x| f64::from_le_bytes(x.try_into().expect("8 bytes")))
+                .collect(),
+        }))
+    }
+
     /// Releases that directly supersede `id`.
     pub fn successors(&self, id: &ReleaseId) -> Result<Vec<ReleaseRow>> {
         Ok(self
@@ -702,6 +806,7 @@ fn grant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GrantRow> {
         issued: r.get(6)?,
         email: r.get(7)?,
         grant: r.get(8)?,
+        codeword: r.get(9)?,
     })
 }
 
