@@ -102,10 +102,7 @@ pub fn admin_token(home: &Home) -> Result<Zeroizing<String>> {
 /// What issuing a grant of a release needs: card, key set, tracing code.
 type ReleaseKeys = (SignedCard, KeySet, Option<reelseal_ledger::TraceCodeRow>);
 
-fn load_releases(
-    ledger: &Ledger,
-    sk: &PublisherSecret,
-) -> Result<HashMap<ReleaseId, ReleaseKeys>> {
+fn load_releases(ledger: &Ledger, sk: &PublisherSecret) -> Result<HashMap<ReleaseId, ReleaseKeys>> {
     let mut m = HashMap::new();
     for r in ledger.releases()? {
         let card = SignedCard::verify(&r.card, &sk.public())?;

@@ -10,5 +10,6 @@ pub mod keyserver;
 pub mod play;
 pub mod publisher;
 pub mod swarm_cmds;
+pub mod trace;
 pub mod util;
 pub mod viewer;

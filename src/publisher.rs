@@ -6,11 +6,11 @@ use anyhow::{bail, Context, Result};
 use reelseal_core::card::SignedCard;
 use reelseal_core::grant::{self, AccessKey, GrantParams};
 use reelseal_core::keys::{PublisherSecret, ViewerPublic, ViewerSecret};
+use reelseal_core::keyset::{KeySet, MAIN_KEY};
 use reelseal_core::seal::{self, SealOptions, CARD_FILE, TORRENT_FILE};
+use reelseal_core::tardos;
 use reelseal_core::torrent::Metainfo;
 use reelseal_core::{GrantId, ReleaseId};
-use reelseal_core::keyset::{KeySet, MAIN_KEY};
-use reelseal_core::tardos;
 use reelseal_ledger::{GrantRow, Ledger, ReleaseRow, TraceCodeRow};
 use serde_json::json;
 

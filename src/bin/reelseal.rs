@@ -184,6 +184,44 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Make A/B renditions of a film for tracing (needs ffmpeg): HLS segments cut at the same
+    /// forced keyframes, B carrying a faint luma pattern that survives re-encoding.
+    ///
+    /// Then seal them: `reelseal seal --variant-a DIR/a --variant-b DIR/b --title …`.
+    Mark {
+        /// The film (any format ffmpeg reads).
+        film: PathBuf,
+        /// Output directory; gets a/ and b/, each a playlist film.m3u8 and segNNNNN.ts.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Segment length in seconds: shorter segments give more code positions.
+        #[arg(long, value_name = "S", default_value_t = 4.0)]
+        segment_seconds: f64,
+        /// Mark amplitude in luma levels (of 255): higher survives harsher re-encoding but may show on flat areas.
+        #[arg(long, value_name = "LEVELS", default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=16))]
+        strength: u8,
+        /// x264 quality of both renditions (lower is better).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=51))]
+        crf: u8,
+        /// Mark only this many segments, evenly spread; the others are identical in A and B and stored once. Default: all.
+        #[arg(long, value_name = "N")]
+        traced: Option<usize>,
+        /// Replace an existing output directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Find who leaked: score every grant of RELEASE against a leaked copy (exact or
+    /// re-encoded) or a leaked key (.rskey access key or key set).
+    ///
+    /// Accuses only grants whose score clears the threshold, which bounds the chance of
+    /// accusing anyone innocent by the ε the release was sealed with. Unreadable segments
+    /// count as erasures and only raise the bar.
+    Trace {
+        /// Release id, unique prefix, or release directory.
+        release: String,
+        /// The leaked file: a copy of the film, or a key file.
+        leak: PathBuf,
+    },
     /// Re-key a release: same film, new key set, new torrent; re-issue grants to every viewer who is not revoked.
     Rotate {
         /// Release id, unique prefix, or release directory.
@@ -321,6 +359,27 @@ fn main() -> ExitCode {
                 out.as_deref(),
                 cli.json,
             ),
+            Cmd::Mark {
+                film,
+                out,
+                segment_seconds,
+                strength,
+                crf,
+                traced,
+                force,
+            } => reelseal::trace::mark(reelseal::trace::MarkArgs {
+                film,
+                out,
+                segment_seconds,
+                strength,
+                crf,
+                traced,
+                force,
+                json: cli.json,
+            }),
+            Cmd::Trace { release, leak } => {
+                reelseal::trace::trace(&home, &release, &leak, cli.json)
+            }
             Cmd::Rotate {
                 release,
                 out,

@@ -35,8 +35,8 @@ pub mod revocation;
 pub mod seal;
 pub mod stream;
 pub mod tardos;
-pub mod variants;
 pub mod torrent;
+pub mod variants;
 
 pub use error::{Error, Result};
 

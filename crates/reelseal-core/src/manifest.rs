@@ -444,13 +444,23 @@ mod tests {
     fn with_tracks() -> Manifest {
         Manifest {
             release: ReleaseId([7; 16]),
-            files: vec![file("f000.rsc", 0), file("f001.rsc", 1), file("f002.rsc", 2)],
+            files: vec![
+                file("f000.rsc", 0),
+                file("f001.rsc", 1),
+                file("f002.rsc", 2),
+            ],
             tracks: vec![Track {
                 path: vec!["film.ts".into()],
                 media_type: "video/mp2t".into(),
                 segments: vec![
-                    Segment { duration_ms: 1000, alts: vec!["f000.rsc".into()] },
-                    Segment { duration_ms: 1000, alts: vec!["f001.rsc".into(), "f002.rsc".into()] },
+                    Segment {
+                        duration_ms: 1000,
+                        alts: vec!["f000.rsc".into()],
+                    },
+                    Segment {
+                        duration_ms: 1000,
+                        alts: vec!["f001.rsc".into(), "f002.rsc".into()],
+                    },
                 ],
             }],
         }
@@ -481,9 +491,15 @@ mod tests {
         assert!(Manifest::from_bytes(&m.to_bytes()).is_err());
         let mut m = with_tracks();
         m.files[2].key_id = 1;
-        assert!(Manifest::from_bytes(&m.to_bytes()).is_err(), "alternatives under one key");
+        assert!(
+            Manifest::from_bytes(&m.to_bytes()).is_err(),
+            "alternatives under one key"
+        );
         let mut m = with_tracks();
         m.tracks[0].path = vec!["segments".into(), "f000.rsc.ts".into()];
-        assert!(Manifest::from_bytes(&m.to_bytes()).is_err(), "track path collides with a file");
+        assert!(
+            Manifest::from_bytes(&m.to_bytes()).is_err(),
+            "track path collides with a file"
+        );
     }
 }

@@ -433,9 +433,10 @@ impl FileSink {
     /// Push the next whole chunks of the current part's ciphertext (never spanning two
     /// parts); returns plaintext bytes written. A part's hash is checked as it completes.
     pub fn push(&mut self, mut block: Vec<u8>) -> std::result::Result<u64, OpenError> {
-        let (dec, expected) = self.parts.get_mut(self.cur).ok_or_else(|| {
-            Error::malformed("output", "more ciphertext than the parts hold")
-        })?;
+        let (dec, expected) = self
+            .parts
+            .get_mut(self.cur)
+            .ok_or_else(|| Error::malformed("output", "more ciphertext than the parts hold"))?;
         self.sha.update(&block);
         dec.decrypt_block(&mut block)?;
         if dec.done() {
@@ -464,10 +465,9 @@ impl FileSink {
             });
         }
         let out = self.out.take().expect("open until finished");
-        let r = out
-            .finish()
-            .map_err(OpenError::from)
-            .and_then(|()| std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e).into()));
+        let r = out.finish().map_err(OpenError::from).and_then(|()| {
+            std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e).into())
+        });
         if r.is_err() {
             let _ = std::fs::remove_file(&self.tmp);
         }

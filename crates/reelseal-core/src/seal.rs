@@ -328,9 +328,10 @@ pub fn seal_into(
         })
         .collect();
     let ct_of = |i: &usize| {
-        files.get(*i).map(|f| f.ct_name.clone()).ok_or_else(|| {
-            Error::malformed("track", format!("segment input {i} does not exist"))
-        })
+        files
+            .get(*i)
+            .map(|f| f.ct_name.clone())
+            .ok_or_else(|| Error::malformed("track", format!("segment input {i} does not exist")))
     };
     let tracks = tracks
         .iter()

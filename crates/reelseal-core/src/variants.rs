@@ -29,11 +29,17 @@ pub struct PlaylistSegment {
 /// honour is accepted: MPEG-TS segments as plain relative file names, unencrypted, whole
 /// files (no byte ranges, no fMP4 init sections, no master playlists).
 pub fn parse_playlist(text: &str, what: &str) -> Result<Vec<PlaylistSegment>> {
-    let bad = |line: usize, why: String| Error::malformed("playlist", format!("{what}:{line}: {why}"));
+    let bad =
+        |line: usize, why: String| Error::malformed("playlist", format!("{what}:{line}: {why}"));
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
     match lines.next() {
         Some((_, "#EXTM3U")) => {}
-        _ => return Err(bad(1, "not an HLS playlist (it must start with #EXTM3U)".into())),
+        _ => {
+            return Err(bad(
+                1,
+                "not an HLS playlist (it must start with #EXTM3U)".into(),
+            ))
+        }
     }
     let mut out = Vec::new();
     let mut pending: Option<u64> = None;
@@ -51,8 +57,17 @@ pub fn parse_playlist(text: &str, what: &str) -> Result<Vec<PlaylistSegment>> {
             pending = Some((secs * 1000.0).round() as u64);
         } else if line.starts_with("#EXT-X-STREAM-INF") {
             return Err(bad(n, "this is a master playlist; give the directory of one media playlist (one rendition)".into()));
-        } else if line.starts_with("#EXT-X-KEY") || line.starts_with("#EXT-X-BYTERANGE") || line.starts_with("#EXT-X-MAP") {
-            return Err(bad(n, format!("{} is not supported: deliver unencrypted MPEG-TS segments, one file each", line.split(':').next().unwrap_or(line))));
+        } else if line.starts_with("#EXT-X-KEY")
+            || line.starts_with("#EXT-X-BYTERANGE")
+            || line.starts_with("#EXT-X-MAP")
+        {
+            return Err(bad(
+                n,
+                format!(
+                    "{} is not supported: deliver unencrypted MPEG-TS segments, one file each",
+                    line.split(':').next().unwrap_or(line)
+                ),
+            ));
         } else if line.starts_with('#') {
             continue;
         } else {
@@ -60,7 +75,10 @@ pub fn parse_playlist(text: &str, what: &str) -> Result<Vec<PlaylistSegment>> {
                 .take()
                 .ok_or_else(|| bad(n, format!("segment {line:?} has no #EXTINF before it")))?;
             if line.contains(['/', '\\']) || line.contains("://") || line.starts_with('.') {
-                return Err(bad(n, format!("segment {line:?} must be a file name next to the playlist")));
+                return Err(bad(
+                    n,
+                    format!("segment {line:?} must be a file name next to the playlist"),
+                ));
             }
             crate::manifest::check_component(line)?;
             out.push(PlaylistSegment {
@@ -80,14 +98,24 @@ pub fn find_playlist(dir: &Path) -> Result<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("m3u8")))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("m3u8"))
+        })
         .collect();
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => Err(Error::malformed("rendition", format!("{} has no .m3u8 playlist", dir.display()))),
+        0 => Err(Error::malformed(
+            "rendition",
+            format!("{} has no .m3u8 playlist", dir.display()),
+        )),
         _ => Err(Error::malformed(
             "rendition",
-            format!("{} has {} playlists; keep exactly one media playlist per rendition", dir.display(), found.len()),
+            format!(
+                "{} has {} playlists; keep exactly one media playlist per rendition",
+                dir.display(),
+                found.len()
+            ),
         )),
     }
 }
@@ -228,7 +256,13 @@ mod tests {
         let t = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000000,\nseg0.ts\n#EXTINF:1.5,\nseg1.ts\n#EXT-X-ENDLIST\n";
         let s = parse_playlist(t, "p").unwrap();
         assert_eq!(s.len(), 2);
-        assert_eq!(s[1], PlaylistSegment { duration_ms: 1500, uri: "seg1.ts".into() });
+        assert_eq!(
+            s[1],
+            PlaylistSegment {
+                duration_ms: 1500,
+                uri: "seg1.ts".into()
+            }
+        );
     }
 
     #[test]
