@@ -64,11 +64,20 @@ pub struct PlayArgs {
     pub quiet: bool,
 }
 
+/// One served output: a file, or a track of the viewer's segments.
 struct Served {
+    path: String,
+    media_type: String,
+    size: u64,
+    parts: Vec<Part>,
+}
+
+/// A ciphertext file inside a served output, starting at plaintext offset `start`.
+struct Part {
     file: ManifestFile,
     index: usize,
     geo: Geometry,
-    path: String,
+    start: u64,
 }
 
 struct PlayState {
@@ -106,21 +115,32 @@ async fn serve(
 ) -> Result<()> {
     let joined = swarm_cmds::join_release(swarm, &card, &keys, cache, &a.net.peers).await?;
     let mut files = Vec::new();
-    for f in &joined.manifest.files {
-        let index = joined
-            .index_of(&f.ct_name)
-            .context("file missing from torrent")?;
-        let len = card
-            .files
-            .iter()
-            .find(|c| c.name == f.ct_name)
-            .map(|c| c.len)
-            .context("file not in card")?;
+    for o in joined.manifest.outputs(&keys)? {
+        let mut parts = Vec::with_capacity(o.parts.len());
+        let mut start = 0;
+        for f in &o.parts {
+            let index = joined
+                .index_of(&f.ct_name)
+                .context("file missing from torrent")?;
+            let len = card
+                .files
+                .iter()
+                .find(|c| c.name == f.ct_name)
+                .map(|c| c.len)
+                .context("file not in card")?;
+            parts.push(Part {
+                file: f.clone(),
+                index,
+                geo: Geometry::from_ciphertext_len(len)?,
+                start,
+            });
+            start += f.size;
+        }
         files.push(Served {
-            file: f.clone(),
-            index,
-            geo: Geometry::from_ciphertext_len(len)?,
-            path: f.display_path(),
+            path: o.display_path(),
+            media_type: o.media_type.clone(),
+            size: o.size(),
+            parts,
         });
     }
     let token = hex::encode(reelseal_core::random_array::<16>());
@@ -156,14 +176,14 @@ async fn serve(
         None => state
             .files
             .iter()
-            .find(|s| s.file.media_type.starts_with("video/"))
+            .find(|s| s.media_type.starts_with("video/"))
             .unwrap_or(&state.files[0]),
     };
     let main_url = url_of(chosen);
     if a.json {
         println!(
             "{}",
-            json!({"url": main_url, "files": state.files.iter().map(|s| json!({"path": s.path, "url": url_of(s), "size": s.file.size, "media_type": s.file.media_type})).collect::<Vec<_>>()})
+            json!({"url": main_url, "files": state.files.iter().map(|s| json!({"path": s.path, "url": url_of(s), "size": s.size, "media_type": s.media_type})).collect::<Vec<_>>()})
         );
     } else {
         println!("streaming {} at {main_url}", chosen.path);
@@ -327,7 +347,7 @@ async fn handle(
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
     let s = &st.files[served];
-    let len = s.file.size;
+    let len = s.size;
     let (status, start, end) = match parse_range(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
         len,
@@ -346,7 +366,7 @@ async fn handle(
     let body_len = if len == 0 { 0 } else { end - start + 1 };
     let mut resp = Response::builder()
         .status(status)
-        .header(header::CONTENT_TYPE, s.file.media_type.as_str())
+        .header(header::CONTENT_TYPE, s.media_type.as_str())
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_LENGTH, body_len)
         .header(header::CACHE_CONTROL, "no-store");
@@ -370,26 +390,37 @@ type OpenStream = (
     tokio::sync::OwnedSemaphorePermit,
 );
 
-/// The decrypted bytes `start..=end` of a file, chunk by chunk. A chunk that fails
-/// authentication ends the response with an error (the client sees a cut connection) and
-/// is logged; its plaintext is never sent.
+/// The decrypted bytes `start..=end` of an output, chunk by chunk across its parts. A
+/// chunk that fails authentication ends the response with an error (the client sees a cut
+/// connection) and is logged; its plaintext is never sent.
 fn plaintext_stream(
     st: Arc<PlayState>,
     served: usize,
     start: u64,
     end: u64,
 ) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> {
-    let first = start / CHUNK_PLAIN as u64;
-    let last = end / CHUNK_PLAIN as u64;
+    // Every (part, chunk) the range touches, in order.
+    let steps: Vec<(usize, u64)> = st.files[served]
+        .parts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.file.size > 0 && p.start <= end && p.start + p.file.size > start)
+        .flat_map(|(pi, p)| {
+            let first = start.saturating_sub(p.start) / CHUNK_PLAIN as u64;
+            let last = (end.min(p.start + p.file.size - 1) - p.start) / CHUNK_PLAIN as u64;
+            (first..=last).map(move |c| (pi, c))
+        })
+        .collect();
     futures::stream::unfold(
-        (st, None::<OpenStream>, first),
-        move |(st, mut reader, i)| async move {
-            if i > last {
-                return None; // dropping the reader releases the stream and its permit
+        (st, None::<(usize, OpenStream)>, 0usize),
+        move |(st, mut reader, k)| {
+            let step = steps.get(k).copied();
+            async move {
+                let (pi, i) = step?; // past the end: dropping the reader releases its permit
+                let r = next_chunk(&st, served, pi, &mut reader, i, start, end).await;
+                let next = if r.is_err() { usize::MAX } else { k + 1 };
+                Some((r, (st, reader, next)))
             }
-            let r = next_chunk(&st, served, &mut reader, i, start, end).await;
-            let next = if r.is_err() { last + 1 } else { i + 1 };
-            Some((r, (st, reader, next)))
         },
     )
 }
@@ -397,13 +428,16 @@ fn plaintext_stream(
 async fn next_chunk(
     st: &PlayState,
     served: usize,
-    reader: &mut Option<OpenStream>,
+    pi: usize,
+    reader: &mut Option<(usize, OpenStream)>,
     i: u64,
     start: u64,
     end: u64,
 ) -> std::io::Result<bytes::Bytes> {
     let s = &st.files[served];
-    if reader.is_none() {
+    let p = &s.parts[pi];
+    if reader.as_ref().is_none_or(|(open, _)| *open != pi) {
+        *reader = None; // release the previous part's stream and permit first
         let permit = st
             .streams
             .clone()
@@ -412,28 +446,37 @@ async fn next_chunk(
             .map_err(std::io::Error::other)?;
         let mut f = st
             .torrent
-            .stream(s.index)
+            .stream(p.index)
             .await
             .map_err(std::io::Error::other)?;
         f.seek(std::io::SeekFrom::Start(i * CHUNK_CT as u64))
             .await?;
-        *reader = Some((f, permit));
+        *reader = Some((pi, (f, permit)));
     }
-    let (f, _) = reader.as_mut().expect("opened above");
-    let (_, clen) = s.geo.chunk_range(i);
+    let (_, (f, _)) = reader.as_mut().expect("opened above");
+    let (_, clen) = p.geo.chunk_range(i);
     let mut buf = vec![0u8; clen];
     f.read_exact(&mut buf).await?;
-    let cipher = s
+    let cipher = p
         .file
         .cipher(&st.keys, &st.card.release_id())
         .map_err(std::io::Error::other)?;
-    let n = cipher.open_in_place(i, s.geo.is_last(i), &mut buf).map_err(|e| {
-        tracing::error!("{}: chunk {i} failed authentication; refusing to send it ({e})", s.path);
-        eprintln!("error: {}: chunk {i} of the ciphertext failed authentication; the response was cut", s.path);
-        std::io::Error::other(e)
-    })?;
+    let n = cipher
+        .open_in_place(i, p.geo.is_last(i), &mut buf)
+        .map_err(|e| {
+            tracing::error!(
+                "{}: chunk {i} of {} failed authentication; refusing to send it ({e})",
+                s.path,
+                p.file.ct_name
+            );
+            eprintln!(
+                "error: {}: chunk {i} of {} failed authentication; the response was cut",
+                s.path, p.file.ct_name
+            );
+            std::io::Error::other(e)
+        })?;
     buf.truncate(n);
-    let chunk_start = i * CHUNK_PLAIN as u64;
+    let chunk_start = p.start + i * CHUNK_PLAIN as u64;
     let from = start.saturating_sub(chunk_start) as usize;
     let to = ((end + 1).min(chunk_start + n as u64) - chunk_start) as usize;
     Ok(bytes::Bytes::from(buf).slice(from..to))

@@ -1,0 +1,333 @@
+//! Tracing end to end: a synthetic video (ffmpeg test source) marked into A/B renditions,
+//! sealed with variants, granted to 20 viewers; each viewer's copy is their own sequence
+//! (open, swarm fetch and play agree on it); `reelseal trace` names the viewer behind an
+//! exact copy, the same copy re-encoded at a low bitrate, a leaked access key, and one of
+//! two colluders who interleaved their copies — and nobody else.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn ffmpeg(args: &[&str]) {
+    let st = StdCommand::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg (see .ci/setup)");
+    assert!(st.success(), "ffmpeg {args:?}");
+}
+
+fn frames(file: &Path) -> u64 {
+    let o = StdCommand::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
+        .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(file)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn trace(publisher: &Path, release: &Path, leak: &Path) -> serde_json::Value {
+    let o = reelseal(publisher)
+        .args(["--json", "trace"])
+        .arg(release)
+        .arg(leak)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout_json(&o)
+}
+
+fn accused(v: &serde_json::Value) -> Vec<String> {
+    v["accused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["label"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn open(viewer_home: &Path, key: &Path, release: &Path, out: &Path) -> PathBuf {
+    reelview(viewer_home)
+        .arg("open")
+        .arg(key)
+        .arg("--from")
+        .arg(release)
+        .arg("--out")
+        .arg(out)
+        .arg("--trust-on-first-use")
+        .assert()
+        .success();
+    out.join("film.ts")
+}
+
+#[test]
+fn marked_release_traces_copies_keys_and_colluders() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    // 90 s at 12 fps, cut into 0.5 s segments: 180 code positions.
+    let film = r.join("film.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=12",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "90",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        film.to_str().unwrap(),
+    ]);
+    let publisher = home_from_demo(r, "publisher");
+    let marked = r.join("marked");
+    let o = reelseal(&publisher)
+        .args(["--json", "mark"])
+        .arg(&film)
+        .arg("--out")
+        .arg(&marked)
+        .args(["--segment-seconds", "0.5"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = stdout_json(&o);
+    assert_eq!(m["segments"], 180);
+    assert_eq!(m["traced"], 180);
+
+    // Too few segments for the request: refused, with what to do.
+    let o = reelseal(&publisher)
+        .args(["seal", "--variant-a"])
+        .arg(marked.join("a"))
+        .arg("--variant-b")
+        .arg(marked.join("b"))
+        .args([
+            "--title",
+            "Marked",
+            "--viewers",
+            "20",
+            "--colluders",
+            "3",
+            "--epsilon",
+            "0.01",
+        ])
+        .arg("--out")
+        .arg(r.join("too-short"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("180 traced segments") && e.contains("--segment-seconds"),
+        "{e}"
+    );
+    assert!(!r.join("too-short").exists());
+
+    let release = r.join("marked-film");
+    let o = reelseal(&publisher)
+        .args(["--json", "seal", "--variant-a"])
+        .arg(marked.join("a"))
+        .arg("--variant-b")
+        .arg(marked.join("b"))
+        .args([
+            "--title",
+            "Marked",
+            "--viewers",
+            "20",
+            "--colluders",
+            "2",
+            "--epsilon",
+            "0.01",
+        ])
+        .args(["--piece-size", "65536", "--out"])
+        .arg(&release)
+        .current_dir(r)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout_json(&o);
+    assert_eq!(s["variants"]["traced"], 180);
+    assert_eq!(s["variants"]["shared"], 0);
+    let needed = s["variants"]["code_length_needed"].as_u64().unwrap();
+    assert!(needed <= 180, "{needed}");
+
+    // 20 viewers, each with an access key.
+    let csv = r.join("viewers.csv");
+    let names: String = (1..=20).map(|i| format!("viewer-{i}\n")).collect();
+    std::fs::write(&csv, format!("name\n{names}")).unwrap();
+    let keys = r.join("keys");
+    reelseal(&publisher)
+        .args(["grant", "marked-film", "--new-viewer", "--recipients"])
+        .arg(&csv)
+        .arg("--out-dir")
+        .arg(&keys)
+        .current_dir(r)
+        .assert()
+        .success();
+    let key = |i: u32| keys.join(format!("viewer-{i}.rskey"));
+
+    // Each viewer's copy is one playable file of all 1080 frames, and copies differ.
+    let viewer_home = r.join("viewer");
+    let c3 = open(&viewer_home, &key(3), &release, &r.join("out3"));
+    let c7 = open(&viewer_home, &key(7), &release, &r.join("out7"));
+    assert_eq!(frames(&c3), 1080);
+    let (b3, b7) = (std::fs::read(&c3).unwrap(), std::fs::read(&c7).unwrap());
+    assert_ne!(b3, b7, "two viewers got the same variant sequence");
+
+    // An exact copy names its viewer.
+    let v = trace(&publisher, &release, &c3);
+    assert_eq!(v["kind"], "exact copy");
+    assert_eq!(v["erasures"], 0);
+    assert_eq!(accused(&v), ["viewer-3"], "{v:#}");
+
+    // The same copy re-encoded at a low bitrate still does.
+    let low = r.join("leak-low.mp4");
+    ffmpeg(&[
+        "-i",
+        c3.to_str().unwrap(),
+        "-c:v",
+        "libx264",
+        "-b:v",
+        "150k",
+        "-preset",
+        "fast",
+        "-an",
+        low.to_str().unwrap(),
+    ]);
+    assert!(std::fs::metadata(&low).unwrap().len() < b3.len() as u64 / 2);
+    let v = trace(&publisher, &release, &low);
+    assert_eq!(v["kind"], "re-encoded copy");
+    assert_eq!(accused(&v), ["viewer-3"], "{v:#}");
+    assert!(v["read"].as_u64().unwrap() >= needed);
+
+    // A leaked access key names its grant.
+    let v = trace(&publisher, &release, &key(5));
+    assert_eq!(v["kind"], "leaked access key");
+    assert_eq!(accused(&v), ["viewer-5"], "{v:#}");
+    assert_eq!(v["grant_in_key"], v["accused"][0]["grant_id"]);
+
+    // Two colluders interleave their copies segment by segment (and re-encode): at least
+    // one of them is accused, nobody else.
+    let mix = r.join("collusion.mp4");
+    ffmpeg(&[
+        "-i",
+        c3.to_str().unwrap(),
+        "-i",
+        c7.to_str().unwrap(),
+        "-filter_complex",
+        "[0:v][1:v]blend=all_expr='if(eq(mod(floor(T/0.5+0.01)\\,2)\\,0)\\,A\\,B)'[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+        mix.to_str().unwrap(),
+    ]);
+    let v = trace(&publisher, &release, &mix);
+    let who = accused(&v);
+    assert!(!who.is_empty(), "{v:#}");
+    assert!(
+        who.iter().all(|w| w == "viewer-3" || w == "viewer-7"),
+        "{v:#}"
+    );
+
+    // A film of someone else: nobody is accused.
+    let v = trace(&publisher, &release, &film);
+    assert!(accused(&v).is_empty(), "{v:#}");
+
+    // Through the swarm: fetch and play give viewer 3 exactly the copy `open` made.
+    let mut seeder = StdCommand::new(assert_cmd::cargo::cargo_bin("reelseal"))
+        .arg("--home")
+        .arg(&publisher)
+        .args([
+            "--json",
+            "seed",
+            "marked-film",
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+        ])
+        .args(["--no-trackers", "--seconds", "240"])
+        .current_dir(r)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let peer = first_json_line(&mut seeder)["listening"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _seeder = Proc(seeder);
+    let net = [
+        "--bind",
+        "127.0.0.1",
+        "--no-dht",
+        "--no-trackers",
+        "--peer",
+        &peer,
+    ];
+    let fetched = r.join("fetched");
+    reelview(&viewer_home)
+        .arg("fetch")
+        .arg(key(3))
+        .arg("--out")
+        .arg(&fetched)
+        .args(net)
+        .timeout(Duration::from_secs(180))
+        .assert()
+        .success();
+    assert!(
+        std::fs::read(fetched.join("film.ts")).unwrap() == b3,
+        "fetch differs from open"
+    );
+
+    let mut player = StdCommand::new(assert_cmd::cargo::cargo_bin("reelview"))
+        .arg("--home")
+        .arg(&viewer_home)
+        .args(["--json", "play"])
+        .arg(key(3))
+        .args(["--player", "none"])
+        .args(net)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = first_json_line(&mut player)["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _player = Proc(player);
+    assert!(url.ends_with("/film.ts"), "{url}");
+    // A range across several segment boundaries, then the whole track.
+    let (a, b) = (b3.len() / 3, b3.len() / 3 + 300_000);
+    let o = StdCommand::new("curl")
+        .args(["-sf", "--max-time", "120", "-r", &format!("{a}-{b}"), &url])
+        .output()
+        .expect("curl (see .ci/setup)");
+    assert!(o.status.success());
+    assert!(o.stdout == b3[a..=b], "ranged bytes differ");
+    let o = StdCommand::new("curl")
+        .args(["-sf", "--max-time", "120", &url])
+        .output()
+        .unwrap();
+    assert!(o.stdout == b3, "played track differs from the opened copy");
+}
