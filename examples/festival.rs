@@ -68,6 +68,7 @@ async fn main() -> Result<()> {
             force: false,
             json: false,
             quiet: true,
+            variants: None,
         },
     )?;
     let seal_secs = t.elapsed().as_secs_f64();

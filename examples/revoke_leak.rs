@@ -38,6 +38,7 @@ fn main() -> Result<()> {
             force: false,
             json: false,
             quiet: true,
+            variants: None,
         },
     )?;
     let grant = |juror: &str| -> Result<PathBuf> {

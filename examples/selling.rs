@@ -59,6 +59,7 @@ async fn main() -> Result<()> {
                 force: false,
                 json: false,
                 quiet: true,
+                variants: None,
             },
         )?;
         let codes_file = root.join("codes.txt");
