@@ -112,6 +112,21 @@ fn marked_release_traces_copies_keys_and_colluders() {
     let m = stdout_json(&o);
     assert_eq!(m["segments"], 180);
     assert_eq!(m["traced"], 180);
+    // Without ffmpeg, mark says what to install.
+    let o = reelseal(&publisher)
+        .args(["mark"])
+        .arg(&film)
+        .arg("--out")
+        .arg(r.join("nope"))
+        .env("PATH", r.join("empty-path"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("apt-get install ffmpeg"),
+        "{}",
+        stderr(&o)
+    );
 
     // Too few segments for the request: refused, with what to do.
     let o = reelseal(&publisher)
@@ -169,9 +184,16 @@ fn marked_release_traces_copies_keys_and_colluders() {
     let needed = s["variants"]["code_length_needed"].as_u64().unwrap();
     assert!(needed <= 180, "{needed}");
 
-    // 20 viewers, each with an access key.
+    // 20 viewers: 3 and 7 have their own identities (the demo jurors), the others get
+    // access keys.
     let csv = r.join("viewers.csv");
-    let names: String = (1..=20).map(|i| format!("viewer-{i}\n")).collect();
+    let names: String = (1..=20)
+        .map(|i| match i {
+            3 => format!("viewer-3,{}\n", demo_pub("jury-1")),
+            7 => format!("viewer-7,{}\n", demo_pub("jury-2")),
+            _ => format!("viewer-{i}\n"),
+        })
+        .collect();
     std::fs::write(&csv, format!("name\n{names}")).unwrap();
     let keys = r.join("keys");
     reelseal(&publisher)
@@ -185,9 +207,14 @@ fn marked_release_traces_copies_keys_and_colluders() {
     let key = |i: u32| keys.join(format!("viewer-{i}.rskey"));
 
     // Each viewer's copy is one playable file of all 1080 frames, and copies differ.
-    let viewer_home = r.join("viewer");
+    let viewer_home = home_from_demo(r, "jury-1");
     let c3 = open(&viewer_home, &key(3), &release, &r.join("out3"));
-    let c7 = open(&viewer_home, &key(7), &release, &r.join("out7"));
+    let c7 = open(
+        &home_from_demo(r, "jury-2"),
+        &key(7),
+        &release,
+        &r.join("out7"),
+    );
     assert_eq!(frames(&c3), 1080);
     let (b3, b7) = (std::fs::read(&c3).unwrap(), std::fs::read(&c7).unwrap());
     assert_ne!(b3, b7, "two viewers got the same variant sequence");
@@ -253,6 +280,33 @@ fn marked_release_traces_copies_keys_and_colluders() {
     // A film of someone else: nobody is accused.
     let v = trace(&publisher, &release, &film);
     assert!(accused(&v).is_empty(), "{v:#}");
+
+    // Rotation keeps each viewer's codeword: viewer 3's re-issued grant opens the new
+    // release to the very same bytes, and the old copy traces to the new grant too.
+    let rotated = r.join("rotated");
+    let grants2 = r.join("keys2");
+    let o = reelseal(&publisher)
+        .args(["--json", "rotate"])
+        .arg(&release)
+        .arg("--out")
+        .arg(&rotated)
+        .arg("--out-dir")
+        .arg(&grants2)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c3r = open(
+        &viewer_home,
+        &grants2.join("viewer-3.rskey"),
+        &rotated,
+        &r.join("out3r"),
+    );
+    assert!(
+        std::fs::read(&c3r).unwrap() == b3,
+        "rotation changed viewer 3's sequence"
+    );
+    let v = trace(&publisher, &rotated, &c3);
+    assert_eq!(accused(&v), ["viewer-3"], "{v:#}");
 
     // Through the swarm: fetch and play give viewer 3 exactly the copy `open` made.
     let mut seeder = StdCommand::new(assert_cmd::cargo::cargo_bin("reelseal"))
