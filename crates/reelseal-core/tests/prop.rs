@@ -8,11 +8,12 @@ use reelseal_core::card::{Card, CardFile, SignedCard};
 use reelseal_core::grant::{self, Grant, GrantParams, KeyFile};
 use reelseal_core::keys::{PublisherSecret, ViewerPublic, ViewerSecret};
 use reelseal_core::keyset::KeySet;
-use reelseal_core::manifest::{Manifest, ManifestFile};
+use reelseal_core::manifest::{Manifest, ManifestFile, Segment, Track};
 use reelseal_core::revocation::{Entry, RevocationList, Subject};
 use reelseal_core::stream::{
     self, FileCipher, Geometry, Purpose, StreamReader, StreamWriter, CHUNK_CT, CHUNK_PLAIN,
 };
+use reelseal_core::variants::parse_playlist;
 use reelseal_core::{armor, Error, GrantId, ReleaseId};
 
 const REL: ReleaseId = ReleaseId([5; 16]);
@@ -248,4 +249,100 @@ proptest! {
 fn chunk_constants_are_what_the_spec_says() {
     assert_eq!(CHUNK_PLAIN, 65_520);
     assert_eq!(CHUNK_CT, 65_536);
+}
+
+/// A manifest with one track of `pattern.len()` segments: `true` = two variants.
+fn tracked_manifest(pattern: &[bool]) -> Manifest {
+    let mut files = Vec::new();
+    let mut segments = Vec::new();
+    let mut t = 0u32;
+    for (i, &two) in pattern.iter().enumerate() {
+        let mut alts = Vec::new();
+        let keys: Vec<u32> = if two {
+            vec![1 + 2 * t, 2 + 2 * t]
+        } else {
+            vec![0]
+        };
+        t += u32::from(two);
+        for (v, k) in keys.into_iter().enumerate() {
+            let ct = format!("f{:03}.rsc", files.len());
+            files.push(ManifestFile {
+                path: vec!["segments".into(), format!("{i:06}.{v}.ts")],
+                size: 1000 + i as u64,
+                media_type: "video/mp2t".into(),
+                nonce: [i as u8; 16],
+                key_id: k,
+                ct_name: ct.clone(),
+            });
+            alts.push(ct);
+        }
+        segments.push(Segment {
+            duration_ms: 500,
+            alts,
+        });
+    }
+    Manifest {
+        release: REL,
+        files,
+        tracks: vec![Track {
+            path: vec!["film.ts".into()],
+            media_type: "video/mp2t".into(),
+            segments,
+        }],
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn tracks_round_trip_and_each_codeword_picks_its_own_segments(
+        pattern in proptest::collection::vec(any::<bool>(), 1..40),
+        bits in proptest::collection::vec(any::<bool>(), 40),
+        bit in any::<usize>(),
+    ) {
+        let m = tracked_manifest(&pattern);
+        prop_assert_eq!(Manifest::from_bytes(&m.to_bytes()).unwrap(), m.clone());
+        let traced = pattern.iter().filter(|b| **b).count();
+        prop_assert_eq!(m.traced_positions().len(), traced);
+        // A viewer's key set: main key + one variant key per traced position.
+        let mut ks = KeySet::default();
+        ks.insert(0, [1; 32]);
+        for (t, b) in bits.iter().take(traced).enumerate() {
+            ks.insert(reelseal_core::tardos::variant_key_id(t, *b), [2; 32]);
+        }
+        let out = m.outputs(&ks).unwrap();
+        prop_assert_eq!(out.len(), 1);
+        prop_assert_eq!(out[0].parts.len(), pattern.len());
+        let mut t = 0;
+        for p in &out[0].parts {
+            if p.key_id != 0 {
+                prop_assert_eq!(p.key_id, reelseal_core::tardos::variant_key_id(t, bits[t]));
+                t += 1;
+            }
+        }
+        // Sealed, any bit flip is refused.
+        let full = KeySet::generate();
+        let f = m.seal(&full).unwrap();
+        prop_assert!(Manifest::open(&flip(&f, bit % (f.len() * 8)), &full, &REL).is_err());
+    }
+
+    #[test]
+    fn playlists_parse_what_they_list(durs in proptest::collection::vec(0u32..100_000, 1..50)) {
+        let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:3\n");
+        for (i, d) in durs.iter().enumerate() {
+            text.push_str(&format!("#EXTINF:{}.{:03},\nseg{i:05}.ts\n", d / 1000, d % 1000));
+        }
+        text.push_str("#EXT-X-ENDLIST\n");
+        let segs = parse_playlist(&text, "p").unwrap();
+        prop_assert_eq!(segs.len(), durs.len());
+        for (s, d) in segs.iter().zip(&durs) {
+            prop_assert_eq!(s.duration_ms, u64::from(*d));
+        }
+    }
+
+    #[test]
+    fn playlist_parser_never_panics(text in "(#EXTM3U\n)?((#EXTINF:[0-9.a-z-]{0,6},\n)?[a-z./:#-]{0,12}\n){0,8}") {
+        let _ = parse_playlist(&text, "p");
+    }
 }

@@ -289,6 +289,12 @@ impl Ledger {
     /// Forget a release (used when sealing fails after the ledger row was written).
     pub fn remove_release(&self, id: &ReleaseId) -> Result<()> {
         self.conn
+            .execute(
+                "DELETE FROM trace_codes WHERE release_id = ?1",
+                [id.to_hex()],
+            )
+            .map_err(|e| self.err(e))?;
+        self.conn
             .execute("DELETE FROM releases WHERE id = ?1", [id.to_hex()])
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -880,5 +886,88 @@ mod tests {
             Ledger::open(&p).unwrap().schema_version().unwrap(),
             MIGRATIONS.len() as i64
         );
+    }
+
+    fn release(id: ReleaseId) -> ReleaseRow {
+        ReleaseRow {
+            id,
+            title: "T".into(),
+            dir: "/tmp/x".into(),
+            infohash: "00".repeat(20),
+            torrent_name: "t".into(),
+            created: 1,
+            card: vec![1],
+            keyset: Zeroizing::new(KeySet::generate().to_bytes().to_vec()),
+            supersedes: None,
+        }
+    }
+
+    fn grant(id: GrantId, release: ReleaseId, codeword: Option<Vec<u8>>) -> GrantRow {
+        GrantRow {
+            id,
+            release,
+            viewer: "rsview1x".into(),
+            label: "v".into(),
+            not_before: None,
+            not_after: None,
+            issued: 2,
+            email: None,
+            grant: vec![9],
+            codeword,
+        }
+    }
+
+    #[test]
+    fn version_2_ledgers_upgrade_and_keep_their_grants() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("l.sqlite");
+        let (rel, old) = (ReleaseId([1; 16]), GrantId([2; 16]));
+        {
+            // A ledger as version 2 left it, with a release and a grant.
+            let c = Connection::open(&p).unwrap();
+            for m in &MIGRATIONS[..2] {
+                c.execute_batch(m).unwrap();
+            }
+            c.execute_batch("PRAGMA user_version = 2").unwrap();
+            let l = Ledger {
+                conn: c,
+                path: p.clone(),
+            };
+            l.add_release(&release(rel)).unwrap();
+            l.conn
+                .execute(
+                    "INSERT INTO grants(id,release_id,viewer,label,not_before,not_after,issued,email,grant_bytes) VALUES (?1,?2,'rsview1x','v',NULL,NULL,2,NULL,x'09')",
+                    params![old.to_hex(), rel.to_hex()],
+                )
+                .unwrap();
+        }
+        let mut l = Ledger::open(&p).unwrap();
+        assert_eq!(l.schema_version().unwrap(), 3);
+        let g = l.grant(&old).unwrap().unwrap();
+        assert_eq!((g.grant, g.codeword), (vec![9], None));
+        assert!(l.trace_code(&rel).unwrap().is_none());
+
+        let code = TraceCodeRow {
+            release: rel,
+            params: reelseal_core::tardos::Params {
+                n: 20,
+                c: 2,
+                eps: 1e-2,
+            },
+            cutoff: 0.4,
+            biases: vec![0.41, 0.5, 0.59],
+        };
+        l.set_trace_code(&code).unwrap();
+        assert_eq!(l.trace_code(&rel).unwrap().unwrap(), code);
+        let new = GrantId([3; 16]);
+        l.add_grants(&[grant(new, rel, Some(vec![0b101]))]).unwrap();
+        let gs = l.grants(&rel).unwrap();
+        assert_eq!(gs.len(), 2);
+        assert_eq!(gs[1].codeword, Some(vec![0b101]));
+        // A release forgotten after a failed seal takes its code with it.
+        l.conn.execute("DELETE FROM codewords", []).unwrap();
+        l.conn.execute("DELETE FROM grants", []).unwrap();
+        l.remove_release(&rel).unwrap();
+        assert!(l.trace_code(&rel).unwrap().is_none());
     }
 }
