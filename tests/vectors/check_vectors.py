@@ -222,7 +222,15 @@ def main():
             plain = open_stream(file_key(main_key, f[:16], r, b"manifest"), f[16:])
             m = canonical(plain)
             assert c["expect"] == "ok" and plain.hex() == c["plaintext"] and m[b"release"] == rel, c["name"]
-            assert [p[b"ct"] for p in m[b"files"]] == [b"f000.rsc", b"f001.rsc"]
+            if c["name"] == "ok_with_tracks":
+                assert [p[b"ct"] for p in m[b"files"]] == [b"f000.rsc", b"f001.rsc", b"f002.rsc"]
+                segs = m[b"tracks"][0][b"segments"]
+                assert [s[b"alts"] for s in segs] == [[b"f000.rsc"], [b"f001.rsc", b"f002.rsc"]]
+                # Variant keys of traced position 0: A under id 1, B under id 2 (FORMAT.md §4).
+                assert [p[b"key"] for p in m[b"files"]] == [0, 1, 2]
+            else:
+                assert [p[b"ct"] for p in m[b"files"]] == [b"f000.rsc", b"f001.rsc"]
+                assert b"tracks" not in m
         except ValueError as e:
             assert str(e) == c["expect"], c["name"]
         n += 1

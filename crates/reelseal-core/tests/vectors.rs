@@ -10,7 +10,7 @@ use reelseal_core::card::{Card, CardFile, SignedCard};
 use reelseal_core::grant::{self, Grant, GrantParams, KeyFile};
 use reelseal_core::keys::{PublisherPublic, PublisherSecret, ViewerPublic, ViewerSecret};
 use reelseal_core::keyset::KeySet;
-use reelseal_core::manifest::{Manifest, ManifestFile};
+use reelseal_core::manifest::{Manifest, ManifestFile, Segment, Track};
 use reelseal_core::revocation::{Entry, RevocationList, Subject};
 use reelseal_core::stream::{self, FileCipher, Purpose, CHUNK_CT};
 use reelseal_core::{armor, Error, GrantId, ReleaseId};
@@ -226,8 +226,45 @@ fn manifest() -> Manifest {
     }
 }
 
+/// The manifest of a release with variant segments: a shared segment, then a traced one
+/// (variant A under key 1, B under key 2).
+fn manifest_with_tracks() -> Manifest {
+    let seg = |ct: &str, key_id: u32, name: &str, size: u64, n: u8| ManifestFile {
+        path: vec!["segments".into(), name.into()],
+        size,
+        media_type: "video/mp2t".into(),
+        nonce: [n; 16],
+        key_id,
+        ct_name: ct.into(),
+    };
+    Manifest {
+        release: ReleaseId(RELEASE),
+        files: vec![
+            seg("f000.rsc", 0, "000000.ts", 188_000, 0x11),
+            seg("f001.rsc", 1, "000001.a.ts", 190_000, 0x12),
+            seg("f002.rsc", 2, "000001.b.ts", 191_000, 0x13),
+        ],
+        tracks: vec![Track {
+            path: vec!["film.ts".into()],
+            media_type: "video/mp2t".into(),
+            segments: vec![
+                Segment {
+                    duration_ms: 2000,
+                    alts: vec!["f000.rsc".into()],
+                },
+                Segment {
+                    duration_ms: 2000,
+                    alts: vec!["f001.rsc".into(), "f002.rsc".into()],
+                },
+            ],
+        }],
+    }
+}
+
 fn gen_manifest() -> Value {
     let m = manifest();
+    let tracked = manifest_with_tracks();
+    let tracked_sealed = tracked.seal_with_nonce(&keyset(), NONCE).unwrap();
     let sealed = m.seal_with_nonce(&keyset(), NONCE).unwrap();
     let mut flipped = sealed.clone();
     flipped[40] ^= 1;
@@ -235,6 +272,7 @@ fn gen_manifest() -> Value {
         {"name": "ok", "plaintext": h(&m.to_bytes()), "nonce": h(&NONCE), "file": h(&sealed), "expect": "ok"},
         {"name": "bit_flip", "file": h(&flipped), "expect": "chunk_auth"},
         {"name": "other_release", "file": h(&sealed), "open_with_release": h(&[0x56; 16]), "expect": "chunk_auth"},
+        {"name": "ok_with_tracks", "plaintext": h(&tracked.to_bytes()), "nonce": h(&NONCE), "file": h(&tracked_sealed), "expect": "ok"},
     ]})
 }
 
@@ -488,12 +526,15 @@ fn check_manifest(v: &Value) -> usize {
         let r = Manifest::open(&unh(&c["file"]), &keyset(), &rel);
         if c["expect"] == "ok" {
             let m = r.unwrap();
-            assert_eq!(m, manifest());
+            let want = if c["name"] == "ok_with_tracks" {
+                manifest_with_tracks()
+            } else {
+                manifest()
+            };
+            assert_eq!(m, want);
             assert_eq!(h(&m.to_bytes()), c["plaintext"].as_str().unwrap());
             assert_eq!(
-                h(&manifest()
-                    .seal_with_nonce(&keyset(), arr(&c["nonce"]))
-                    .unwrap()),
+                h(&want.seal_with_nonce(&keyset(), arr(&c["nonce"])).unwrap()),
                 c["file"].as_str().unwrap()
             );
         } else {
