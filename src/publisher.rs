@@ -334,6 +334,10 @@ pub fn show(home: &Home, release: &str, json: bool) -> Result<()> {
         .and_then(|b| Metainfo::from_bytes(&b).ok());
     let magnet = c.magnet(&r.torrent_name);
     let grants = ledger.grants(&r.id)?.len();
+    let tracing = ledger.trace_code(&r.id)?.map(|t| {
+        json!({"positions": t.biases.len(), "viewers": t.params.n, "colluders": t.params.c,
+               "epsilon": t.params.eps, "cutoff": t.cutoff})
+    });
     if json {
         util::print_json(&json!({
             "release_id": r.id.to_hex(), "title": c.title, "publisher": c.publisher_key().to_bech32(),
@@ -343,6 +347,7 @@ pub fn show(home: &Home, release: &str, json: bool) -> Result<()> {
             "torrent_name": r.torrent_name,
             "torrent_pieces": torrent.as_ref().map(|t| t.info.pieces.len() / 20),
             "private": torrent.as_ref().map(|t| t.info.private == Some(1)),
+            "tracing": tracing,
             "files": c.files.iter().map(|f| json!({"name": f.name, "ciphertext_bytes": f.len, "sha256": hex::encode(&f.sha256)})).collect::<Vec<_>>(),
         }));
         return Ok(());
@@ -380,9 +385,27 @@ pub fn show(home: &Home, release: &str, json: bool) -> Result<()> {
         }
     );
     println!("grants     {grants}");
+    if let Some(t) = &tracing {
+        println!(
+            "tracing    {} traced segments; code for {} viewers, coalitions of {}, ε {:e}",
+            t["positions"],
+            t["viewers"],
+            t["colluders"],
+            t["epsilon"].as_f64().unwrap_or_default()
+        );
+    }
     println!("files (ciphertext, as the swarm sees them):");
-    for f in &c.files {
+    const SHOWN: usize = 12;
+    for f in c.files.iter().take(SHOWN) {
         println!("  {:<14} {:>12}", f.name, util::human_bytes(f.len));
+    }
+    if c.files.len() > SHOWN {
+        let rest: u64 = c.files[SHOWN..].iter().map(|f| f.len).sum();
+        println!(
+            "  … {} more     {:>12} (--json lists them all)",
+            c.files.len() - SHOWN,
+            util::human_bytes(rest)
+        );
     }
     Ok(())
 }
