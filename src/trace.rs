@@ -262,16 +262,32 @@ struct Position {
     plain: [Vec<u8>; 2],
 }
 
-fn decrypt(
-    payload: &Path,
-    f: &ManifestFile,
-    keys: &KeySet,
-    release: &ReleaseId,
-) -> Result<Vec<u8>> {
-    let path = payload.join(&f.ct_name);
-    let ct = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let cipher = stream::FileCipher::new(keys.get(f.key_id)?, &f.nonce, release, Purpose::Payload);
-    stream::open_to_vec(cipher, &ct).with_context(|| format!("{} does not decrypt", path.display()))
+/// The release as the publisher sees it: manifest, full key set, ciphertext folder.
+struct Ctx<'a> {
+    manifest: &'a Manifest,
+    keys: &'a KeySet,
+    payload: &'a Path,
+    release: &'a ReleaseId,
+}
+
+impl Ctx<'_> {
+    fn decrypt(&self, f: &ManifestFile) -> Result<Vec<u8>> {
+        let path = self.payload.join(&f.ct_name);
+        let ct = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let key = self.keys.get(f.key_id)?;
+        let cipher = stream::FileCipher::new(key, &f.nonce, self.release, Purpose::Payload);
+        stream::open_to_vec(cipher, &ct)
+            .with_context(|| format!("{} does not decrypt", path.display()))
+    }
+
+    /// Plaintext of a segment everyone shares.
+    fn shared(&self, s: &reelseal_core::manifest::Segment) -> Result<Vec<u8>> {
+        let f = self
+            .manifest
+            .file(&s.alts[0])
+            .context("segment file missing from the manifest")?;
+        self.decrypt(f)
+    }
 }
 
 /// How the leak was read.
@@ -313,7 +329,13 @@ pub fn trace(home: &Home, release: &str, leak: &Path, json: bool) -> Result<()> 
             positions.len()
         );
     }
-    let reading = read_leak(&sk.public(), leak, &manifest, &keys, &payload, &r.id)?;
+    let ctx = Ctx {
+        manifest: &manifest,
+        keys: &keys,
+        payload: &payload,
+        release: &r.id,
+    };
+    let reading = read_leak(&sk.public(), leak, &ctx)?;
     let grants: Vec<_> = ledger
         .grants(&r.id)?
         .into_iter()
@@ -394,11 +416,9 @@ pub fn trace(home: &Home, release: &str, leak: &Path, json: bool) -> Result<()> 
 fn read_leak(
     publisher: &reelseal_core::keys::PublisherPublic,
     leak: &Path,
-    manifest: &Manifest,
-    keys: &KeySet,
-    payload: &Path,
-    release: &ReleaseId,
+    ctx: &Ctx,
 ) -> Result<Reading> {
+    let (manifest, keys) = (ctx.manifest, ctx.keys);
     let head = {
         let mut f =
             std::fs::File::open(leak).with_context(|| format!("cannot open {}", leak.display()))?;
@@ -470,13 +490,10 @@ fn read_leak(
     let mut plain = Vec::with_capacity(positions.len());
     for t in 0..positions.len() {
         plain.push(Position {
-            plain: [
-                decrypt(payload, alt_file(t, 0)?, keys, release)?,
-                decrypt(payload, alt_file(t, 1)?, keys, release)?,
-            ],
+            plain: [ctx.decrypt(alt_file(t, 0)?)?, ctx.decrypt(alt_file(t, 1)?)?],
         });
     }
-    if let Some(symbols) = exact_walk(leak, manifest, keys, payload, release, &plain)? {
+    if let Some(symbols) = exact_walk(leak, ctx, &plain)? {
         return Ok(Reading {
             kind: "exact copy",
             symbols,
@@ -484,20 +501,13 @@ fn read_leak(
             grant_in_key: None,
         });
     }
-    correlate(leak, manifest, keys, payload, release, &plain)
+    correlate(leak, ctx, &plain)
 }
 
 /// Walk the leak segment by segment, matching each against the variants' bytes. `None` if
 /// it is not a byte-exact assembly of the release's segments.
-fn exact_walk(
-    leak: &Path,
-    manifest: &Manifest,
-    keys: &KeySet,
-    payload: &Path,
-    release: &ReleaseId,
-    plain: &[Position],
-) -> Result<Option<Vec<Option<bool>>>> {
-    let Some(track) = manifest.tracks.first() else {
+fn exact_walk(leak: &Path, ctx: &Ctx, plain: &[Position]) -> Result<Option<Vec<Option<bool>>>> {
+    let Some(track) = ctx.manifest.tracks.first() else {
         return Ok(None);
     };
     let mut f = BufReader::new(std::fs::File::open(leak)?);
@@ -527,8 +537,7 @@ fn exact_walk(
                 (Some(true), plain[t].plain[1].clone()),
             ]
         } else {
-            let f = manifest.file(&s.alts[0]).context("segment file missing")?;
-            vec![(None, decrypt(payload, f, keys, release)?)]
+            vec![(None, ctx.shared(s)?)]
         };
         let longest = candidates.iter().map(|c| c.1.len()).max().unwrap_or(0);
         fill(&mut window, longest)?;
@@ -584,17 +593,11 @@ fn next_frame(child: &mut std::process::Child, buf: &mut [u8]) -> bool {
 }
 
 /// Read a re-encoded copy: correlate each frame's `leak − A` with `B − A`.
-fn correlate(
-    leak: &Path,
-    manifest: &Manifest,
-    keys: &KeySet,
-    payload: &Path,
-    release: &ReleaseId,
-    plain: &[Position],
-) -> Result<Reading> {
+fn correlate(leak: &Path, ctx: &Ctx, plain: &[Position]) -> Result<Reading> {
     need_tool("ffmpeg")?;
     need_tool("ffprobe")?;
-    let track = manifest
+    let track = ctx
+        .manifest
         .tracks
         .first()
         .context("the release has no track")?;
@@ -613,8 +616,7 @@ fn correlate(
                 fb.write_all(&plain[t].plain[1])?;
                 t += 1;
             } else {
-                let f = manifest.file(&s.alts[0]).context("segment file missing")?;
-                let p = decrypt(payload, f, keys, release)?;
+                let p = ctx.shared(s)?;
                 fa.write_all(&p)?;
                 fb.write_all(&p)?;
             }

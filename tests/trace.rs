@@ -309,28 +309,22 @@ fn marked_release_traces_copies_keys_and_colluders() {
     assert_eq!(accused(&v), ["viewer-3"], "{v:#}");
 
     // Through the swarm: fetch and play give viewer 3 exactly the copy `open` made.
-    let mut seeder = StdCommand::new(assert_cmd::cargo::cargo_bin("reelseal"))
-        .arg("--home")
-        .arg(&publisher)
-        .args([
-            "--json",
+    let (_seeder, v) = spawn_announcing(
+        "reelseal",
+        &publisher,
+        &[
             "seed",
             "marked-film",
             "--bind",
             "127.0.0.1",
             "--no-dht",
-        ])
-        .args(["--no-trackers", "--seconds", "240"])
-        .current_dir(r)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let peer = first_json_line(&mut seeder)["listening"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let _seeder = Proc(seeder);
+            "--no-trackers",
+            "--seconds",
+            "240",
+        ],
+        r,
+    );
+    let peer = v["listening"].as_str().unwrap().to_string();
     let net = [
         "--bind",
         "127.0.0.1",
@@ -354,22 +348,11 @@ fn marked_release_traces_copies_keys_and_colluders() {
         "fetch differs from open"
     );
 
-    let mut player = StdCommand::new(assert_cmd::cargo::cargo_bin("reelview"))
-        .arg("--home")
-        .arg(&viewer_home)
-        .args(["--json", "play"])
-        .arg(key(3))
-        .args(["--player", "none"])
-        .args(net)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = first_json_line(&mut player)["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let _player = Proc(player);
+    let key3 = key(3);
+    let mut play_args = vec!["play", key3.to_str().unwrap(), "--player", "none"];
+    play_args.extend(net);
+    let (_player, v) = spawn_announcing("reelview", &viewer_home, &play_args, r);
+    let url = v["url"].as_str().unwrap().to_string();
     assert!(url.ends_with("/film.ts"), "{url}");
     // A range across several segment boundaries, then the whole track.
     let (a, b) = (b3.len() / 3, b3.len() / 3 + 300_000);

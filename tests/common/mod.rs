@@ -117,3 +117,25 @@ pub fn first_json_line(child: &mut Child) -> serde_json::Value {
     serde_json::from_str(&line)
         .unwrap_or_else(|e| panic!("expected a JSON line, got {line:?}: {e}"))
 }
+
+/// Start `bin --home HOME --json ARGS…` in `cwd` and wait for the JSON line it announces
+/// itself with (a seeder's address, a player's URL). The process dies with the `Proc`.
+pub fn spawn_announcing(
+    bin: &str,
+    home: &Path,
+    args: &[&str],
+    cwd: &Path,
+) -> (Proc, serde_json::Value) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin(bin))
+        .arg("--home")
+        .arg(home)
+        .arg("--json")
+        .args(args)
+        .current_dir(cwd)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let v = first_json_line(&mut child);
+    (Proc(child), v)
+}
