@@ -129,7 +129,7 @@ pub struct MarkArgs {
 pub fn mark(a: MarkArgs) -> Result<()> {
     need_tool("ffmpeg")?;
     need_tool("ffprobe")?;
-    if !(a.segment_seconds >= 0.2) {
+    if a.segment_seconds.is_nan() || a.segment_seconds < 0.2 {
         bail!("--segment-seconds must be at least 0.2");
     }
     if a.out.exists() && !a.force {
