@@ -257,11 +257,6 @@ pub fn mark(a: MarkArgs) -> Result<()> {
     Ok(())
 }
 
-/// One traced segment's two plaintexts, as the publisher can decrypt them.
-struct Position {
-    plain: [Vec<u8>; 2],
-}
-
 /// The release as the publisher sees it: manifest, full key set, ciphertext folder.
 struct Ctx<'a> {
     manifest: &'a Manifest,
@@ -280,13 +275,25 @@ impl Ctx<'_> {
             .with_context(|| format!("{} does not decrypt", path.display()))
     }
 
-    /// Plaintext of a segment everyone shares.
-    fn shared(&self, s: &reelseal_core::manifest::Segment) -> Result<Vec<u8>> {
-        let f = self
-            .manifest
-            .file(&s.alts[0])
-            .context("segment file missing from the manifest")?;
-        self.decrypt(f)
+    /// A segment's plaintexts with the symbol each stands for: A (`false`) and B
+    /// (`true`) for a traced segment, or the one everyone shares (`None`). Decrypted one
+    /// segment at a time, so memory stays at a segment's size whatever the film's.
+    fn variants(
+        &self,
+        s: &reelseal_core::manifest::Segment,
+    ) -> Result<Vec<(Option<bool>, Vec<u8>)>> {
+        let symbol = |v: usize| (s.alts.len() == 2).then_some(v == 1);
+        s.alts
+            .iter()
+            .enumerate()
+            .map(|(v, ct)| {
+                let f = self
+                    .manifest
+                    .file(ct)
+                    .context("segment file missing from the manifest")?;
+                Ok((symbol(v), self.decrypt(f)?))
+            })
+            .collect()
     }
 }
 
@@ -486,14 +493,8 @@ fn read_leak(
             grant_in_key: grant,
         });
     }
-    // A copy of the film. Decrypt every traced segment's two variants.
-    let mut plain = Vec::with_capacity(positions.len());
-    for t in 0..positions.len() {
-        plain.push(Position {
-            plain: [ctx.decrypt(alt_file(t, 0)?)?, ctx.decrypt(alt_file(t, 1)?)?],
-        });
-    }
-    if let Some(symbols) = exact_walk(leak, ctx, &plain)? {
+    // A copy of the film: byte-exact, or else re-encoded.
+    if let Some(symbols) = exact_walk(leak, ctx)? {
         return Ok(Reading {
             kind: "exact copy",
             symbols,
@@ -501,12 +502,12 @@ fn read_leak(
             grant_in_key: None,
         });
     }
-    correlate(leak, ctx, &plain)
+    correlate(leak, ctx)
 }
 
 /// Walk the leak segment by segment, matching each against the variants' bytes. `None` if
 /// it is not a byte-exact assembly of the release's segments.
-fn exact_walk(leak: &Path, ctx: &Ctx, plain: &[Position]) -> Result<Option<Vec<Option<bool>>>> {
+fn exact_walk(leak: &Path, ctx: &Ctx) -> Result<Option<Vec<Option<bool>>>> {
     let Some(track) = ctx.manifest.tracks.first() else {
         return Ok(None);
     };
@@ -530,20 +531,12 @@ fn exact_walk(leak: &Path, ctx: &Ctx, plain: &[Position]) -> Result<Option<Vec<O
         Ok(())
     };
     for s in &track.segments {
-        let candidates: Vec<(Option<bool>, Vec<u8>)> = if s.alts.len() == 2 {
-            let t = symbols.len();
-            vec![
-                (Some(false), plain[t].plain[0].clone()),
-                (Some(true), plain[t].plain[1].clone()),
-            ]
-        } else {
-            vec![(None, ctx.shared(s)?)]
-        };
+        let candidates = ctx.variants(s)?;
         let longest = candidates.iter().map(|c| c.1.len()).max().unwrap_or(0);
         fill(&mut window, longest)?;
-        let hit = candidates.iter().find(|(_, p)| {
-            window.len() >= p.len() && Sha256::digest(&window[..p.len()]) == Sha256::digest(p)
-        });
+        let hit = candidates
+            .iter()
+            .find(|(_, p)| window.len() >= p.len() && window[..p.len()] == p[..]);
         let Some((sym, p)) = hit else {
             return Ok(None);
         };
@@ -593,7 +586,7 @@ fn next_frame(child: &mut std::process::Child, buf: &mut [u8]) -> bool {
 }
 
 /// Read a re-encoded copy: correlate each frame's `leak − A` with `B − A`.
-fn correlate(leak: &Path, ctx: &Ctx, plain: &[Position]) -> Result<Reading> {
+fn correlate(leak: &Path, ctx: &Ctx) -> Result<Reading> {
     need_tool("ffmpeg")?;
     need_tool("ffprobe")?;
     let track = ctx
@@ -607,20 +600,18 @@ fn correlate(leak: &Path, ctx: &Ctx, plain: &[Position]) -> Result<Reading> {
         .tempdir()?;
     let (pa, pb) = (tmp.path().join("a.ts"), tmp.path().join("b.ts"));
     {
-        let (mut fa, mut fb) = (std::fs::File::create(&pa)?, std::fs::File::create(&pb)?);
-        let mut t = 0;
+        use std::io::Write;
+        let (mut fa, mut fb) = (
+            std::io::BufWriter::new(std::fs::File::create(&pa)?),
+            std::io::BufWriter::new(std::fs::File::create(&pb)?),
+        );
         for s in &track.segments {
-            use std::io::Write;
-            if s.alts.len() == 2 {
-                fa.write_all(&plain[t].plain[0])?;
-                fb.write_all(&plain[t].plain[1])?;
-                t += 1;
-            } else {
-                let p = ctx.shared(s)?;
-                fa.write_all(&p)?;
-                fb.write_all(&p)?;
-            }
+            let v = ctx.variants(s)?;
+            fa.write_all(&v[0].1)?;
+            fb.write_all(&v[v.len() - 1].1)?;
         }
+        fa.flush()?;
+        fb.flush()?;
     }
     let rate = probe_first(&pa, "stream=r_frame_rate")?;
     let times = probe(&pa, "frame=best_effort_timestamp_time")?;
@@ -655,8 +646,9 @@ fn correlate(leak: &Path, ctx: &Ctx, plain: &[Position]) -> Result<Reading> {
         decoder(&pa, None)?,
         decoder(&pb, None)?,
     );
-    let mut num = vec![0f64; plain.len()];
-    let mut den = vec![0f64; plain.len()];
+    let traced = ctx.manifest.traced_positions().len();
+    let mut num = vec![0f64; traced];
+    let mut den = vec![0f64; traced];
     let (mut l, mut a, mut b) = (vec![0u8; W * H], vec![0u8; W * H], vec![0u8; W * H]);
     let mut frames = 0usize;
     let mut leak_frames = 0usize;
