@@ -41,17 +41,19 @@ ffmpeg -nostdin -v error -y -i tr-copy/film.ts -c:v libx264 -b:v 300k -preset fa
 measure "reelseal trace (exact copy)" -- reelseal --quiet trace tr-v.reelseal tr-copy/film.ts
 measure "reelseal trace (re-encoded 300 kbit/s)" -- reelseal --quiet trace tr-v.reelseal tr-leak.mp4
 measure "reelseal trace (leaked .rskey)" -- reelseal --quiet trace tr-v.reelseal tr-keys/viewer-42.rskey
-for leak in tr-copy/film.ts tr-leak.mp4; do
-  reelseal --json trace tr-v.reelseal "$leak" | python3 -c 'import json,sys; v=json.load(sys.stdin); print(f"trace {v["kind"]}: read {v["read"]}/{v["positions"]}, accused {[a["label"] for a in v["accused"]]}")' >&2
+for leak in tr-copy/film.ts tr-leak.mp4 tr-keys/viewer-42.rskey; do
+  reelseal --json trace tr-v.reelseal "$leak" > tr-trace.json
+  python3 -c 'import json; v = json.load(open("tr-trace.json")); print("trace %s: read %s/%s, accused %s" % (v["kind"], v["read"], v["positions"], [a["label"] for a in v["accused"]]))' >&2
 done
 echo
 echo "## Tracing costs (${MIN}-minute 640x360 film, ${SEG} s segments, median of $RUNS)"
 echo "| step | seconds | peak RSS |"
 echo "|---|---|---|"
-while read -r l t m; do printf '| %s | %.2f | %.1f MiB |\n' "$l" "$t" "$(echo "$m/1024" | bc -l)"; done < <(sed 's/ \([0-9.]*\) \([0-9]*\)$/\t\1\t\2/' "$RESULTS" | tr ' ' '_' | tr '\t' ' ' | sed 's/_/ /g')
+awk '{ m = $NF; t = $(NF-1); NF -= 2; printf "| %s | %.2f | %.1f MiB |\n", $0, t, m / 1024 }' "$RESULTS"
 python3 - <<'PY'
 import json
 v = json.load(open("tr-seal.json"))["variants"]
-print(f"\nsegments {v['segments']}, traced {v['traced']}, B adds {v['extra_bytes_b']/2**20:.1f} MiB "
-      f"to A's {v['bytes_a']/2**20:.1f} MiB ({100*v['storage_overhead']:.0f}%): B/A size ratio {v['extra_bytes_b']/v['bytes_a']*v['segments']/max(v['traced'],1):.3f}")
+ratio = v['extra_bytes_b'] / v['bytes_a'] * v['segments'] / max(v['traced'], 1)
+print("\nsegments %d, traced %d, B adds %.1f MiB to A's %.1f MiB (%.0f%%): a marked segment is %.3f x its A twin"
+      % (v['segments'], v['traced'], v['extra_bytes_b'] / 2**20, v['bytes_a'] / 2**20, 100 * v['storage_overhead'], ratio))
 PY

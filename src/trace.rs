@@ -306,7 +306,18 @@ struct Reading {
 }
 
 /// `reelseal trace RELEASE LEAK`.
-pub fn trace(home: &Home, release: &str, leak: &Path, json: bool) -> Result<()> {
+pub fn trace(
+    home: &Home,
+    release: &str,
+    leak: &Path,
+    epsilon: Option<f64>,
+    json: bool,
+) -> Result<()> {
+    if let Some(e) = epsilon {
+        if !(e > 0.0 && e < 1.0) {
+            bail!("--epsilon must be between 0 and 1, for example 1e-6");
+        }
+    }
     let sk = home.secret()?;
     let ledger = home.ledger()?;
     let r = resolve_release(&ledger, release)?;
@@ -353,7 +364,14 @@ pub fn trace(home: &Home, release: &str, leak: &Path, json: bool) -> Result<()> 
         .collect();
     let read = reading.symbols.iter().filter(|s| s.is_some()).count();
     let n = grants.len().max(1) as u64;
-    let z = tardos::threshold(read, n, code.params.eps, code.cutoff);
+    if epsilon.is_some_and(|e| e > code.params.eps) {
+        bail!(
+            "--epsilon can only be smaller than the {:e} the release was sealed with: the code was sized for that",
+            code.params.eps
+        );
+    }
+    let eps = epsilon.unwrap_or(code.params.eps);
+    let z = tardos::threshold(read, n, eps, code.cutoff);
     let mut scored: Vec<(f64, &reelseal_ledger::GrantRow)> = grants
         .iter()
         .map(|(g, bits)| (tardos::score(&code.biases, bits, &reading.symbols), g))
@@ -368,7 +386,7 @@ pub fn trace(home: &Home, release: &str, leak: &Path, json: bool) -> Result<()> 
             "positions": reading.symbols.len(), "read": read, "erasures": reading.symbols.len() - read,
             "b_symbols": b_count,
             "grants_scored": grants.len(), "threshold": if z.is_finite() { json!((z * 100.0).round() / 100.0) } else { json!(null) },
-            "epsilon": code.params.eps,
+            "epsilon": eps,
             "false_accusation_bound": tardos::false_accusation_bound(read, n, z, code.cutoff),
             "accused": accused.iter().map(|x| row(x)).collect::<Vec<_>>(),
             "top": scored.iter().take(5).map(row).collect::<Vec<_>>(),
@@ -394,7 +412,7 @@ pub fn trace(home: &Home, release: &str, leak: &Path, json: bool) -> Result<()> 
             "scored   {} grants; threshold {:.1} (chance of accusing anyone innocent ≤ {:e})",
             grants.len(),
             z,
-            code.params.eps
+            eps
         );
         if accused.is_empty() {
             println!("accused  nobody: no grant's score clears the threshold (too few segments read, or too many colluders)");

@@ -212,6 +212,26 @@ fn each_grant_opens_its_own_sequence_and_trace_names_it() {
     assert_eq!(t["read"], 45);
     assert_eq!(t["accused"][0]["label"], "guest");
     assert_eq!(t["accused"][0]["grant_id"], t["grant_in_key"]);
+    // Stronger evidence on request raises the bar; a weaker ε than sealed is refused.
+    let o = reelseal(&publisher)
+        .args(["--json", "trace", "--epsilon", "1e-9"])
+        .arg(&release)
+        .arg(&access)
+        .output()
+        .unwrap();
+    let strict = stdout_json(&o);
+    assert!(
+        strict["threshold"].as_f64() > t["threshold"].as_f64(),
+        "{strict:#}"
+    );
+    assert_eq!(strict["epsilon"], 1e-9);
+    let o = reelseal(&publisher)
+        .args(["trace", "--epsilon", "0.5"])
+        .arg(&release)
+        .arg(&access)
+        .output()
+        .unwrap();
+    assert!(!o.status.success() && stderr(&o).contains("can only be smaller"));
 
     // Tampering with a traced segment (both variants) is caught naming the file.
     let payload = std::fs::read_dir(&release)

@@ -13,6 +13,7 @@ use reelseal::publisher::{self, GrantArgs, Home, SealArgs, VariantArgs};
 ///   reelseal seal film.mp4 subs/ --title "My Film"   # encrypt + torrent + signed card
 ///   reelseal grant <RELEASE> --to rsview1… --name "Jury 3" --not-after 2027-03-31
 ///   reelseal seed                                    # share the ciphertext
+///   reelseal trace <RELEASE> leaked.mp4              # who leaked (releases sealed with variants)
 ///
 /// RELEASE is a release id, a unique prefix of one (4+ hex digits), or a release directory.
 #[derive(Parser)]
@@ -221,6 +222,9 @@ enum Cmd {
         release: String,
         /// The leaked file: a copy of the film, or a key file.
         leak: PathBuf,
+        /// Demand stronger evidence: a smaller false-accusation bound than the release was sealed with.
+        #[arg(long, value_name = "ε")]
+        epsilon: Option<f64>,
     },
     /// Re-key a release: same film, new key set, new torrent; re-issue grants to every viewer who is not revoked.
     Rotate {
@@ -377,9 +381,11 @@ fn main() -> ExitCode {
                 force,
                 json: cli.json,
             }),
-            Cmd::Trace { release, leak } => {
-                reelseal::trace::trace(&home, &release, &leak, cli.json)
-            }
+            Cmd::Trace {
+                release,
+                leak,
+                epsilon,
+            } => reelseal::trace::trace(&home, &release, &leak, epsilon, cli.json),
             Cmd::Rotate {
                 release,
                 out,
