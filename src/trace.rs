@@ -632,11 +632,13 @@ fn correlate(leak: &Path, ctx: &Ctx) -> Result<Reading> {
         fb.flush()?;
     }
     let rate = probe_first(&pa, "stream=r_frame_rate")?;
-    let times = probe(&pa, "frame=best_effort_timestamp_time")?;
-    let times: Vec<f64> = times
+    // Presentation times of the frames: the video packets' timestamps, sorted (packets
+    // come in decode order), which needs no decoding.
+    let mut times: Vec<f64> = probe(&pa, "packet=pts_time")?
         .lines()
         .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
         .collect();
+    times.sort_by(f64::total_cmp);
     let t0 = times.first().copied().unwrap_or(0.0);
     // Segment of every frame, from the playlist durations; traced index or None.
     let mut bounds = Vec::new();
