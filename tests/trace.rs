@@ -277,8 +277,21 @@ fn marked_release_traces_copies_keys_and_colluders() {
         "{v:#}"
     );
 
-    // A film of someone else: nobody is accused.
-    let v = trace(&publisher, &release, &film);
+    // Other footage reads as erasures, and nobody is accused.
+    let other = r.join("other.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x180:rate=12",
+        "-t",
+        "90",
+        "-c:v",
+        "libx264",
+        other.to_str().unwrap(),
+    ]);
+    let v = trace(&publisher, &release, &other);
+    assert_eq!(v["read"], 0, "{v:#}");
     assert!(accused(&v).is_empty(), "{v:#}");
 
     // Rotation keeps each viewer's codeword: viewer 3's re-issued grant opens the new
