@@ -31,7 +31,7 @@ measure "reelseal seal --variant-a/-b" -- reelseal --quiet seal --variant-a tr-m
   --viewers 100 --colluders 2 --allow-short-code --out tr-v.reelseal
 BEFORE_EACH=
 rm -rf tr-a.reelseal tr-v.reelseal
-reelseal --quiet seal tr-marked/a --title A --out tr-a.reelseal
+reelseal --quiet seal tr-marked/a --title A --out tr-a.reelseal >/dev/null
 reelseal --quiet --json seal --variant-a tr-marked/a --variant-b tr-marked/b --title V --viewers 100 --colluders 2 \
   --allow-short-code --out tr-v.reelseal > tr-seal.json
 (echo name; for i in $(seq 1 100); do echo "viewer-$i"; done) > tr-viewers.csv
