@@ -310,9 +310,10 @@ mod tests {
     fn innocent_terms_have_mean_zero_and_variance_one() {
         for p in [0.01, 0.3, 0.5, 0.9] {
             let t = score_table(p);
-            for y in 0..2 {
-                let mean = (1.0 - p) * t[0][y] + p * t[1][y];
-                let var = (1.0 - p) * t[0][y].powi(2) + p * t[1][y].powi(2);
+            // Column y of the table: the terms for codeword symbol 0 and 1.
+            for (s0, s1) in t[0].iter().zip(&t[1]) {
+                let mean = (1.0 - p) * s0 + p * s1;
+                let var = (1.0 - p) * s0.powi(2) + p * s1.powi(2);
                 assert!(mean.abs() < 1e-12 && (var - 1.0).abs() < 1e-12);
             }
         }
