@@ -54,17 +54,7 @@ fn open_with(
     out: &Path,
     extra: &[&str],
 ) -> std::process::Output {
-    reelview(home)
-        .arg("open")
-        .arg(key)
-        .arg("--from")
-        .arg(from)
-        .arg("--out")
-        .arg(out)
-        .args(["--publisher", &demo_pub("publisher")])
-        .args(extra)
-        .output()
-        .unwrap()
+    open_cmd(home, key, from, out).args(extra).output().unwrap()
 }
 
 #[test]
@@ -583,26 +573,7 @@ fn rotated_grants_are_renewed_from_the_key_server_with_proof_of_key() {
 #[test]
 fn redemption_is_rate_limited_per_address() {
     let r = sealed_release(50_000, &[]);
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("reelseal"))
-        .arg("--home")
-        .arg(&r.publisher)
-        .args([
-            "--json",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--redeem-rate",
-            "2",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = first_json_line(&mut child)["listening"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let _server = Proc(child);
+    let (_server, url) = spawn_key_server(&r.publisher, 2);
     let c = reqwest::blocking::Client::new();
     let statuses: Vec<u16> = (0..12)
         .map(|_| {

@@ -232,16 +232,7 @@ fn grant_to(r: &Release, viewer: &str, extra: &[&str]) -> std::path::PathBuf {
 }
 
 fn open(r: &Release, viewer_home: &Path, key: &Path, out: &Path) -> std::process::Output {
-    reelview(viewer_home)
-        .args(["open"])
-        .arg(key)
-        .arg("--from")
-        .arg(&r.dir)
-        .arg("--out")
-        .arg(out)
-        .args(["--publisher", &demo_pub("publisher")])
-        .output()
-        .unwrap()
+    open_cmd(viewer_home, key, &r.dir, out).output().unwrap()
 }
 
 #[test]

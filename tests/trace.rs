@@ -37,17 +37,6 @@ fn frames(file: &Path) -> u64 {
         .unwrap()
 }
 
-fn trace(publisher: &Path, release: &Path, leak: &Path) -> serde_json::Value {
-    let o = reelseal(publisher)
-        .args(["--json", "trace"])
-        .arg(release)
-        .arg(leak)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    stdout_json(&o)
-}
-
 fn accused(v: &serde_json::Value) -> Vec<String> {
     v["accused"]
         .as_array()
@@ -58,16 +47,7 @@ fn accused(v: &serde_json::Value) -> Vec<String> {
 }
 
 fn open(viewer_home: &Path, key: &Path, release: &Path, out: &Path) -> PathBuf {
-    reelview(viewer_home)
-        .arg("open")
-        .arg(key)
-        .arg("--from")
-        .arg(release)
-        .arg("--out")
-        .arg(out)
-        .arg("--trust-on-first-use")
-        .assert()
-        .success();
+    open_cmd(viewer_home, key, release, out).assert().success();
     out.join("film.ts")
 }
 
@@ -129,22 +109,8 @@ fn marked_release_traces_copies_keys_and_colluders() {
     );
 
     // Too few segments for the request: refused, with what to do.
-    let o = reelseal(&publisher)
-        .args(["seal", "--variant-a"])
-        .arg(marked.join("a"))
-        .arg("--variant-b")
-        .arg(marked.join("b"))
-        .args([
-            "--title",
-            "Marked",
-            "--viewers",
-            "20",
-            "--colluders",
-            "3",
-            "--epsilon",
-            "0.01",
-        ])
-        .arg("--out")
+    let o = seal_variants(&publisher, &marked, "Marked", 20, 3)
+        .args(["--epsilon", "0.01", "--out"])
         .arg(r.join("too-short"))
         .output()
         .unwrap();
@@ -157,22 +123,8 @@ fn marked_release_traces_copies_keys_and_colluders() {
     assert!(!r.join("too-short").exists());
 
     let release = r.join("marked-film");
-    let o = reelseal(&publisher)
-        .args(["--json", "seal", "--variant-a"])
-        .arg(marked.join("a"))
-        .arg("--variant-b")
-        .arg(marked.join("b"))
-        .args([
-            "--title",
-            "Marked",
-            "--viewers",
-            "20",
-            "--colluders",
-            "2",
-            "--epsilon",
-            "0.01",
-        ])
-        .args(["--piece-size", "65536", "--out"])
+    let o = seal_variants(&publisher, &marked, "Marked", 20, 2)
+        .args(["--epsilon", "0.01", "--piece-size", "65536", "--out"])
         .arg(&release)
         .current_dir(r)
         .output()
@@ -346,6 +298,11 @@ fn marked_release_traces_copies_keys_and_colluders() {
         "--peer",
         &peer,
     ];
+    // `fetch` and `play` need the publisher pinned, as a viewer would after checking it.
+    reelview(&viewer_home)
+        .args(["trust", &demo_pub("publisher")])
+        .assert()
+        .success();
     let fetched = r.join("fetched");
     reelview(&viewer_home)
         .arg("fetch")

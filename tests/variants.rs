@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command as StdCommand, Stdio};
 
 use common::*;
 
@@ -66,28 +65,8 @@ fn seal(publisher: &Path, root: &Path, a: &Path, b: &Path, out: &Path) -> std::p
         .unwrap()
 }
 
-fn trace(publisher: &Path, release: &Path, leak: &Path) -> serde_json::Value {
-    let o = reelseal(publisher)
-        .args(["--json", "trace"])
-        .arg(release)
-        .arg(leak)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    stdout_json(&o)
-}
-
 fn open(home: &Path, key: &Path, release: &Path, out: &Path) -> std::process::Output {
-    reelview(home)
-        .arg("open")
-        .arg(key)
-        .arg("--from")
-        .arg(release)
-        .arg("--out")
-        .arg(out)
-        .args(["--publisher", &demo_pub("publisher")])
-        .output()
-        .unwrap()
+    open_cmd(home, key, release, out).output().unwrap()
 }
 
 #[test]
@@ -137,26 +116,7 @@ fn each_grant_opens_its_own_sequence_and_trace_names_it() {
         .assert()
         .success();
     keys.push(("guest", r.join("guest-home"), access.clone()));
-    let mut server = StdCommand::new(assert_cmd::cargo::cargo_bin("reelseal"))
-        .arg("--home")
-        .arg(&publisher)
-        .args([
-            "--json",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--redeem-rate",
-            "0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = first_json_line(&mut server)["listening"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let _server = Proc(server);
+    let (_server, url) = spawn_key_server(&publisher, 0);
     let o = reelseal(&publisher)
         .args(["--json", "codes"])
         .arg(&release)
@@ -293,31 +253,14 @@ fn renditions_that_do_not_match_are_refused() {
     // Too few traced segments for the code: refused, then sealed on request.
     let out = r.join("weak.reelseal");
     rendition(&r.join("b"), 1, SEGMENTS, |_| "0.500");
-    let o = reelseal(&publisher)
-        .args(["seal", "--variant-a"])
-        .arg(r.join("a"))
-        .arg("--variant-b")
-        .arg(r.join("b"))
-        .args([
-            "--title",
-            "Weak",
-            "--viewers",
-            "1000",
-            "--colluders",
-            "3",
-            "--out",
-        ])
+    let o = seal_variants(&publisher, r, "Weak", 1000, 3)
+        .arg("--out")
         .arg(&out)
         .output()
         .unwrap();
     assert!(!o.status.success());
     assert!(stderr(&o).contains("needs 1394"), "{}", stderr(&o));
-    reelseal(&publisher)
-        .args(["seal", "--variant-a"])
-        .arg(r.join("a"))
-        .arg("--variant-b")
-        .arg(r.join("b"))
-        .args(["--title", "Weak", "--viewers", "1000", "--colluders", "3"])
+    seal_variants(&publisher, r, "Weak", 1000, 3)
         .arg("--allow-short-code")
         .arg("--out")
         .arg(&out)

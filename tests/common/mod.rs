@@ -139,3 +139,58 @@ pub fn spawn_announcing(
     let v = first_json_line(&mut child);
     (Proc(child), v)
 }
+
+/// `reelseal serve` on 127.0.0.1 (an ephemeral port) with `--redeem-rate RATE`; its base URL.
+pub fn spawn_key_server(home: &Path, rate: u32) -> (Proc, String) {
+    let rate = rate.to_string();
+    let args = ["serve", "--listen", "127.0.0.1:0", "--redeem-rate", &rate];
+    let (p, v) = spawn_announcing("reelseal", home, &args, home);
+    (p, v["listening"].as_str().unwrap().to_string())
+}
+
+/// `reelseal --json trace RELEASE LEAK`, which must succeed; its report.
+pub fn trace(publisher: &Path, release: &Path, leak: &Path) -> serde_json::Value {
+    let o = reelseal(publisher)
+        .args(["--json", "trace"])
+        .arg(release)
+        .arg(leak)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout_json(&o)
+}
+
+/// `reelseal seal --variant-a DIR/a --variant-b DIR/b` with `--title T --viewers N
+/// --colluders C`; the caller adds the rest.
+pub fn seal_variants(
+    publisher: &Path,
+    dir: &Path,
+    title: &str,
+    viewers: u32,
+    colluders: u32,
+) -> Command {
+    let mut c = reelseal(publisher);
+    c.arg("--json")
+        .arg("seal")
+        .arg("--variant-a")
+        .arg(dir.join("a"))
+        .arg("--variant-b")
+        .arg(dir.join("b"))
+        .args(["--title", title])
+        .args(["--viewers", &viewers.to_string()])
+        .args(["--colluders", &colluders.to_string()]);
+    c
+}
+
+/// `reelview open KEY --from RELEASE --out OUT --publisher <demo publisher>`.
+pub fn open_cmd(home: &Path, key: &Path, release: &Path, out: &Path) -> Command {
+    let mut c = reelview(home);
+    c.arg("open")
+        .arg(key)
+        .arg("--from")
+        .arg(release)
+        .arg("--out")
+        .arg(out)
+        .args(["--publisher", &demo_pub("publisher")]);
+    c
+}
