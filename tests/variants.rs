@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-/// Enough traced segments (three in four) for ε = 10⁻⁶ with 5 viewers, so that a test
-/// run accusing an innocent grant would be a one-in-a-million event, not a flake.
+/// Enough traced segments (three in four) for ε = 10⁻⁶ with 5 viewers: each trace below
+/// accuses an innocent grant with probability at most 10⁻⁶, so a failure is a bug, not a flake.
 const SEGMENTS: usize = 204;
 const TRACED: u64 = 153;
 const SHARED: u64 = 51;
