@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command as StdCommand, Stdio};
 
 use common::*;
 use reelseal_core::keys::ViewerSecret;
@@ -14,20 +13,10 @@ struct Server {
     url: String,
 }
 
-fn start_server(home: &Path, addr: &str) -> Server {
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("reelseal"))
-        .arg("--home")
-        .arg(home)
-        .args(["--json", "serve", "--listen", addr, "--redeem-rate", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let v = first_json_line(&mut child);
-    Server {
-        _proc: Proc(child),
-        url: v["listening"].as_str().unwrap().to_string(),
-    }
+/// The key server on an ephemeral 127.0.0.1 port; dropping it stops the server.
+fn start_server(home: &Path) -> Server {
+    let (proc, url) = spawn_key_server(home, 0);
+    Server { _proc: proc, url }
 }
 
 fn grant(r: &Release, viewer: &str, out: &Path) {
@@ -179,7 +168,7 @@ fn revoke_then_rotate() {
 fn key_server_redeems_codes_once_and_survives_a_restart() {
     let r = sealed_release(200_000, &[]);
     let root = r.root.path();
-    let server = start_server(&r.publisher, "127.0.0.1:0");
+    let server = start_server(&r.publisher);
     let o = reelseal(&r.publisher)
         .args(["--json", "codes", &r.id, "--count", "3"])
         .output()
@@ -287,7 +276,7 @@ fn key_server_redeems_codes_once_and_survives_a_restart() {
         .unwrap();
     assert_eq!(before.as_array().unwrap().len(), 2);
     drop(server);
-    let server = start_server(&r.publisher, "127.0.0.1:0");
+    let server = start_server(&r.publisher);
     let after: serde_json::Value = client
         .get(format!("{}/v1/releases/{}/grants", server.url, r.id))
         .bearer_auth(&token)
@@ -338,7 +327,7 @@ fn key_server_revocations_reach_viewers_and_offline_rules_are_explicit() {
     // Start the server first so the card can name it.
     let root = tempfile::tempdir().unwrap();
     let publisher = home_from_demo(root.path(), "publisher");
-    let server = start_server(&publisher, "127.0.0.1:0");
+    let server = start_server(&publisher);
     let film = root.path().join("film.mp4");
     std::fs::write(&film, film_bytes(100_000, 3)).unwrap();
     let dir = root.path().join("rel");
@@ -480,7 +469,7 @@ fn fetch_and_play_refuse_a_revoked_grant_before_any_network() {
 fn rotated_grants_are_renewed_from_the_key_server_with_proof_of_key() {
     let root = tempfile::tempdir().unwrap();
     let publisher = home_from_demo(root.path(), "publisher");
-    let server = start_server(&publisher, "127.0.0.1:0");
+    let server = start_server(&publisher);
     let film = root.path().join("film.mp4");
     std::fs::write(&film, film_bytes(200_000, 9)).unwrap();
     let dir = root.path().join("rel");
