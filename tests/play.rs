@@ -2,13 +2,11 @@
 //! process, played by another; curl and ffprobe/ffmpeg read the decrypted stream over HTTP
 //! while it is still downloading, and no plaintext ever appears on disk.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 
 fn curl(args: &[&str]) -> (String, Vec<u8>) {
     let o = StdCommand::new("curl")

@@ -1,11 +1,9 @@
 //! Revocation, rotation and the key server, end to end: real binaries, real SQLite, real
 //! HTTP on 127.0.0.1.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use reelseal_core::keys::ViewerSecret;
 
 struct Server {
@@ -17,23 +15,6 @@ struct Server {
 fn start_server(home: &Path) -> Server {
     let (proc, url) = spawn_key_server(home, 0);
     Server { _proc: proc, url }
-}
-
-fn grant(r: &Release, viewer: &str, out: &Path) {
-    let o = reelseal(&r.publisher)
-        .args([
-            "grant",
-            &r.id,
-            "--to",
-            &demo_pub(viewer),
-            "--name",
-            viewer,
-            "--out",
-        ])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 fn open_with(
@@ -52,9 +33,7 @@ fn revoke_then_rotate() {
     let root = r.root.path();
     let j1 = home_from_demo(root, "jury-1");
     let j2 = home_from_demo(root, "jury-2");
-    let (g1, g2) = (root.join("j1.rskey"), root.join("j2.rskey"));
-    grant(&r, "jury-1", &g1);
-    grant(&r, "jury-2", &g2);
+    let (g1, g2) = (grant_to(&r, "jury-1", &[]), grant_to(&r, "jury-2", &[]));
 
     // The list before the revocation (sequence 1, empty).
     let old_list = root.join("old.rsrl");
@@ -65,19 +44,7 @@ fn revoke_then_rotate() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
 
-    let gl = reelseal(&r.publisher)
-        .args(["--json", "grants", &r.id])
-        .output()
-        .unwrap();
-    let j2_id = stdout_json(&gl)
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["label"] == "jury-2")
-        .unwrap()["grant_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let j2_id = grant_id(&r.publisher, &r.id, "jury-2");
     let o = reelseal(&r.publisher)
         .args([
             "--json",
@@ -360,19 +327,7 @@ fn key_server_revocations_reach_viewers_and_offline_rules_are_explicit() {
         .unwrap()
         .trim()
         .to_string();
-    let gl = reelseal(&publisher)
-        .args(["--json", "grants", &id])
-        .output()
-        .unwrap();
-    let j2_id = stdout_json(&gl)
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["label"] == "jury-2")
-        .unwrap()["grant_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let j2_id = grant_id(&publisher, &id, "jury-2");
     let resp: serde_json::Value = reqwest::blocking::Client::new()
         .post(format!("{}/v1/revoke", server.url))
         .bearer_auth(&token)
@@ -426,8 +381,7 @@ fn fetch_and_play_refuse_a_revoked_grant_before_any_network() {
     let r = sealed_release(100_000, &[]);
     let root = r.root.path();
     let j2 = home_from_demo(root, "jury-2");
-    let g2 = root.join("j2.rskey");
-    grant(&r, "jury-2", &g2);
+    let g2 = grant_to(&r, "jury-2", &[]);
     reelseal(&r.publisher)
         .args(["revoke", "rsview1", "--reason", "x"])
         .assert()
@@ -526,7 +480,7 @@ fn rotated_grants_are_renewed_from_the_key_server_with_proof_of_key() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let file = PathBuf::from(stdout_json(&o)[0]["file"].as_str().unwrap());
+    let file = PathBuf::from(stdout_json(&o)["renewed"][0]["file"].as_str().unwrap());
     let o = reelview(&j1)
         .arg("open")
         .arg(&file)

@@ -2,14 +2,12 @@
 //! trackers off), between our two binaries and against stock clients we did not write
 //! (python libtorrent, aria2).
 
-mod common;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn seed(r: &Release) -> (Proc, SocketAddr) {
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("reelseal"))
@@ -33,24 +31,6 @@ fn seed(r: &Release) -> (Proc, SocketAddr) {
     let v = first_json_line(&mut child);
     let addr = v["listening"].as_str().unwrap().parse().unwrap();
     (Proc(child), addr)
-}
-
-fn grant(r: &Release, viewer: &str) -> PathBuf {
-    let f = r.root.path().join(format!("{viewer}.rskey"));
-    reelseal(&r.publisher)
-        .args([
-            "grant",
-            &r.id,
-            "--to",
-            &demo_pub(viewer),
-            "--name",
-            viewer,
-            "--out",
-        ])
-        .arg(&f)
-        .assert()
-        .success();
-    f
 }
 
 fn fetch_cmd(home: &Path, key: &Path, out: &Path, peers: &[SocketAddr]) -> StdCommand {
@@ -105,7 +85,7 @@ fn fetch_from_reelseal_seed_byte_identical_then_interrupt_and_resume() {
     let r = sealed_release(64 << 20, &["--piece-size", "1048576"]);
     let (_seeder, addr) = seed(&r);
     let j1 = home_from_demo(r.root.path(), "jury-1");
-    let key = grant(&r, "jury-1");
+    let key = grant_to(&r, "jury-1", &[]);
 
     // A slow fetch (8 MB/s), interrupted after a few seconds.
     let out = r.root.path().join("out");
@@ -215,7 +195,7 @@ fn fetch_from_stock_libtorrent_seed_decrypts() {
     );
     let addr: SocketAddr = format!("127.0.0.2:{}", v["port"]).parse().unwrap();
     let j2 = home_from_demo(r.root.path(), "jury-2");
-    let key = grant(&r, "jury-2");
+    let key = grant_to(&r, "jury-2", &[]);
     let out = r.root.path().join("out");
     let o = run_bounded(
         fetch_cmd(&j2, &key, &out, &[addr]),
@@ -283,7 +263,7 @@ fn a_lying_seeder_next_to_an_honest_one_cannot_get_bad_bytes_in() {
     let (_seeder, honest) = seed(&r);
     let liar: SocketAddr = format!("127.0.0.2:{port}").parse().unwrap();
     let j1 = home_from_demo(r.root.path(), "jury-1");
-    let key = grant(&r, "jury-1");
+    let key = grant_to(&r, "jury-1", &[]);
     let out = r.root.path().join("out");
     let o = run_bounded(
         fetch_cmd(&j1, &key, &out, &[liar, honest]),

@@ -4,13 +4,11 @@
 //! exact copy, the same copy re-encoded at a low bitrate, a leaked access key, and one of
 //! two colluders who interleaved their copies — and nobody else.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 fn ffmpeg(args: &[&str]) {
     let st = StdCommand::new("ffmpeg")

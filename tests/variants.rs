@@ -2,11 +2,9 @@
 //! (some shared, most different) exercise the format, the per-grant key subsets, the key
 //! server, `open` and `trace` quickly. tests/trace.rs does the same with real video.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 
 /// Enough traced segments (three in four) for ε = 10⁻⁶ with 5 viewers: each trace below
 /// accuses an innocent grant with probability at most 10⁻⁶, so a failure is a bug, not a flake.

@@ -194,3 +194,43 @@ pub fn open_cmd(home: &Path, key: &Path, release: &Path, out: &Path) -> Command 
         .args(["--publisher", &demo_pub("publisher")]);
     c
 }
+
+/// `reelseal grant RELEASE --to <demo viewer> --name <viewer> --out ROOT/<viewer>.rskey
+/// EXTRA…`, which must succeed; the grant file.
+pub fn grant_to(r: &Release, viewer: &str, extra: &[&str]) -> PathBuf {
+    let file = r.root.path().join(format!("{viewer}.rskey"));
+    let out = reelseal(&r.publisher)
+        .args([
+            "grant",
+            &r.id,
+            "--to",
+            &demo_pub(viewer),
+            "--name",
+            viewer,
+            "--out",
+        ])
+        .arg(&file)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    file
+}
+
+/// The id of the grant labelled `label` in `reelseal --json grants RELEASE`.
+pub fn grant_id(publisher: &Path, release: &str, label: &str) -> String {
+    let o = reelseal(publisher)
+        .args(["--json", "grants", release])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout_json(&o)["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["label"] == label)
+        .unwrap_or_else(|| panic!("no grant labelled {label}"))["grant_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}

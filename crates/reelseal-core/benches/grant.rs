@@ -43,8 +43,8 @@ fn bench(c: &mut Criterion) {
         id: GrantId([9; 16]),
         label: "Berlinale jury 3".into(),
         viewer: viewer.public(),
-        not_before: Some(1_800_000_000),
-        not_after: Some(1_802_000_000),
+        validity: reelseal_core::validity::Validity::new(Some(1_800_000_000), Some(1_802_000_000))
+            .unwrap(),
         issued: 1_800_000_000,
     };
     let mut g = c.benchmark_group("grant");

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::{PublisherPublic, PublisherSecret};
 use crate::stream::CHUNK_CT;
-use crate::{canonical, fixed, Error, ReleaseId, Result, FORMAT_VERSION};
+use crate::torrent::{Metainfo, TorrentFile};
+use crate::{canonical, fixed, Error, InfoHash, ReleaseId, Result, FORMAT_VERSION};
 
 /// One ciphertext file of the torrent as the card vouches for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +84,58 @@ impl Card {
     /// Infohash as 40 hex digits.
     pub fn infohash_hex(&self) -> String {
         hex::encode(&self.infohash)
+    }
+    /// The infohash, typed.
+    pub fn infohash(&self) -> InfoHash {
+        InfoHash::from_slice(&self.infohash).expect("validated on parse")
+    }
+    /// The entry for a ciphertext file by its opaque name.
+    pub fn file(&self, name: &str) -> Option<&CardFile> {
+        self.files.iter().find(|f| f.name == name)
+    }
+    /// Check a torrent's file list (as an engine reports it) against the card: the real
+    /// (non-padding) files must be exactly the card's, in order, with the same lengths.
+    pub fn check_torrent_files(&self, files: &[TorrentFile]) -> Result<()> {
+        let real: Vec<&TorrentFile> = files.iter().filter(|f| !f.padding).collect();
+        if real.len() != self.files.len() {
+            return Err(Error::Mismatch {
+                what: "torrent",
+                why: format!(
+                    "it has {} files where the signed card lists {}",
+                    real.len(),
+                    self.files.len()
+                ),
+            });
+        }
+        for (t, c) in real.iter().zip(&self.files) {
+            if t.name() != c.name || t.len != c.len {
+                return Err(Error::Mismatch {
+                    what: "torrent",
+                    why: format!(
+                        "its file {} ({} bytes) is not the card's {} ({} bytes)",
+                        t.path, t.len, c.name, c.len
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+    /// Check `release.torrent` bytes against the card: infohash and file list. Returns
+    /// the parsed torrent.
+    pub fn check_torrent(&self, bytes: &[u8]) -> Result<Metainfo> {
+        let m = Metainfo::from_bytes(bytes)?;
+        if m.infohash() != self.infohash().0 {
+            return Err(Error::Mismatch {
+                what: "torrent",
+                why: format!(
+                    "its infohash {} is not the signed card's {}: the torrent was edited or belongs to another release",
+                    hex::encode(m.infohash()),
+                    self.infohash_hex()
+                ),
+            });
+        }
+        self.check_torrent_files(&m.files())?;
+        Ok(m)
     }
     /// The release this one supersedes, if any.
     pub fn supersedes_id(&self) -> Option<ReleaseId> {

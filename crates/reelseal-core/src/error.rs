@@ -74,6 +74,14 @@ pub enum Error {
         /// Highest sequence seen before.
         seen: u64,
     },
+    /// Two things that must agree do not (a torrent and the card that signs it).
+    #[error("the {what} does not match the signed card: {why}")]
+    Mismatch {
+        /// What disagrees with the card.
+        what: &'static str,
+        /// How.
+        why: String,
+    },
     /// I/O failure with the path involved.
     #[error("{path}: {source}")]
     Io {
@@ -114,6 +122,7 @@ impl Error {
             Error::Unwrap => "unwrap",
             Error::WeakKey => "weak_key",
             Error::Rollback { .. } => "rollback",
+            Error::Mismatch { .. } => "mismatch",
             Error::Io { .. } => "io",
         }
     }

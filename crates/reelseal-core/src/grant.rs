@@ -22,6 +22,7 @@ use zeroize::Zeroizing;
 use crate::card::{Card, SignedCard};
 use crate::keys::{PublisherPublic, PublisherSecret, ViewerPublic, ViewerSecret};
 use crate::keyset::KeySet;
+use crate::validity::Validity;
 use crate::{armor, canonical, fixed, Error, GrantId, ReleaseId, Result, FORMAT_VERSION};
 
 /// Armor label of a grant.
@@ -81,24 +82,13 @@ pub struct GrantParams {
     pub label: String,
     /// The viewer's public key.
     pub viewer: ViewerPublic,
-    /// Not valid before this Unix time (inclusive), if set.
-    pub not_before: Option<i64>,
-    /// Not valid after this Unix time (inclusive), if set.
-    pub not_after: Option<i64>,
+    /// When the grant may be used.
+    pub validity: Validity,
     /// Issue time, Unix seconds.
     pub issued: i64,
 }
 
-/// Where a grant's window stands at a given time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Window {
-    /// Inside the window.
-    Open,
-    /// Before `not_before`.
-    NotYet(i64),
-    /// After `not_after`.
-    Expired(i64),
-}
+pub use crate::validity::Window;
 
 /// A grant whose signature chain has been verified against a pinned publisher key.
 #[derive(Clone)]
@@ -165,14 +155,6 @@ pub fn issue_with_ephemeral(
             "the card was signed by a different publisher key",
         ));
     }
-    if let (Some(a), Some(b)) = (p.not_before, p.not_after) {
-        if a > b {
-            return Err(Error::malformed(
-                "grant",
-                "the window closes before it opens",
-            ));
-        }
-    }
     let e = ViewerSecret::from_bytes(ephemeral);
     let epk = e.public().to_bytes();
     let shared = e.diffie_hellman(&p.viewer);
@@ -189,8 +171,8 @@ pub fn issue_with_ephemeral(
         grant: p.id.0.to_vec(),
         issued: p.issued,
         label: p.label.clone(),
-        naf: p.not_after,
-        nbf: p.not_before,
+        naf: p.validity.not_after(),
+        nbf: p.validity.not_before(),
         stanza: WireStanza {
             body: body.clone(),
             epk: epk.to_vec(),
@@ -240,8 +222,7 @@ fn params_of(g: &WireGrant) -> Result<GrantParams> {
         id: GrantId(fixed(&g.grant, "grant id")?),
         label: g.label.clone(),
         viewer: ViewerPublic::from_bytes(&g.viewer)?,
-        not_before: g.nbf,
-        not_after: g.naf,
+        validity: Validity::new(g.nbf, g.naf)?,
         issued: g.issued,
     })
 }
@@ -301,11 +282,7 @@ impl Grant {
 
     /// Where the window stands at Unix time `now` (both ends inclusive).
     pub fn window(&self, now: i64) -> Window {
-        match (self.params.not_before, self.params.not_after) {
-            (Some(a), _) if now < a => Window::NotYet(a),
-            (_, Some(b)) if now > b => Window::Expired(b),
-            _ => Window::Open,
-        }
+        self.params.validity.check(now)
     }
 
     /// The verified card.

@@ -85,13 +85,6 @@ pub fn read_manifest(
     keys: &KeySet,
 ) -> std::result::Result<Manifest, OpenError> {
     let path = payload.join(MANIFEST_NAME);
-    let entry = card
-        .files
-        .iter()
-        .find(|f| f.name == MANIFEST_NAME)
-        .ok_or_else(|| {
-            OpenError::Manifest(Error::malformed("release card", "it lists no manifest"))
-        })?;
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -99,29 +92,41 @@ pub fn read_manifest(
         }
         Err(e) => return Err(Error::io(&path, e).into()),
     };
+    check_manifest(card, keys, &bytes, &path)
+}
+
+/// The one card-vs-manifest check, for manifest bytes from disk or from the swarm
+/// (`label` names where they came from): length and SHA-256 as the card vouches, then
+/// decrypted, then every file it lists vouched for by the card with the same length.
+pub fn check_manifest(
+    card: &Card,
+    keys: &KeySet,
+    bytes: &[u8],
+    label: &Path,
+) -> std::result::Result<Manifest, OpenError> {
+    let entry = card.file(MANIFEST_NAME).ok_or_else(|| {
+        OpenError::Manifest(Error::malformed("release card", "it lists no manifest"))
+    })?;
     if bytes.len() as u64 != entry.len {
         return Err(OpenError::WrongLength {
-            path,
+            path: label.to_path_buf(),
             found: bytes.len() as u64,
             expected: entry.len,
         });
     }
-    if !bool::from(Sha256::digest(&bytes).as_slice().ct_eq(&entry.sha256)) {
-        return Err(OpenError::HashMismatch { path });
+    if !bool::from(Sha256::digest(bytes).as_slice().ct_eq(&entry.sha256)) {
+        return Err(OpenError::HashMismatch {
+            path: label.to_path_buf(),
+        });
     }
-    let m = Manifest::open(&bytes, keys, &card.release_id()).map_err(OpenError::Manifest)?;
-    // Every manifest file must be vouched for by the card with the matching length.
+    let m = Manifest::open(bytes, keys, &card.release_id()).map_err(OpenError::Manifest)?;
     for f in &m.files {
-        let c = card
-            .files
-            .iter()
-            .find(|c| c.name == f.ct_name)
-            .ok_or_else(|| {
-                OpenError::Manifest(Error::malformed(
-                    "manifest",
-                    format!("{} is not in the signed card", f.ct_name),
-                ))
-            })?;
+        let c = card.file(&f.ct_name).ok_or_else(|| {
+            OpenError::Manifest(Error::malformed(
+                "manifest",
+                format!("{} is not in the signed card", f.ct_name),
+            ))
+        })?;
         if c.len != f.ct_len() {
             return Err(OpenError::Manifest(Error::malformed(
                 "manifest",

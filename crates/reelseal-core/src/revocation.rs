@@ -18,6 +18,44 @@ pub enum Subject {
     Viewer([u8; 32]),
 }
 
+impl Subject {
+    /// Every grant to this viewer key.
+    pub fn viewer(v: &ViewerPublic) -> Self {
+        Subject::Viewer(v.to_bytes())
+    }
+    /// `grant` or `viewer`, as stored and shown.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::Grant(_) => "grant",
+            Subject::Viewer(_) => "viewer",
+        }
+    }
+    /// Back from what [`Subject::kind`] and `Display` wrote (grant id hex, or `rsview1…`).
+    pub fn from_parts(kind: &str, text: &str) -> Result<Self> {
+        match kind {
+            "grant" => Ok(Subject::Grant(GrantId::from_hex(text)?)),
+            "viewer" => Ok(Subject::viewer(&ViewerPublic::from_bech32(text)?)),
+            k => Err(Error::malformed(
+                "revocation subject",
+                format!("unknown kind {k:?}"),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Subject {
+    /// A grant id as 32 hex digits, a viewer key as `rsview1…`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Grant(g) => write!(f, "{g}"),
+            Subject::Viewer(v) => match ViewerPublic::from_bytes(v) {
+                Ok(k) => write!(f, "{k}"),
+                Err(_) => f.write_str(&hex::encode(v)),
+            },
+        }
+    }
+}
+
 /// One revocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -78,7 +116,7 @@ impl RevocationList {
                 "it names a different publisher than the signing key",
             ));
         }
-        self.entries.sort_by(|a, b| a.subject.cmp(&b.subject));
+        self.entries.sort_by_key(|e| e.subject);
         if self
             .entries
             .windows(2)

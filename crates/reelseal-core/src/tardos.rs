@@ -240,6 +240,29 @@ fn uniform(rng: &mut dyn RngCore) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// A release's tracing code: what was asked for, the cutoff, and the secret per-position
+/// biases (one per traced segment). Kept by the publisher (ledger); never published.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Code {
+    /// Viewers, coalition size and ε the code was designed for.
+    pub params: Params,
+    /// Bias cutoff δ.
+    pub cutoff: f64,
+    /// One secret bias per traced segment.
+    pub biases: Vec<f64>,
+}
+
+impl Code {
+    /// A fresh code of `positions` biases for a design.
+    pub fn draw(design: &Design, positions: usize) -> Self {
+        Code {
+            params: design.params,
+            cutoff: design.cutoff,
+            biases: draw_biases(positions, design.cutoff, &mut crate::csprng()),
+        }
+    }
+}
+
 /// Draw `m` secret biases with cutoff `δ`.
 pub fn draw_biases(m: usize, cutoff: f64, rng: &mut dyn RngCore) -> Vec<f64> {
     let r0 = cutoff.sqrt().asin();

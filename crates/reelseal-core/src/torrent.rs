@@ -102,6 +102,27 @@ pub struct ProjectData {
     pub v: u64,
 }
 
+/// One file of a torrent as an engine lists it: index, `/`-joined path below the torrent's
+/// top folder, length, and whether it is a BEP 47 padding file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TorrentFile {
+    /// Index in the torrent's file list (padding files included).
+    pub index: usize,
+    /// Path components joined with `/`.
+    pub path: String,
+    /// Length in bytes.
+    pub len: u64,
+    /// A BEP 47 padding file.
+    pub padding: bool,
+}
+
+impl TorrentFile {
+    /// The last path component (the opaque ciphertext name).
+    pub fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+}
+
 /// Pick a piece length: about 1,000 pieces, between 256 KiB and 2 MiB (larger pieces make
 /// seeking slower when streaming).
 pub fn auto_piece_length(total: u64) -> u64 {
@@ -240,6 +261,20 @@ impl Metainfo {
             ));
         }
         Ok(())
+    }
+    /// Every file, padding included, as [`TorrentFile`]s.
+    pub fn files(&self) -> Vec<TorrentFile> {
+        self.info
+            .files
+            .iter()
+            .enumerate()
+            .map(|(index, f)| TorrentFile {
+                index,
+                path: f.path.join("/"),
+                len: f.length,
+                padding: f.is_padding(),
+            })
+            .collect()
     }
     /// The real (non-padding) files with their byte offsets in the torrent.
     pub fn real_files(&self) -> Vec<(usize, u64, &InfoFile)> {

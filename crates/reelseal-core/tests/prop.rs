@@ -171,7 +171,7 @@ proptest! {
     fn grant_rejects_any_flip_binary_or_armored(bit in any::<usize>(), label in "[ -~]{0,30}") {
         let sk = PublisherSecret::from_bytes(&[1; 32]);
         let viewer = ViewerSecret::from_bytes(&[2; 32]);
-        let p = GrantParams { id: GrantId([3; 16]), label, viewer: viewer.public(), not_before: None, not_after: Some(1_900_000_000), issued: 1 };
+        let p = GrantParams { id: GrantId([3; 16]), label, viewer: viewer.public(), validity: reelseal_core::validity::Validity::new(None, Some(1_900_000_000)).unwrap(), issued: 1 };
         let g = grant::issue_with_ephemeral(&the_card(&sk, "T"), &KeySet::generate(), &p, &sk, &[4; 32]).unwrap();
         let b = g.to_bytes();
         prop_assert!(Grant::verify(&flip(b, bit % (b.len() * 8)), &sk.public()).is_err());
@@ -345,4 +345,100 @@ proptest! {
     fn playlist_parser_never_panics(text in "(#EXTM3U\n)?((#EXTINF:[0-9.a-z-]{0,6},\n)?[a-z./:#-]{0,12}\n){0,8}") {
         let _ = parse_playlist(&text, "p");
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The chunk plan for any byte range of any multi-part output, walked over the real
+    /// ciphertext (each planned chunk decrypted on its own and trimmed), gives exactly that
+    /// range of the concatenated plaintext; every chunk is read once, in order.
+    #[test]
+    fn the_range_plan_decrypts_exactly_the_range(
+        sizes in proptest::collection::vec(0usize..200_000, 1..4),
+        a in any::<u64>(),
+        b in any::<u64>(),
+    ) {
+        let parts: Vec<(Vec<u8>, Vec<u8>)> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let p = plaintext(n, i as u8);
+                let c = stream::seal_to_vec(cipher(), &p);
+                (p, c)
+            })
+            .collect();
+        let whole: Vec<u8> = parts.iter().flat_map(|(p, _)| p.clone()).collect();
+        let total = whole.len() as u64;
+        prop_assume!(total > 0);
+        let (start, end) = {
+            let (x, y) = (a % total, b % (total + 10));
+            (x.min(y), x.max(y))
+        };
+        let lens: Vec<u64> = parts.iter().map(|(p, _)| p.len() as u64).collect();
+        let plan = reelseal_core::range::plan(&lens, start, end);
+        let mut got = Vec::new();
+        let mut last: Option<(usize, u64)> = None;
+        for step in &plan {
+            prop_assert!(last.is_none_or(|l| l < (step.part, step.chunk)), "order");
+            last = Some((step.part, step.chunk));
+            let ct = &parts[step.part].1;
+            let geo = Geometry::from_ciphertext_len(ct.len() as u64).unwrap();
+            let (off, len) = geo.chunk_range(step.chunk);
+            let mut chunk = ct[off as usize..off as usize + len].to_vec();
+            let n = cipher().open_in_place(step.chunk, geo.is_last(step.chunk), &mut chunk).unwrap();
+            prop_assert!(step.skip + step.take <= n);
+            got.extend_from_slice(&chunk[step.skip..step.skip + step.take]);
+        }
+        let end = end.min(total - 1);
+        prop_assert_eq!(got, whole[start as usize..=end as usize].to_vec());
+    }
+}
+
+#[test]
+fn a_card_checks_the_torrent_it_signs() {
+    use reelseal_core::torrent::TorrentFile;
+    let sk = PublisherSecret::from_bytes(&[4; 32]);
+    let card = the_card(&sk, "T");
+    let c = card.card();
+    let files: Vec<TorrentFile> = c
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| TorrentFile {
+            index: 2 * i,
+            path: format!("top/{}", f.name),
+            len: f.len,
+            padding: false,
+        })
+        .collect();
+    let mut with_pad = files.clone();
+    with_pad.insert(
+        1,
+        TorrentFile {
+            index: 1,
+            path: ".pad/100".into(),
+            len: 100,
+            padding: true,
+        },
+    );
+    c.check_torrent_files(&with_pad).unwrap();
+    let mut longer = files.clone();
+    longer[0].len += 1;
+    assert_eq!(
+        c.check_torrent_files(&longer).unwrap_err().kind(),
+        "mismatch"
+    );
+    let mut renamed = files.clone();
+    renamed[0].path = "top/other".into();
+    assert_eq!(
+        c.check_torrent_files(&renamed).unwrap_err().kind(),
+        "mismatch"
+    );
+    assert_eq!(
+        c.check_torrent_files(&files[..files.len() - 1])
+            .unwrap_err()
+            .kind(),
+        "mismatch"
+    );
 }

@@ -95,8 +95,8 @@ fn grant_params() -> GrantParams {
         id: GrantId([0x99; 16]),
         label: "Jury 1".into(),
         viewer: ViewerSecret::from_bytes(&VIEWER).public(),
-        not_before: Some(1_800_000_000),
-        not_after: Some(1_802_678_399),
+        validity: reelseal_core::validity::Validity::new(Some(1_800_000_000), Some(1_802_678_399))
+            .unwrap(),
         issued: 1_799_990_000,
     }
 }

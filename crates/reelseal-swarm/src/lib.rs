@@ -15,20 +15,85 @@
 //! - `Session::new` defaults turn DHT and LSD on and persist DHT state: we always build the
 //!   session from explicit options;
 //! - some malformed torrents panic it (piece length 0…): torrents are checked first.
+//!
+//! Callers: `reelseal seed`, `reelview fetch` and `reelview play` (through `reelseal::ops`),
+//! and `examples/plain_transfer.rs` for the benchmark against plain librqbit. Failures come
+//! back as [`SwarmError`], worded for the person at the terminal; librqbit's own wording
+//! stays in the error's source chain (for `REELVIEW_LOG=debug`), never in the message.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
 use librqbit::{
     AddTorrent, AddTorrentOptions, ConnectionOptions, DhtSessionConfig, ListenerMode,
     ListenerOptions, ManagedTorrent, Session, SessionOptions,
 };
+
+pub use reelseal_core::torrent::TorrentFile;
+pub use reelseal_core::InfoHash;
+
+/// What can go wrong in the swarm, for the person at the terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum SwarmError {
+    /// The session did not start.
+    #[error("cannot start the BitTorrent session on {listen}: is the port in use? Try another --listen-port (or --bind)")]
+    Start {
+        /// The address asked for.
+        listen: String,
+        /// librqbit's reason.
+        #[source]
+        source: BoxError,
+    },
+    /// A tracker URL does not parse.
+    #[error(
+        "bad tracker URL {0:?}: give a full announce URL like udp://tracker.example:1337/announce"
+    )]
+    Tracker(String),
+    /// The torrent is not a valid reelseal torrent (checked before librqbit sees it).
+    #[error("not a valid reelseal torrent: {0}")]
+    BadTorrent(#[from] reelseal_core::Error),
+    /// A folder could not be created or named.
+    #[error("cannot use the folder {path}: {why}")]
+    Folder {
+        /// The folder.
+        path: String,
+        /// What went wrong.
+        why: String,
+    },
+    /// librqbit refused to add the torrent.
+    #[error("the BitTorrent engine refused the torrent")]
+    Add(#[source] BoxError),
+    /// The torrent stopped with an error while checking or downloading.
+    #[error("the torrent stopped: {0}")]
+    Torrent(#[source] BoxError),
+    /// Metadata is not known yet.
+    #[error("the torrent's metadata is not known yet")]
+    NoMetadata(#[source] BoxError),
+    /// A file stream could not be opened.
+    #[error("cannot read file {index} of the torrent")]
+    Stream {
+        /// File index.
+        index: usize,
+        /// librqbit's reason.
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// An error from librqbit, kept as the source of a [`SwarmError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+fn boxed(e: anyhow::Error) -> BoxError {
+    e.into()
+}
+
+/// Result with [`SwarmError`].
+pub type Result<T, E = SwarmError> = std::result::Result<T, E>;
 
 /// A seekable async reader over one file of a torrent (librqbit's file stream).
 pub trait FileReader: tokio::io::AsyncRead + tokio::io::AsyncSeek + Unpin + Send {}
@@ -54,20 +119,6 @@ pub struct SwarmOptions {
 }
 
 impl SwarmOptions {
-    /// The public swarm: listen on all interfaces (port 0 = any), DHT and trackers on,
-    /// UPnP off unless asked.
-    pub fn public(port: u16) -> Self {
-        SwarmOptions {
-            listen: Some(SocketAddr::from(([0, 0, 0, 0], port))),
-            dht: true,
-            trackers: true,
-            extra_trackers: Vec::new(),
-            upnp: false,
-            upload_limit_bps: None,
-            download_limit_bps: None,
-        }
-    }
-
     /// Loopback only, nothing public: listen on 127.0.0.1 (any port), no DHT, no trackers,
     /// no UPnP, no LSD. Peers must be given explicitly.
     pub fn loopback() -> Self {
@@ -147,7 +198,7 @@ impl Swarm {
             trackers: opts
                 .extra_trackers
                 .iter()
-                .map(|t| t.parse().with_context(|| format!("bad tracker URL {t:?}")))
+                .map(|t| t.parse().map_err(|_| SwarmError::Tracker(t.clone())))
                 .collect::<Result<_>>()?,
             ipv4_only: opts.listen.is_some_and(|a| a.is_ipv4()),
             client_name_and_version: Some(format!("reelseal {}", env!("CARGO_PKG_VERSION"))),
@@ -155,7 +206,13 @@ impl Swarm {
         };
         let session = Session::new_with_opts(scratch, so)
             .await
-            .context("cannot start the BitTorrent session (is the listening port in use? try another --listen-port)")?;
+            .map_err(|e| SwarmError::Start {
+                listen: opts
+                    .listen
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "no address".into()),
+                source: boxed(e),
+            })?;
         Ok(Swarm { session })
     }
 
@@ -165,27 +222,31 @@ impl Swarm {
     }
 
     async fn add(&self, what: AddTorrent<'_>, dir: &Path, peers: &[SocketAddr]) -> Result<Torrent> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let folder = |why: String| SwarmError::Folder {
+            path: dir.display().to_string(),
+            why,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| folder(e.to_string()))?;
+        let output_folder = dir
+            .to_str()
+            .ok_or_else(|| folder("its path is not UTF-8".into()))?
+            .to_string();
         let resp = self
             .session
             .add_torrent(
                 what,
                 Some(AddTorrentOptions {
                     overwrite: true,
-                    output_folder: Some(
-                        dir.to_str()
-                            .context("folder path is not UTF-8")?
-                            .to_string(),
-                    ),
+                    output_folder: Some(output_folder),
                     initial_peers: (!peers.is_empty()).then(|| peers.to_vec()),
                     ..Default::default()
                 }),
             )
             .await
-            .context("librqbit refused the torrent")?;
+            .map_err(|e| SwarmError::Add(boxed(e)))?;
         let handle = resp
             .into_handle()
-            .context("librqbit returned no torrent handle")?;
+            .ok_or_else(|| SwarmError::Add("librqbit returned no torrent handle".into()))?;
         Ok(Torrent {
             handle,
             session: self.session.clone(),
@@ -195,13 +256,6 @@ impl Swarm {
     /// Seed a release whose files already sit in `dir` (the torrent's top folder). They are
     /// hash-checked first; returns once the check has started.
     pub async fn seed(&self, torrent: &[u8], dir: &Path, peers: &[SocketAddr]) -> Result<Torrent> {
-        check_torrent(torrent)?;
-        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, peers)
-            .await
-    }
-
-    /// Download a torrent into `dir`, resuming from whatever valid data is already there.
-    pub async fn fetch(&self, torrent: &[u8], dir: &Path, peers: &[SocketAddr]) -> Result<Torrent> {
         check_torrent(torrent)?;
         self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, peers)
             .await
@@ -245,9 +299,9 @@ impl Swarm {
 }
 
 impl Torrent {
-    /// Infohash, 40 lowercase hex digits.
-    pub fn info_hash_hex(&self) -> String {
-        self.handle.info_hash().as_string()
+    /// The torrent's infohash.
+    pub fn info_hash(&self) -> InfoHash {
+        InfoHash(self.handle.info_hash().0)
     }
 
     /// Current statistics.
@@ -277,42 +331,56 @@ impl Torrent {
 
     /// Wait until metadata is known and existing data has been checked.
     pub async fn wait_until_initialized(&self) -> Result<()> {
-        self.handle.wait_until_initialized().await
+        self.handle
+            .wait_until_initialized()
+            .await
+            .map_err(|e| SwarmError::Torrent(boxed(e)))
     }
 
     /// Wait until every piece is downloaded and verified.
     pub async fn wait_until_completed(&self) -> Result<()> {
-        self.handle.wait_until_completed().await
+        self.handle
+            .wait_until_completed()
+            .await
+            .map_err(|e| SwarmError::Torrent(boxed(e)))
     }
 
-    /// The torrent's files as `(index, relative path with '/', length, is_padding)`.
-    pub fn files(&self) -> Result<Vec<(usize, String, u64, bool)>> {
-        self.handle.with_metadata(|m| {
-            m.file_infos
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let name = f
-                        .relative_filename
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy())
-                        .collect::<Vec<_>>()
-                        .join("/");
-                    (i, name, f.len, f.attrs.padding)
-                })
-                .collect()
-        })
-    }
-
-    /// The torrent file (metainfo) bytes, once known.
-    pub fn torrent_bytes(&self) -> Result<Vec<u8>> {
-        self.handle.with_metadata(|m| m.torrent_bytes.to_vec())
+    /// The torrent's files (padding files included), once its metadata is known.
+    pub fn files(&self) -> Result<Vec<TorrentFile>> {
+        self.handle
+            .with_metadata(|m| {
+                m.file_infos
+                    .iter()
+                    .enumerate()
+                    .map(|(index, f)| TorrentFile {
+                        index,
+                        path: f
+                            .relative_filename
+                            .components()
+                            .map(|c| c.as_os_str().to_string_lossy())
+                            .collect::<Vec<_>>()
+                            .join("/"),
+                        len: f.len,
+                        padding: f.attrs.padding,
+                    })
+                    .collect()
+            })
+            .map_err(|e| SwarmError::NoMetadata(boxed(e)))
     }
 
     /// A reader over one file, by its index in [`Torrent::files`]: only hash-verified bytes,
     /// pieces at the read position fetched first. librqbit allows 8 at once by default.
     pub async fn stream(&self, file_index: usize) -> Result<Box<dyn FileReader>> {
-        Ok(Box::new(self.handle.clone().stream(file_index).await?))
+        let s = self
+            .handle
+            .clone()
+            .stream(file_index)
+            .await
+            .map_err(|e| SwarmError::Stream {
+                index: file_index,
+                source: boxed(e),
+            })?;
+        Ok(Box::new(s))
     }
 
     /// Remove the torrent from the session, keeping its files.
@@ -320,6 +388,7 @@ impl Torrent {
         self.session
             .delete(self.handle.info_hash().into(), false)
             .await
+            .map_err(|e| SwarmError::Torrent(boxed(e)))
     }
 }
 
@@ -327,24 +396,6 @@ impl Torrent {
 /// strict metainfo parser: piece length a power of two, hash count matching the length,
 /// safe path components, no empty file list.
 pub fn check_torrent(bytes: &[u8]) -> Result<()> {
-    reelseal_core::torrent::Metainfo::from_bytes(bytes).context("not a valid reelseal torrent")?;
+    reelseal_core::torrent::Metainfo::from_bytes(bytes)?;
     Ok(())
-}
-
-/// Poll `f` until it returns `Some`, every `every`, for at most `limit`.
-pub async fn poll_until<T>(
-    limit: Duration,
-    every: Duration,
-    mut f: impl FnMut() -> Option<T>,
-) -> Result<T> {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return Ok(v);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            bail!("timed out after {limit:?}");
-        }
-        tokio::time::sleep(every).await;
-    }
 }

@@ -1,7 +1,8 @@
 //! `reelview play`: download through the swarm and serve each film file's *decrypted*
 //! plaintext over HTTP on loopback for a player, decrypting only the 64 KiB chunks a
-//! request needs, from librqbit's file streams (which fetch the pieces at the read
-//! position first and yield only hash-verified bytes). Plaintext never touches the disk.
+//! request needs (the plan comes from `reelseal_core::range`), from librqbit's file
+//! streams (which fetch the pieces at the read position first and yield only
+//! hash-verified bytes). Plaintext never touches the disk.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,21 +19,25 @@ use axum::Router;
 use reelseal_core::card::Card;
 use reelseal_core::keyset::KeySet;
 use reelseal_core::manifest::ManifestFile;
-use reelseal_core::stream::{Geometry, CHUNK_CT, CHUNK_PLAIN};
+use reelseal_core::range::{self, ChunkRead};
+use reelseal_core::stream::{Geometry, CHUNK_CT};
 use reelseal_swarm::{Swarm, Torrent};
-use serde_json::json;
+use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::Semaphore;
 
-use crate::swarm_cmds::{self, NetArgs};
-use crate::util;
-use crate::viewer::{self, TrustArgs};
+use super::join::join_release;
+use super::{Access, Viewer};
+use crate::feedback::{Feedback, Unit};
+use crate::ops::net::Net;
+use crate::ops::{Event, Interrupt};
+use crate::render::human_bytes;
 
 /// librqbit allows 8 file streams at once; keep a margin for the downloader itself.
 const MAX_STREAMS: usize = 6;
 
 /// Which player to start.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Player {
     /// mpv if installed, else VLC, else print the URL.
     Auto,
@@ -44,24 +49,50 @@ pub enum Player {
     None,
 }
 
-/// Options of `reelview play`.
-pub struct PlayArgs {
-    /// Grant file.
+/// What `reelview play` was asked.
+#[derive(Clone, Debug)]
+pub struct PlayPlan {
+    /// The `.rskey`.
     pub key: PathBuf,
-    /// Which file to open in the player (default: the first video).
+    /// File to open in the player (path or its end); default the first video.
     pub file: Option<String>,
     /// Where the HTTP server listens.
     pub listen: SocketAddr,
-    /// Player.
+    /// Which player.
     pub player: Player,
-    /// Network.
-    pub net: NetArgs,
-    /// Trust decisions.
-    pub trust: TrustArgs,
-    /// JSON output.
-    pub json: bool,
-    /// No status line.
-    pub quiet: bool,
+    /// The swarm.
+    pub net: Net,
+    /// Trust and revocations.
+    pub access: Access,
+}
+
+/// The stream is up.
+#[derive(Clone, Debug, Serialize)]
+pub struct Streaming {
+    /// The URL opened in the player.
+    pub url: String,
+    /// Every file and its URL.
+    pub files: Vec<StreamedFile>,
+}
+
+/// One file served.
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamedFile {
+    /// Path in the release.
+    pub path: String,
+    /// Its URL.
+    pub url: String,
+    /// Size.
+    pub size: u64,
+    /// Media type.
+    pub media_type: String,
+}
+
+/// Playback ended.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlayReport {
+    /// Why: "the player exited" or "interrupted".
+    pub stopped: String,
 }
 
 /// One served output: a file, or a track of the viewer's segments.
@@ -72,12 +103,11 @@ struct Served {
     parts: Vec<Part>,
 }
 
-/// A ciphertext file inside a served output, starting at plaintext offset `start`.
+/// A ciphertext file inside a served output.
 struct Part {
     file: ManifestFile,
     index: usize,
     geo: Geometry,
-    start: u64,
 }
 
 struct PlayState {
@@ -89,21 +119,23 @@ struct PlayState {
     streams: Arc<Semaphore>,
 }
 
-/// `reelview play`.
-pub async fn play(home: viewer::Home, a: PlayArgs) -> Result<()> {
-    let (key, trust) = (a.key.clone(), a.trust.clone());
-    let auth = tokio::task::spawn_blocking(move || {
-        viewer::authorize(&home, &key, &trust).map(|x| (x, home))
-    })
-    .await??;
-    let (auth, home) = auth;
-    let card = auth.grant.card().card().clone();
-    // Ciphertext only, kept in the viewer's cache so a replay starts from what is there.
-    let cache = home.dir.join("cache").join(card.infohash_hex());
-    let swarm = Swarm::start(a.net.options()).await?;
-    let result = serve(&swarm, card, auth.keys, &cache, &a).await;
-    swarm.stop().await;
-    result
+impl Viewer {
+    /// Stream a release to a player until it exits or `interrupt` fires.
+    pub async fn play(
+        &self,
+        plan: &PlayPlan,
+        fb: &dyn Feedback,
+        interrupt: &Interrupt,
+    ) -> Result<PlayReport> {
+        let auth = tokio::task::block_in_place(|| self.authorize(&plan.key, &plan.access, fb))?;
+        let card = auth.grant.card().card().clone();
+        // Ciphertext only, kept in the viewer's cache so a replay starts from what is there.
+        let cache = self.home.play_cache(&card.infohash());
+        let swarm = Swarm::start(plan.net.swarm.clone()).await?;
+        let result = serve(&swarm, card, auth.keys, &cache, plan, fb, interrupt).await;
+        swarm.stop().await;
+        result
+    }
 }
 
 async fn serve(
@@ -111,30 +143,21 @@ async fn serve(
     card: Card,
     keys: KeySet,
     cache: &std::path::Path,
-    a: &PlayArgs,
-) -> Result<()> {
-    let joined = swarm_cmds::join_release(swarm, &card, &keys, cache, &a.net.peers).await?;
+    plan: &PlayPlan,
+    fb: &dyn Feedback,
+    interrupt: &Interrupt,
+) -> Result<PlayReport> {
+    let joined = join_release(swarm, &card, &keys, cache, &plan.net.peers, fb).await?;
     let mut files = Vec::new();
     for o in joined.manifest.outputs(&keys)? {
         let mut parts = Vec::with_capacity(o.parts.len());
-        let mut start = 0;
         for f in &o.parts {
-            let index = joined
-                .index_of(&f.ct_name)
-                .context("file missing from torrent")?;
-            let len = card
-                .files
-                .iter()
-                .find(|c| c.name == f.ct_name)
-                .map(|c| c.len)
-                .context("file not in card")?;
+            let len = card.file(&f.ct_name).context("file not in card")?.len;
             parts.push(Part {
                 file: f.clone(),
-                index,
+                index: joined.index_of(&f.ct_name)?,
                 geo: Geometry::from_ciphertext_len(len)?,
-                start,
             });
-            start += f.size;
         }
         files.push(Served {
             path: o.display_path(),
@@ -143,83 +166,54 @@ async fn serve(
             parts,
         });
     }
-    let token = hex::encode(reelseal_core::random_array::<16>());
     let state = Arc::new(PlayState {
         torrent: joined.torrent.clone(),
         card,
         keys,
-        token,
+        token: hex::encode(reelseal_core::random_array::<16>()),
         files,
         streams: Arc::new(Semaphore::new(MAX_STREAMS)),
     });
-    let listener = tokio::net::TcpListener::bind(a.listen)
+    let listener = tokio::net::TcpListener::bind(plan.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", a.listen))?;
+        .with_context(|| format!("cannot listen on {}", plan.listen))?;
     let addr = listener.local_addr()?;
     let url_of = |s: &Served| format!("http://{addr}/{}/{}", state.token, url_path(&s.path));
-    let chosen = match &a.file {
-        Some(name) => state
-            .files
-            .iter()
-            .find(|s| &s.path == name || s.path.ends_with(name.as_str()))
-            .with_context(|| {
-                format!(
-                    "no file {name:?} in this release; it has: {}",
-                    state
-                        .files
-                        .iter()
-                        .map(|s| s.path.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?,
-        None => state
-            .files
-            .iter()
-            .find(|s| s.media_type.starts_with("video/"))
-            .unwrap_or(&state.files[0]),
-    };
+    let chosen = choose(&state.files, plan.file.as_deref())?;
     let main_url = url_of(chosen);
-    if a.json {
-        println!(
-            "{}",
-            json!({"url": main_url, "files": state.files.iter().map(|s| json!({"path": s.path, "url": url_of(s), "size": s.size, "media_type": s.media_type})).collect::<Vec<_>>()})
-        );
-    } else {
-        println!("streaming {} at {main_url}", chosen.path);
-        for s in state.files.iter().filter(|s| s.path != chosen.path) {
-            println!("  also    {} at {}", s.path, url_of(s));
-        }
-    }
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-
+    fb.announce(&Event::Streaming(Streaming {
+        url: main_url.clone(),
+        files: state
+            .files
+            .iter()
+            .map(|s| StreamedFile {
+                path: s.path.clone(),
+                url: url_of(s),
+                size: s.size,
+                media_type: s.media_type.clone(),
+            })
+            .collect(),
+    }));
     let app = Router::new()
         .route("/{token}/{*path}", get(handle).head(handle))
         .with_state(state.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let mut player = start_player(a.player, &main_url)?;
-
-    let pb = if a.quiet || a.json {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new_spinner()
-    };
+    let mut player = start_player(plan.player, &main_url, fb)?;
+    let pb = fb.progress("playing", Unit::Status, 0);
     let stopped = loop {
         let s = state.torrent.stats();
-        pb.set_message(format!(
+        pb.set_message(&format!(
             "buffered {}/{} ({:.0}%), {} peers, {}/s down",
-            util::human_bytes(s.have_bytes),
-            util::human_bytes(s.total_bytes),
+            human_bytes(s.have_bytes),
+            human_bytes(s.total_bytes),
             if s.total_bytes > 0 {
                 100.0 * s.have_bytes as f64 / s.total_bytes as f64
             } else {
                 0.0
             },
             s.peers,
-            util::human_bytes(s.down_bps as u64)
+            human_bytes(s.down_bps as u64)
         ));
-        pb.tick();
         if let Some(p) = player.as_mut() {
             if p.try_wait()?.is_some() {
                 break "the player exited";
@@ -227,15 +221,38 @@ async fn serve(
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = tokio::signal::ctrl_c() => break "interrupted",
+            _ = interrupt.wait() => break "interrupted",
         }
     };
-    pb.finish_and_clear();
+    pb.finish();
     server.abort();
-    if !a.json {
-        eprintln!("stopped ({stopped})");
+    Ok(PlayReport {
+        stopped: stopped.into(),
+    })
+}
+
+/// The file to open: the one named (by path or its end), else the first video.
+fn choose<'a>(files: &'a [Served], name: Option<&str>) -> Result<&'a Served> {
+    match name {
+        Some(name) => files
+            .iter()
+            .find(|s| s.path == name || s.path.ends_with(name))
+            .with_context(|| {
+                format!(
+                    "no file {name:?} in this release; it has: {}",
+                    files
+                        .iter()
+                        .map(|s| s.path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }),
+        None => files
+            .iter()
+            .find(|s| s.media_type.starts_with("video/"))
+            .or(files.first())
+            .context("the release has no files"),
     }
-    Ok(())
 }
 
 fn url_path(p: &str) -> String {
@@ -255,7 +272,7 @@ fn url_path(p: &str) -> String {
         .join("/")
 }
 
-fn start_player(p: Player, url: &str) -> Result<Option<std::process::Child>> {
+fn start_player(p: Player, url: &str, fb: &dyn Feedback) -> Result<Option<std::process::Child>> {
     let candidates: &[&str] = match p {
         Player::None => return Ok(None),
         Player::Auto => &["mpv", "vlc"],
@@ -268,12 +285,12 @@ fn start_player(p: Player, url: &str) -> Result<Option<std::process::Child>> {
             .stdin(std::process::Stdio::null())
             .spawn()
         {
-            eprintln!("started {c}");
+            fb.note(&format!("started {c}"));
             return Ok(Some(child));
         }
     }
-    if matches!(p, Player::Auto) {
-        eprintln!("no mpv or vlc found: open the URL above in any player or browser; ^C to stop");
+    if p == Player::Auto {
+        fb.note("no mpv or vlc found: open the URL above in any player or browser; ^C to stop");
         Ok(None)
     } else {
         anyhow::bail!(
@@ -376,11 +393,12 @@ async fn handle(
     if method == Method::HEAD || body_len == 0 {
         return resp.body(Body::empty()).expect("valid response");
     }
+    let sizes: Vec<u64> = s.parts.iter().map(|p| p.file.size).collect();
+    let steps = range::plan(&sizes, start, end);
     resp.body(Body::from_stream(plaintext_stream(
         st.clone(),
         served,
-        start,
-        end,
+        steps,
     )))
     .expect("valid response")
 }
@@ -390,34 +408,21 @@ type OpenStream = (
     tokio::sync::OwnedSemaphorePermit,
 );
 
-/// The decrypted bytes `start..=end` of an output, chunk by chunk across its parts. A
-/// chunk that fails authentication ends the response with an error (the client sees a cut
-/// connection) and is logged; its plaintext is never sent.
+/// The decrypted bytes of the planned chunks, in order. A chunk that fails
+/// authentication ends the response with an error (the client sees a cut connection)
+/// and is logged; its plaintext is never sent.
 fn plaintext_stream(
     st: Arc<PlayState>,
     served: usize,
-    start: u64,
-    end: u64,
+    steps: Vec<ChunkRead>,
 ) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> {
-    // Every (part, chunk) the range touches, in order.
-    let steps: Vec<(usize, u64)> = st.files[served]
-        .parts
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.file.size > 0 && p.start <= end && p.start + p.file.size > start)
-        .flat_map(|(pi, p)| {
-            let first = start.saturating_sub(p.start) / CHUNK_PLAIN as u64;
-            let last = (end.min(p.start + p.file.size - 1) - p.start) / CHUNK_PLAIN as u64;
-            (first..=last).map(move |c| (pi, c))
-        })
-        .collect();
     futures::stream::unfold(
         (st, None::<(usize, OpenStream)>, 0usize),
         move |(st, mut reader, k)| {
             let step = steps.get(k).copied();
             async move {
-                let (pi, i) = step?; // past the end: dropping the reader releases its permit
-                let r = next_chunk(&st, served, pi, &mut reader, i, start, end).await;
+                let step = step?; // past the end: dropping the reader releases its permit
+                let r = next_chunk(&st, served, &mut reader, step).await;
                 let next = if r.is_err() { usize::MAX } else { k + 1 };
                 Some((r, (st, reader, next)))
             }
@@ -428,15 +433,13 @@ fn plaintext_stream(
 async fn next_chunk(
     st: &PlayState,
     served: usize,
-    pi: usize,
     reader: &mut Option<(usize, OpenStream)>,
-    i: u64,
-    start: u64,
-    end: u64,
+    step: ChunkRead,
 ) -> std::io::Result<bytes::Bytes> {
     let s = &st.files[served];
-    let p = &s.parts[pi];
-    if reader.as_ref().is_none_or(|(open, _)| *open != pi) {
+    let p = &s.parts[step.part];
+    let i = step.chunk;
+    if reader.as_ref().is_none_or(|(open, _)| *open != step.part) {
         *reader = None; // release the previous part's stream and permit first
         let permit = st
             .streams
@@ -451,7 +454,7 @@ async fn next_chunk(
             .map_err(std::io::Error::other)?;
         f.seek(std::io::SeekFrom::Start(i * CHUNK_CT as u64))
             .await?;
-        *reader = Some((pi, (f, permit)));
+        *reader = Some((step.part, (f, permit)));
     }
     let (_, (f, _)) = reader.as_mut().expect("opened above");
     let (_, clen) = p.geo.chunk_range(i);
@@ -465,21 +468,14 @@ async fn next_chunk(
         .open_in_place(i, p.geo.is_last(i), &mut buf)
         .map_err(|e| {
             tracing::error!(
-                "{}: chunk {i} of {} failed authentication; refusing to send it ({e})",
+                "{}: chunk {i} of {} failed authentication; the response was cut ({e})",
                 s.path,
                 p.file.ct_name
-            );
-            eprintln!(
-                "error: {}: chunk {i} of {} failed authentication; the response was cut",
-                s.path, p.file.ct_name
             );
             std::io::Error::other(e)
         })?;
     buf.truncate(n);
-    let chunk_start = p.start + i * CHUNK_PLAIN as u64;
-    let from = start.saturating_sub(chunk_start) as usize;
-    let to = ((end + 1).min(chunk_start + n as u64) - chunk_start) as usize;
-    Ok(bytes::Bytes::from(buf).slice(from..to))
+    Ok(bytes::Bytes::from(buf).slice(step.skip..step.skip + step.take))
 }
 
 #[cfg(test)]

@@ -1,0 +1,154 @@
+//! Revocations and the signed revocation lists made from them.
+//!
+//! The rule for publishing lives here once, for the CLI and the key server alike: the next
+//! list has the previous sequence plus one and every recorded revocation, signed by the
+//! publisher, stored before it is handed out.
+
+use reelseal_core::keys::{PublisherSecret, ViewerPublic};
+use reelseal_core::revocation::{Entry, RevocationList, Subject};
+use reelseal_core::GrantId;
+use rusqlite::{params, OptionalExtension};
+
+use crate::{conv, Ledger, LedgerError, Result};
+
+/// A revocation as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationRow {
+    /// The grant or viewer revoked.
+    pub subject: Subject,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub time: i64,
+}
+
+fn revocation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RevocationRow> {
+    let kind: String = r.get(0)?;
+    let subject: String = r.get(1)?;
+    Ok(RevocationRow {
+        subject: Subject::from_parts(&kind, &subject).map_err(conv)?,
+        reason: r.get(2)?,
+        time: r.get(3)?,
+    })
+}
+
+impl Ledger {
+    /// Record a revocation (idempotent per subject: the first reason stands), with an
+    /// audit entry naming `actor`. Returns whether it is new.
+    pub fn revoke(&self, subject: &Subject, reason: &str, time: i64, actor: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO revocations(kind,subject,reason,time) VALUES (?1,?2,?3,?4)",
+                params![subject.kind(), subject.to_string(), reason, time],
+            )
+            .map_err(|e| self.err(e))?;
+        if n > 0 {
+            self.audit(
+                actor,
+                "revoke",
+                &format!("{} {subject}: {reason}", subject.kind()),
+            )?;
+        }
+        Ok(n > 0)
+    }
+
+    /// Every revocation.
+    pub fn revocations(&self) -> Result<Vec<RevocationRow>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT kind,subject,reason,time FROM revocations ORDER BY time, subject")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], revocation_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Is this grant (or its viewer) revoked?
+    pub fn is_revoked(
+        &self,
+        grant: &GrantId,
+        viewer: &ViewerPublic,
+    ) -> Result<Option<RevocationRow>> {
+        self.conn
+            .query_row(
+                "SELECT kind,subject,reason,time FROM revocations WHERE (kind='grant' AND subject=?1) OR (kind='viewer' AND subject=?2) LIMIT 1",
+                params![grant.to_hex(), viewer.to_bech32()],
+                revocation_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The newest signed revocation list and its sequence number.
+    pub fn latest_revocation_list(&self) -> Result<Option<(u64, Vec<u8>)>> {
+        self.conn
+            .query_row(
+                "SELECT seq, list FROM revocation_lists ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Sign the next revocation list (sequence + 1, every recorded revocation) and store
+    /// it. Returns `(sequence, signed bytes)`.
+    pub fn publish_revocations(&self, sk: &PublisherSecret, now: i64) -> Result<(u64, Vec<u8>)> {
+        let seq = self.latest_revocation_list()?.map(|(s, _)| s).unwrap_or(0) + 1;
+        let entries = self
+            .revocations()?
+            .into_iter()
+            .map(|r| Entry {
+                subject: r.subject,
+                reason: r.reason,
+                time: r.time,
+            })
+            .collect();
+        let bytes = RevocationList {
+            publisher: sk.public(),
+            seq,
+            issued: now,
+            entries,
+        }
+        .sign(sk)?;
+        self.conn
+            .execute(
+                "INSERT INTO revocation_lists(seq,issued,list) VALUES (?1,?2,?3)",
+                params![seq as i64, now, bytes],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok((seq, bytes))
+    }
+
+    /// The newest signed revocation list, making the first (empty) one if there is none.
+    pub fn current_revocations(&self, sk: &PublisherSecret, now: i64) -> Result<(u64, Vec<u8>)> {
+        match self.latest_revocation_list()? {
+            Some(l) => Ok(l),
+            None => self.publish_revocations(sk, now),
+        }
+    }
+
+    /// Turn what a person types — a grant id, a unique prefix of 8+ hex digits, or a viewer
+    /// key `rsview1…` — into a revocation subject this ledger knows.
+    pub fn resolve_subject(&self, arg: &str) -> Result<Subject> {
+        let arg = arg.trim();
+        if arg.to_ascii_lowercase().starts_with("rsview1") {
+            let v = ViewerPublic::from_bech32(arg)
+                .map_err(|_| LedgerError::BadSubject(arg.to_string()))?;
+            return Ok(Subject::viewer(&v));
+        }
+        let q = arg.to_ascii_lowercase();
+        if q.len() < 8 || q.len() > 32 || !q.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(LedgerError::BadSubject(arg.to_string()));
+        }
+        let found = self.grants_with_prefix(&q)?;
+        match found.as_slice() {
+            [] => Err(LedgerError::NoSuchGrant(arg.to_string())),
+            [g] => Ok(Subject::Grant(g.id)),
+            _ => Err(LedgerError::AmbiguousGrant(arg.to_string(), found.len())),
+        }
+    }
+}

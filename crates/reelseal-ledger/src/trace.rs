@@ -1,0 +1,70 @@
+//! Tracing codes: the secret per-position biases of a release sealed with variants.
+
+use reelseal_core::tardos::{Code, Params};
+use reelseal_core::ReleaseId;
+use rusqlite::{params, OptionalExtension};
+
+use crate::{Ledger, LedgerError, Result};
+
+impl Ledger {
+    /// Record a release's tracing code.
+    pub fn set_trace_code(&self, release: &ReleaseId, code: &Code) -> Result<()> {
+        let biases: Vec<u8> = code.biases.iter().flat_map(|b| b.to_le_bytes()).collect();
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO trace_codes(release_id,viewers,colluders,epsilon,cutoff,biases) VALUES (?1,?2,?3,?4,?5,?6)",
+                params![
+                    release.to_hex(),
+                    code.params.n as i64,
+                    code.params.c,
+                    code.params.eps,
+                    code.cutoff,
+                    biases
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// A release's tracing code, if it has variant segments.
+    pub fn trace_code(&self, release: &ReleaseId) -> Result<Option<Code>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT viewers,colluders,epsilon,cutoff,biases FROM trace_codes WHERE release_id = ?1",
+                [release.to_hex()],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, f64>(2)?,
+                        r.get::<_, f64>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some((n, c, eps, cutoff, b)) = row else {
+            return Ok(None);
+        };
+        if b.len() % 8 != 0 {
+            return Err(LedgerError::Corrupt(
+                format!("release {release}"),
+                "its tracing biases are not whole numbers".into(),
+            ));
+        }
+        Ok(Some(Code {
+            params: Params {
+                n: n as u64,
+                c,
+                eps,
+            },
+            cutoff,
+            biases: b
+                .chunks_exact(8)
+                .map(|x| f64::from_le_bytes(x.try_into().expect("8 bytes")))
+                .collect(),
+        }))
+    }
+}

@@ -1,0 +1,96 @@
+//! The terminal as [`Feedback`]: indicatif bars and spinners on stderr (hidden with
+//! `--quiet`, `--json`, or when stderr is not a terminal), warnings and notes on stderr,
+//! announcements through the renderer.
+
+use std::sync::Arc;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::feedback::{no_progress, Feedback, Progress, Unit};
+use crate::ops::Event;
+use crate::render::{self, Mode};
+
+/// Feedback on the terminal.
+pub struct Console {
+    mode: Mode,
+    quiet: bool,
+    bars: MultiProgress,
+}
+
+impl Console {
+    /// For this output mode; `quiet` hides progress.
+    pub fn new(mode: Mode, quiet: bool) -> Self {
+        Console {
+            mode,
+            quiet,
+            bars: MultiProgress::new(),
+        }
+    }
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn inc(&self, n: u64) {
+        self.0.inc(n)
+    }
+    fn set_total(&self, total: u64) {
+        self.0.set_length(total)
+    }
+    fn set_message(&self, msg: &str) {
+        self.0.set_message(msg.to_string());
+        self.0.tick();
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear()
+    }
+}
+
+impl Feedback for Console {
+    fn progress(&self, label: &str, unit: Unit, total: u64) -> Arc<dyn Progress> {
+        if self.quiet || self.mode == Mode::Json {
+            return no_progress();
+        }
+        let (pb, template) = match unit {
+            Unit::Bytes => (
+                ProgressBar::new(total),
+                "{msg:12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            ),
+            Unit::Items => (
+                ProgressBar::new(total),
+                "{msg:12} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}",
+            ),
+            Unit::Status => (ProgressBar::new_spinner(), "{spinner} {prefix:30} {msg}"),
+        };
+        let pb = self.bars.add(pb);
+        pb.set_style(
+            ProgressStyle::with_template(template)
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        if unit == Unit::Status {
+            pb.set_prefix(label.to_string());
+        } else {
+            pb.set_message(label.to_string());
+        }
+        Arc::new(Bar(pb))
+    }
+
+    fn warn(&self, message: &str) {
+        let _ = self.bars.println(format!("warning: {message}"));
+        if self.bars.is_hidden() {
+            eprintln!("warning: {message}");
+        }
+    }
+
+    fn note(&self, message: &str) {
+        let _ = self.bars.println(format!("note: {message}"));
+        if self.bars.is_hidden() {
+            eprintln!("note: {message}");
+        }
+    }
+
+    fn announce(&self, event: &Event) {
+        render::announce(event, self.mode);
+    }
+}

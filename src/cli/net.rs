@@ -1,0 +1,58 @@
+//! Network flags shared by `reelseal seed`, `reelview fetch` and `reelview play`.
+
+use std::net::{IpAddr, SocketAddr};
+
+use reelseal_swarm::SwarmOptions;
+
+use crate::ops::net::Net;
+
+/// How to meet the swarm.
+#[derive(clap::Args, Clone, Debug)]
+#[command(next_help_heading = "Network")]
+pub struct NetArgs {
+    /// Address to listen on for peers (127.0.0.1 keeps everything on this machine).
+    #[arg(long, default_value = "0.0.0.0", value_name = "IP")]
+    pub bind: IpAddr,
+    /// Port to listen on for peers (0 = any free port).
+    #[arg(long, default_value_t = 0, value_name = "PORT")]
+    pub listen_port: u16,
+    /// Do not use the BitTorrent DHT (then peers come from trackers and --peer only).
+    #[arg(long = "no-dht", action = clap::ArgAction::SetFalse)]
+    pub dht: bool,
+    /// Do not contact any tracker.
+    #[arg(long = "no-trackers", action = clap::ArgAction::SetFalse)]
+    pub trackers: bool,
+    /// Extra tracker announce URL (repeatable).
+    #[arg(long = "tracker", value_name = "URL")]
+    pub extra_trackers: Vec<String>,
+    /// Connect to this peer (repeatable), e.g. 127.0.0.1:4240.
+    #[arg(long = "peer", value_name = "ADDR")]
+    pub peers: Vec<SocketAddr>,
+    /// Upload limit in bytes per second.
+    #[arg(long, value_name = "BYTES")]
+    pub upload_limit: Option<u32>,
+    /// Download limit in bytes per second.
+    #[arg(long, value_name = "BYTES")]
+    pub download_limit: Option<u32>,
+    /// Ask the router to forward the listening port (UPnP).
+    #[arg(long)]
+    pub upnp: bool,
+}
+
+impl NetArgs {
+    /// The session options and peers these flags describe.
+    pub fn plan(&self) -> Net {
+        Net {
+            swarm: SwarmOptions {
+                listen: Some(SocketAddr::new(self.bind, self.listen_port)),
+                dht: self.dht,
+                trackers: self.trackers,
+                extra_trackers: self.extra_trackers.clone(),
+                upnp: self.upnp,
+                upload_limit_bps: self.upload_limit,
+                download_limit_bps: self.download_limit,
+            },
+            peers: self.peers.clone(),
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! `reelseal seed`.
+
+use anyhow::Result;
+
+use crate::cli::net::NetArgs;
+use crate::cli::{block_on, Global};
+use crate::home::PublisherHome;
+use crate::ops::studio::seed::{self, SeedPlan, SeedReport};
+use crate::ops::Interrupt;
+
+/// Seed releases from your ledger (all by default) until ^C, with a live status line each.
+///
+/// Examples:
+///   reelseal seed                                   # every release, public swarm
+///   reelseal seed My-Film.reelseal --listen-port 51413
+///   reelseal seed --bind 127.0.0.1 --no-dht --no-trackers   # this machine only
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct SeedArgs {
+    /// Releases to seed (id, unique prefix or directory). Default: every release in the ledger.
+    pub releases: Vec<String>,
+    /// Network flags.
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Stop after this many seconds (default: run until ^C).
+    #[arg(long, value_name = "N")]
+    pub seconds: Option<u64>,
+}
+
+impl SeedArgs {
+    /// Run.
+    pub fn run(self, home: &PublisherHome, g: &Global) -> Result<SeedReport> {
+        let plan = SeedPlan {
+            releases: self.releases,
+            net: self.net.plan(),
+            seconds: self.seconds,
+        };
+        let fb = g.console();
+        block_on(async {
+            let stop = Interrupt::on_ctrl_c();
+            seed::seed(home, &plan, &fb, stop.wait()).await
+        })
+    }
+}

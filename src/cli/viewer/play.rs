@@ -1,0 +1,80 @@
+//! `reelview play`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cli::access::AccessArgs;
+use crate::cli::net::NetArgs;
+use crate::cli::{block_on, Global};
+use crate::ops::viewer::play::{PlayPlan, PlayReport, Player};
+use crate::ops::viewer::Viewer;
+use crate::ops::Interrupt;
+
+/// Which player to start.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum PlayerArg {
+    /// mpv if installed, else VLC, else print the URL.
+    Auto,
+    /// mpv.
+    Mpv,
+    /// VLC.
+    Vlc,
+    /// Start nothing; print the URLs.
+    None,
+}
+
+/// Watch while downloading: serve the decrypted film over HTTP on loopback to mpv, VLC or a browser.
+///
+/// Only the 64 KiB chunks a request needs are decrypted, from hash-verified pieces
+/// fetched around the read position first; plaintext never touches the disk. The URL
+/// holds a random per-session token. Stops when the player exits, or on ^C.
+///
+/// Examples:
+///   reelview play jury.rskey
+///   reelview play jury.rskey --player none --file subtitles/en.srt
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct PlayArgs {
+    /// The .rskey file.
+    pub key: PathBuf,
+    /// File to open in the player (path or its end, e.g. "film.mp4"). Default: the first video.
+    #[arg(long)]
+    pub file: Option<String>,
+    /// Where the HTTP server listens (keep it on loopback).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Which player to start.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub player: PlayerArg,
+    /// Network flags.
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Trust and revocation flags.
+    #[command(flatten)]
+    pub access: AccessArgs,
+}
+
+impl PlayArgs {
+    /// Run.
+    pub fn run(self, v: &Viewer, g: &Global) -> Result<PlayReport> {
+        let plan = PlayPlan {
+            net: self.net.plan(),
+            access: self.access.plan(),
+            key: self.key,
+            file: self.file,
+            listen: self.listen,
+            player: match self.player {
+                PlayerArg::Auto => Player::Auto,
+                PlayerArg::Mpv => Player::Mpv,
+                PlayerArg::Vlc => Player::Vlc,
+                PlayerArg::None => Player::None,
+            },
+        };
+        let fb = g.console();
+        block_on(async {
+            let stop = Interrupt::on_ctrl_c();
+            v.play(&plan, &fb, &stop).await
+        })
+    }
+}

@@ -1,0 +1,66 @@
+//! The operations of both programs, below the command line: no clap, no printing.
+//!
+//! The binaries, the key server, the examples and the tests all call these. Each
+//! operation takes a plan (arguments already validated by the CLI), does the work, and
+//! returns a typed report; what it has to say while working goes through
+//! [`Feedback`](crate::feedback::Feedback). Reports serialise to the `--json` documents
+//! scripts read and are rendered for people by [`crate::render`].
+//!
+//! - [`studio`]: the filmmaker's side — [`studio::Studio`] holds the home, the ledger and
+//!   the signing key: seal, grant, revoke, rotate, codes, trace, mark, seed, serve.
+//! - [`viewer`]: the viewer's side — [`viewer::Viewer`]: trust (one rule), authorize,
+//!   inspect, open, fetch, play, redeem, renew.
+
+use serde::Serialize;
+
+pub mod identity;
+pub mod net;
+pub mod studio;
+pub mod viewer;
+
+/// Announcements of long-running commands: the first line a script reads from them.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Event {
+    /// `reelseal seed` is listening.
+    Seeding(studio::seed::Seeding),
+    /// `reelseal serve` is listening.
+    Serving(studio::serve::Serving),
+    /// `reelview play` is streaming.
+    Streaming(viewer::play::Streaming),
+}
+
+/// A stop request for long-running operations (^C from the CLI, or a test's own signal).
+/// Cheap to clone; every clone sees the same stop.
+#[derive(Clone)]
+pub struct Interrupt(std::sync::Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Interrupt {
+    /// Never stops by itself; [`Interrupt::trigger`] stops it.
+    pub fn manual() -> Self {
+        Interrupt(std::sync::Arc::new(tokio::sync::watch::channel(false).0))
+    }
+
+    /// Stops on ^C (SIGINT). Needs a tokio runtime.
+    pub fn on_ctrl_c() -> Self {
+        let i = Self::manual();
+        let j = i.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                j.trigger();
+            }
+        });
+        i
+    }
+
+    /// Stop.
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Resolves once stopped.
+    pub async fn wait(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    }
+}

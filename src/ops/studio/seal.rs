@@ -1,0 +1,390 @@
+//! `reelseal seal`: encrypt + torrent + signed card in one streaming pass, then record the
+//! release and put its directory in place atomically. [`Studio::place`] is shared with
+//! rotation.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use reelseal_core::card::SignedCard;
+use reelseal_core::seal::{self, Input, SealOptions, Sealed, TrackPlan, CARD_FILE, TORRENT_FILE};
+use reelseal_core::tardos;
+use reelseal_core::validity::now;
+use reelseal_ledger::ReleaseRow;
+use serde::Serialize;
+
+use super::{Studio, ACTOR};
+use crate::feedback::{Feedback, Unit};
+use crate::fsutil;
+
+/// What to seal and how.
+#[derive(Clone, Debug)]
+pub struct SealPlan {
+    /// Film files and folders.
+    pub inputs: Vec<PathBuf>,
+    /// Two renditions for tracing, instead of or besides the inputs.
+    pub variants: Option<VariantInputs>,
+    /// Title shown to viewers (non-empty).
+    pub title: String,
+    /// Release directory; default `./<title>.reelseal`.
+    pub out: Option<PathBuf>,
+    /// Tracker URLs.
+    pub trackers: Vec<String>,
+    /// Piece length (checked), or automatic.
+    pub piece_size: Option<u64>,
+    /// BEP 27 private flag.
+    pub private: bool,
+    /// Torrent name seen by the swarm.
+    pub public_name: Option<String>,
+    /// Key server URL for the card.
+    pub key_server: Option<String>,
+    /// Replace an existing release directory.
+    pub force: bool,
+}
+
+/// `--variant-a/--variant-b` and the code they are sealed for.
+#[derive(Clone, Debug)]
+pub struct VariantInputs {
+    /// Rendition A (HLS playlist + MPEG-TS segments).
+    pub a: PathBuf,
+    /// Rendition B, cut into the same segments.
+    pub b: PathBuf,
+    /// Viewers, colluders and ε the code must serve.
+    pub params: tardos::Params,
+    /// Seal even with fewer traced segments than the code needs.
+    pub allow_short_code: bool,
+}
+
+/// A sealed release.
+#[derive(Clone, Debug, Serialize)]
+pub struct SealReport {
+    /// Release id.
+    pub release_id: String,
+    /// Title.
+    pub title: String,
+    /// Release directory.
+    pub dir: PathBuf,
+    /// Its torrent file.
+    pub torrent: PathBuf,
+    /// Infohash.
+    pub infohash: String,
+    /// Magnet link.
+    pub magnet: String,
+    /// Piece length.
+    pub piece_length: u64,
+    /// The viewer's files.
+    pub files: Vec<SealedFile>,
+    /// Tracing summary, when sealed with variants.
+    pub variants: Option<VariantSummary>,
+    /// Plaintext bytes sealed.
+    #[serde(skip)]
+    pub total_bytes: u64,
+}
+
+/// One file as the viewer will see it, and the ciphertext files it is made of.
+#[derive(Clone, Debug, Serialize)]
+pub struct SealedFile {
+    /// Path the viewer gets.
+    pub path: String,
+    /// Plaintext size.
+    pub size: u64,
+    /// Opaque ciphertext names in the torrent.
+    pub ciphertext: Vec<String>,
+}
+
+/// What a variant seal traced and what it cost.
+#[derive(Clone, Debug, Serialize)]
+pub struct VariantSummary {
+    /// Segments in the film.
+    pub segments: usize,
+    /// Segments that differ between A and B.
+    pub traced: usize,
+    /// Segments stored once.
+    pub shared: usize,
+    /// Traced segments the code needs.
+    pub code_length_needed: usize,
+    /// Viewers the code tells apart.
+    pub viewers: u64,
+    /// Coalition size resisted.
+    pub colluders: u32,
+    /// False-accusation bound.
+    pub epsilon: f64,
+    /// Bias cutoff δ.
+    pub cutoff: f64,
+    /// Film length.
+    pub duration_s: f64,
+    /// Bytes of rendition A.
+    pub bytes_a: u64,
+    /// Extra bytes B adds.
+    pub extra_bytes_b: u64,
+    /// `extra_bytes_b / bytes_a`.
+    pub storage_overhead: f64,
+}
+
+impl Studio {
+    /// Seal a film into a new release.
+    pub fn seal(&self, plan: &SealPlan, fb: &dyn Feedback) -> Result<SealReport> {
+        let mut inputs = if plan.inputs.is_empty() {
+            Vec::new()
+        } else {
+            seal::collect_inputs(&plan.inputs)?
+        };
+        let mut tracks = Vec::new();
+        let mut code = None;
+        let mut variants = None;
+        if let Some(v) = &plan.variants {
+            let (summary, c, vplan) = plan_variants(v, inputs.len())?;
+            variants = Some(summary);
+            code = Some(c);
+            inputs.extend(vplan.inputs);
+            tracks.push(vplan.track);
+        }
+        let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
+        let out = plan
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{}.reelseal", fsutil::slug(&plan.title))));
+        let opts = SealOptions {
+            title: plan.title.clone(),
+            trackers: plan.trackers.clone(),
+            piece_length: plan.piece_size,
+            private: plan.private,
+            public_name: plan.public_name.clone(),
+            key_server: plan.key_server.clone(),
+            supersedes: None,
+            created: now(),
+            release: None,
+        };
+        let (sealed, dir) = self.place(&inputs, &tracks, code, &opts, &out, plan.force, fb)?;
+        let card = sealed.card.card();
+        let files = sealed
+            .manifest
+            .outputs(&sealed.keys)?
+            .iter()
+            .map(|o| SealedFile {
+                path: o.display_path(),
+                size: o.size(),
+                ciphertext: o.parts.iter().map(|p| p.ct_name.clone()).collect(),
+            })
+            .collect();
+        Ok(SealReport {
+            release_id: sealed.release.to_hex(),
+            title: plan.title.clone(),
+            torrent: dir.join(TORRENT_FILE),
+            dir,
+            infohash: card.infohash_hex(),
+            magnet: card.magnet(&sealed.torrent_name),
+            piece_length: card.piece,
+            files,
+            variants,
+            total_bytes,
+        })
+    }
+
+    /// Seal into a temporary sibling of `out`, record the release, then rename it into
+    /// place: an interrupted seal never leaves a directory that looks complete, and a
+    /// rerun cleans up after it. Shared by `seal` and `rotate`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn place(
+        &self,
+        inputs: &[Input],
+        tracks: &[TrackPlan],
+        code: Option<tardos::Code>,
+        opts: &SealOptions,
+        out: &Path,
+        force: bool,
+        fb: &dyn Feedback,
+    ) -> Result<(Sealed, PathBuf)> {
+        let target = Target::prepare(out, force)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&target.partial_prefix())
+            .tempdir_in(&target.parent)
+            .with_context(|| {
+                format!(
+                    "cannot create a temporary directory in {}",
+                    target.parent.display()
+                )
+            })?;
+        let total: u64 = inputs.iter().map(|i| i.size).sum();
+        let pb = fb.progress("sealing", Unit::Bytes, total);
+        let sealed = seal::seal_into(tmp.path(), inputs, tracks, opts, self.key(), &mut |n| {
+            pb.inc(n)
+        })
+        .with_context(|| {
+            format!(
+                "sealing into {} failed; nothing was kept",
+                target.out.display()
+            )
+        })?;
+        pb.finish();
+        self.record(&sealed, &target.out, opts, code)?;
+        let tmp_path = tmp.keep();
+        if let Err(e) = target.replace_with(&tmp_path, &sealed, self) {
+            let _ = self.ledger.remove_release(&sealed.release);
+            let _ = std::fs::remove_dir_all(&tmp_path);
+            return Err(e);
+        }
+        Ok((sealed, target.out))
+    }
+
+    /// Record a sealed release (and its tracing code) in the ledger, all or nothing.
+    fn record(
+        &self,
+        sealed: &Sealed,
+        dir: &Path,
+        opts: &SealOptions,
+        code: Option<tardos::Code>,
+    ) -> Result<()> {
+        let card = sealed.card.card();
+        self.ledger.add_release(
+            &ReleaseRow {
+                id: sealed.release,
+                title: opts.title.clone(),
+                dir: dir.to_path_buf(),
+                infohash: card.infohash(),
+                torrent_name: sealed.torrent_name.clone(),
+                created: opts.created,
+                card: sealed.card.as_bytes().to_vec(),
+                keyset: sealed.keys.to_bytes(),
+                supersedes: opts.supersedes,
+            },
+            ACTOR,
+        )?;
+        if let Some(c) = code {
+            if let Err(e) = self.ledger.set_trace_code(&sealed.release, &c) {
+                let _ = self.ledger.remove_release(&sealed.release);
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Read the two renditions, design the code, and refuse a film too short for it.
+fn plan_variants(
+    v: &VariantInputs,
+    first: usize,
+) -> Result<(
+    VariantSummary,
+    tardos::Code,
+    reelseal_core::variants::VariantPlan,
+)> {
+    let plan = reelseal_core::variants::plan(&v.a, &v.b, first)?;
+    let p = v.params;
+    let design = tardos::design(p).context("--viewers/--colluders/--epsilon")?;
+    if plan.traced == 0 {
+        bail!(
+            "{} and {} are byte-identical: there is nothing to trace. Make B with `reelseal mark`, or seal the film without --variant-a/--variant-b",
+            v.a.display(),
+            v.b.display()
+        );
+    }
+    if plan.traced < design.length && !v.allow_short_code {
+        bail!(
+            "the film has {} traced segments (of {}), but tracing coalitions of {} among {} viewers with ε = {:e} needs {}.\n\
+             Cut shorter segments (`reelseal mark --segment-seconds`), mark more of them, resist fewer colluders (--colluders) or accept a larger ε (--epsilon).\n\
+             --allow-short-code seals anyway: `trace` still never accuses anyone below its threshold, it may just find nobody.",
+            plan.traced,
+            plan.traced + plan.shared,
+            p.c,
+            p.n,
+            p.eps,
+            design.length
+        );
+    }
+    let summary = VariantSummary {
+        segments: plan.traced + plan.shared,
+        traced: plan.traced,
+        shared: plan.shared,
+        code_length_needed: design.length,
+        viewers: p.n,
+        colluders: p.c,
+        epsilon: p.eps,
+        cutoff: design.cutoff,
+        duration_s: plan.duration_ms as f64 / 1000.0,
+        bytes_a: plan.bytes_a,
+        extra_bytes_b: plan.extra_bytes,
+        storage_overhead: plan.extra_bytes as f64 / plan.bytes_a.max(1) as f64,
+    };
+    let code = tardos::Code::draw(&design, plan.traced);
+    Ok((summary, code, plan))
+}
+
+/// Where a release directory goes: checked, its parent created, leftovers of
+/// interrupted seals of the same name cleaned.
+struct Target {
+    out: PathBuf,
+    parent: PathBuf,
+    name: String,
+}
+
+impl Target {
+    fn prepare(out: &Path, force: bool) -> Result<Self> {
+        let out = std::path::absolute(out)
+            .with_context(|| format!("bad output path {}", out.display()))?;
+        if out.exists() && !force {
+            bail!(
+                "{} already exists; pass --force to replace it, or choose another --out",
+                out.display()
+            );
+        }
+        let parent = out
+            .parent()
+            .context("the output directory needs a parent directory")?
+            .to_path_buf();
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        let name = out
+            .file_name()
+            .context("the output path needs a final name")?
+            .to_string_lossy()
+            .into_owned();
+        let t = Target { out, parent, name };
+        // Leftovers of interrupted seals of the same output are ours to clean.
+        if let Ok(rd) = std::fs::read_dir(&t.parent) {
+            for e in rd.flatten() {
+                if e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&t.partial_prefix())
+                {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    fn partial_prefix(&self) -> String {
+        format!(".{}.partial-", self.name)
+    }
+
+    /// Rename the finished temporary directory into place, moving an existing one aside
+    /// (`--force`) and noting in the ledger that the release it held lost its directory.
+    fn replace_with(&self, tmp: &Path, sealed: &Sealed, studio: &Studio) -> Result<()> {
+        if self.out.exists() {
+            let replaced = std::fs::read(self.out.join(CARD_FILE))
+                .ok()
+                .and_then(|b| SignedCard::inspect(&b).ok())
+                .map(|c| c.release_id());
+            if let Some(old) = replaced.filter(|id| *id != sealed.release) {
+                let gone = self.parent.join(format!(
+                    "{} (replaced by {})",
+                    self.name,
+                    &sealed.release.to_hex()[..12]
+                ));
+                let _ = studio.ledger.set_release_dir(&old, &gone);
+            }
+            let trash = self
+                .parent
+                .join(format!(".{}.replaced-{}", self.name, std::process::id()));
+            std::fs::rename(&self.out, &trash)
+                .with_context(|| format!("cannot move the old {} aside", self.out.display()))?;
+            std::fs::rename(tmp, &self.out)
+                .with_context(|| format!("cannot rename into {}", self.out.display()))?;
+            let _ = std::fs::remove_dir_all(&trash);
+        } else {
+            std::fs::rename(tmp, &self.out)
+                .with_context(|| format!("cannot rename into {}", self.out.display()))?;
+        }
+        Ok(())
+    }
+}

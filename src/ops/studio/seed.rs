@@ -1,0 +1,182 @@
+//! `reelseal seed`: seed releases from the ledger in one session until stopped, with a
+//! live status line per release.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use reelseal_core::seal::{self, TORRENT_FILE};
+use reelseal_swarm::Swarm;
+use serde::Serialize;
+
+use super::resolve_release;
+use crate::feedback::{Feedback, Unit};
+use crate::home::PublisherHome;
+use crate::ops::net::Net;
+use crate::ops::Event;
+use crate::render::human_bytes;
+
+/// What `reelseal seed` was asked.
+#[derive(Clone, Debug)]
+pub struct SeedPlan {
+    /// Releases (id, prefix or directory); empty = every release in the ledger.
+    pub releases: Vec<String>,
+    /// The swarm.
+    pub net: Net,
+    /// Stop after this long (default: when stopped).
+    pub seconds: Option<u64>,
+}
+
+/// Seeding has started.
+#[derive(Clone, Debug, Serialize)]
+pub struct Seeding {
+    /// Where peers reach us.
+    pub listening: Option<String>,
+    /// What is seeded.
+    pub releases: Vec<SeedingRelease>,
+}
+
+/// One release being seeded.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeedingRelease {
+    /// Release id.
+    pub release_id: String,
+    /// Title.
+    pub title: String,
+    /// Infohash.
+    pub infohash: String,
+}
+
+/// Seeding stopped.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeedReport {
+    /// Why: "time limit" or "interrupted".
+    pub stopped: String,
+    /// Bytes uploaded per release.
+    pub uploaded: Vec<Uploaded>,
+}
+
+/// Upload of one release.
+#[derive(Clone, Debug, Serialize)]
+pub struct Uploaded {
+    /// Release id.
+    pub release_id: String,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// Seed until `stop` resolves (or the time limit).
+pub async fn seed(
+    home: &PublisherHome,
+    plan: &SeedPlan,
+    fb: &dyn Feedback,
+    stop: impl Future<Output = ()>,
+) -> Result<SeedReport> {
+    let rows = {
+        let ledger = home.ledger()?;
+        if plan.releases.is_empty() {
+            ledger.releases()?
+        } else {
+            plan.releases
+                .iter()
+                .map(|r| resolve_release(&ledger, r))
+                .collect::<Result<Vec<_>>>()?
+        }
+    };
+    let swarm = Swarm::start(plan.net.swarm.clone()).await?;
+    let mut seeding = Vec::new();
+    for r in &rows {
+        let path = r.dir.join(TORRENT_FILE);
+        let torrent = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                fb.warn(&format!(
+                    "skipping {} ({}): cannot read {}: {e}",
+                    r.title,
+                    r.id,
+                    path.display()
+                ));
+                continue;
+            }
+        };
+        let payload = seal::payload_dir(&r.dir, &r.torrent_name);
+        let t = swarm
+            .seed(&torrent, &payload, &plan.net.peers)
+            .await
+            .with_context(|| format!("cannot seed {} from {}", r.title, payload.display()))?;
+        seeding.push((r.clone(), t));
+    }
+    if seeding.is_empty() {
+        swarm.stop().await;
+        bail!("nothing to seed: no release in the ledger has its directory (see `reelseal ls`)");
+    }
+    // Hash-check what is on disk before announcing readiness: a release with damaged or
+    // missing files is reported, not seeded silently.
+    for (r, t) in &seeding {
+        t.wait_until_initialized()
+            .await
+            .with_context(|| format!("checking {} failed", r.title))?;
+        let s = t.stats();
+        if !s.finished {
+            fb.warn(&format!(
+                "{} ({}) is incomplete on disk: {} of {} verified; it will download the rest from peers",
+                r.title,
+                &r.id.to_hex()[..12],
+                human_bytes(s.have_bytes),
+                human_bytes(s.total_bytes)
+            ));
+        }
+    }
+    fb.announce(&Event::Seeding(Seeding {
+        listening: swarm.listen_addr().map(|a| a.to_string()),
+        releases: seeding
+            .iter()
+            .map(|(r, t)| SeedingRelease {
+                release_id: r.id.to_hex(),
+                title: r.title.clone(),
+                infohash: t.info_hash().to_hex(),
+            })
+            .collect(),
+    }));
+    let bars: Vec<_> = seeding
+        .iter()
+        .map(|(r, _)| fb.progress(&r.title, Unit::Status, 0))
+        .collect();
+    let start = Instant::now();
+    let until = plan.seconds.map(Duration::from_secs);
+    tokio::pin!(stop);
+    let stopped = loop {
+        for ((_, t), pb) in seeding.iter().zip(&bars) {
+            let s = t.stats();
+            pb.set_message(&format!(
+                "{} peers  up {}/s  uploaded {}{}",
+                s.peers,
+                human_bytes(s.up_bps as u64),
+                human_bytes(s.uploaded_bytes),
+                s.error.map(|e| format!("  ERROR {e}")).unwrap_or_default()
+            ));
+        }
+        if until.is_some_and(|u| start.elapsed() >= u) {
+            break "time limit";
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = &mut stop => break "interrupted",
+        }
+    };
+    for pb in &bars {
+        pb.finish();
+    }
+    let uploaded = seeding
+        .iter()
+        .map(|(r, t)| Uploaded {
+            release_id: r.id.to_hex(),
+            bytes: t.stats().uploaded_bytes,
+        })
+        .collect();
+    swarm.stop().await;
+    Ok(SeedReport {
+        stopped: stopped.into(),
+        uploaded,
+    })
+}

@@ -1,0 +1,100 @@
+//! Joining a release in the swarm: add it by magnet (from the signed card), wait for its
+//! metadata, check the torrent against the card and read the manifest from the swarm,
+//! checked against the card before it is decrypted (the same checks as on disk, in core).
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use reelseal_core::card::Card;
+use reelseal_core::keyset::KeySet;
+use reelseal_core::manifest::{Manifest, MANIFEST_NAME};
+use reelseal_swarm::{Swarm, Torrent, TorrentFile};
+use tokio::io::AsyncReadExt;
+
+use super::open::open_refusal;
+use crate::exit::{refuse, Exit};
+use crate::feedback::Feedback;
+
+/// How long without metadata before saying that no peer answers.
+const PEER_HINT_AFTER: Duration = Duration::from_secs(20);
+
+/// A release joined in the swarm: its torrent, checked against the signed card, and its
+/// decrypted manifest.
+pub struct Joined {
+    /// The torrent in the session.
+    pub torrent: Torrent,
+    /// The decrypted manifest.
+    pub manifest: Manifest,
+    files: Vec<TorrentFile>,
+}
+
+impl Joined {
+    /// The torrent's file index of a ciphertext file.
+    pub fn index_of(&self, ct_name: &str) -> Result<usize> {
+        self.files
+            .iter()
+            .find(|f| !f.padding && f.name() == ct_name)
+            .map(|f| f.index)
+            .with_context(|| format!("{ct_name} is missing from the torrent"))
+    }
+}
+
+/// Add a release by magnet (from its card) and get its manifest.
+pub async fn join_release(
+    swarm: &Swarm,
+    card: &Card,
+    keys: &KeySet,
+    cache: &Path,
+    peers: &[std::net::SocketAddr],
+    fb: &dyn Feedback,
+) -> Result<Joined> {
+    let torrent = swarm.fetch_magnet(&card.magnet(""), cache, peers).await?;
+    // Metadata comes from peers; say so if none answer for a while instead of looking hung.
+    {
+        let init = torrent.wait_until_initialized();
+        tokio::pin!(init);
+        let hint = tokio::time::sleep(PEER_HINT_AFTER);
+        tokio::pin!(hint);
+        let mut hinted = false;
+        loop {
+            tokio::select! {
+                r = &mut init => {
+                    r.context("could not get the torrent's metadata from the swarm")?;
+                    break;
+                }
+                _ = &mut hint, if !hinted => {
+                    hinted = true;
+                    fb.note(&format!("still looking for peers of {} after 20 s (DHT, trackers, --peer); keep waiting or press ^C", card.infohash_hex()));
+                }
+            }
+        }
+    }
+    let files = torrent.files()?;
+    card.check_torrent_files(&files)
+        .map_err(|e| refuse(Exit::Tampered, format!("{e}; refusing this release")))?;
+    let joined = Joined {
+        torrent,
+        manifest: Manifest {
+            release: card.release_id(),
+            files: vec![],
+            tracks: vec![],
+        },
+        files,
+    };
+    // The manifest first (small), checked against the card before it is decrypted.
+    let mut bytes = Vec::new();
+    joined
+        .torrent
+        .stream(joined.index_of(MANIFEST_NAME)?)
+        .await?
+        .read_to_end(&mut bytes)
+        .await
+        .context("reading the manifest from the swarm")?;
+    let label = Path::new("swarm")
+        .join(card.infohash_hex())
+        .join(MANIFEST_NAME);
+    let manifest =
+        reelseal_core::open::check_manifest(card, keys, &bytes, &label).map_err(open_refusal)?;
+    Ok(Joined { manifest, ..joined })
+}

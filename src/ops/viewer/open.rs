@@ -1,0 +1,137 @@
+//! `reelview open`: decrypt a release whose ciphertext is already here (any client, a
+//! USB drive), and the mapping of core's open errors to exit codes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use reelseal_core::card::SignedCard;
+use reelseal_core::manifest::{Output, MANIFEST_NAME};
+use reelseal_core::open::{self, OpenError};
+use serde::Serialize;
+use sha2::Digest;
+
+use super::{Access, Viewer};
+use crate::exit::{refuse, Exit};
+use crate::feedback::{Feedback, Unit};
+
+/// What `reelview open` was asked.
+#[derive(Clone, Debug)]
+pub struct OpenPlan {
+    /// The `.rskey`.
+    pub key: PathBuf,
+    /// The payload folder, release folder or download folder.
+    pub from: PathBuf,
+    /// Where the film files go.
+    pub out: PathBuf,
+    /// Overwrite existing files.
+    pub force: bool,
+    /// Trust and revocations.
+    pub access: Access,
+}
+
+/// Files decrypted (by `open` or `fetch`).
+#[derive(Clone, Debug, Serialize)]
+pub struct OpenedFile {
+    /// Path in the release.
+    pub path: String,
+    /// Size.
+    pub size: u64,
+    /// Media type.
+    pub media_type: String,
+    /// Where it was written.
+    pub written: PathBuf,
+}
+
+/// A release opened.
+#[derive(Clone, Debug, Serialize)]
+pub struct OpenReport {
+    /// Title.
+    pub title: String,
+    /// Release id.
+    pub release_id: String,
+    /// Grant id.
+    pub grant_id: String,
+    /// The files.
+    pub files: Vec<OpenedFile>,
+}
+
+/// The outputs of a release paired with where they were written.
+pub fn opened(outputs: &[Output], written: &[PathBuf]) -> Vec<OpenedFile> {
+    outputs
+        .iter()
+        .zip(written)
+        .map(|(o, p)| OpenedFile {
+            path: o.display_path(),
+            size: o.size(),
+            media_type: o.media_type.clone(),
+            written: p.clone(),
+        })
+        .collect()
+}
+
+/// Turn an open error into a refusal with the right exit code.
+pub fn open_refusal(e: OpenError) -> anyhow::Error {
+    let exit = match &e {
+        OpenError::Tampered { .. } | OpenError::HashMismatch { .. } => Exit::Tampered,
+        OpenError::Missing { .. } | OpenError::WrongLength { .. } => Exit::Missing,
+        _ => Exit::Error,
+    };
+    refuse(exit, e.to_string())
+}
+
+/// Find the payload directory (the one holding `manifest.rsm`) given a release directory,
+/// a payload directory, or a download folder holding the torrent's top folder.
+pub fn find_payload(from: &Path, card: &SignedCard) -> Result<PathBuf> {
+    if from.join(MANIFEST_NAME).is_file() {
+        return Ok(from.to_path_buf());
+    }
+    // A release directory or a client's download folder: the torrent's top folder is one
+    // level down; pick the one whose manifest the card vouches for.
+    let want = card.card().file(MANIFEST_NAME).map(|f| f.sha256.clone());
+    if let Ok(rd) = std::fs::read_dir(from) {
+        for e in rd.flatten() {
+            if let Ok(b) = std::fs::read(e.path().join(MANIFEST_NAME)) {
+                if Some(sha2::Sha256::digest(&b).to_vec()) == want {
+                    return Ok(e.path());
+                }
+            }
+        }
+    }
+    Err(refuse(
+        Exit::Missing,
+        format!("{} holds no {MANIFEST_NAME} of this release: point --from at the folder your BitTorrent client downloaded, or use `reelview fetch`", from.display()),
+    ))
+}
+
+impl Viewer {
+    /// Decrypt a release from ciphertext on disk.
+    pub fn open(&self, plan: &OpenPlan, fb: &dyn Feedback) -> Result<OpenReport> {
+        let auth = self.authorize(&plan.key, &plan.access, fb)?;
+        let card = auth.grant.card();
+        let payload = find_payload(&plan.from, card)?;
+        let m = open::read_manifest(&payload, card.card(), &auth.keys).map_err(open_refusal)?;
+        let total: u64 = m
+            .outputs(&auth.keys)
+            .map_err(|e| open_refusal(e.into()))?
+            .iter()
+            .map(|o| o.size())
+            .sum();
+        let pb = fb.progress("decrypting", Unit::Bytes, total);
+        let (outputs, written) = open::open_release(
+            &payload,
+            card.card(),
+            &auth.keys,
+            &plan.out,
+            plan.force,
+            &mut |n| pb.inc(n),
+        )
+        .map_err(open_refusal)?;
+        pb.finish();
+        Ok(OpenReport {
+            title: card.card().title.clone(),
+            release_id: card.card().release_id().to_hex(),
+            grant_id: auth.grant.params().id.to_hex(),
+            files: opened(&outputs, &written),
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! Human text for the viewer's reports.
+
+use super::{human_bytes, Human, Report};
+use crate::ops::viewer::fetch::FetchReport;
+use crate::ops::viewer::inspect::InspectReport;
+use crate::ops::viewer::open::{OpenReport, OpenedFile};
+use crate::ops::viewer::play::{PlayReport, Streaming};
+use crate::ops::viewer::redeem::RedeemReport;
+use crate::ops::viewer::renew::RenewReport;
+use crate::ops::viewer::trust::TrustReport;
+
+fn files(out: &mut Human, files: &[OpenedFile]) {
+    for f in files {
+        out.line(format!(
+            "  {:>10}  {}",
+            human_bytes(f.size),
+            f.written.display()
+        ));
+    }
+}
+
+impl Report for TrustReport {
+    fn human(&self, out: &mut Human) {
+        if self.newly_pinned {
+            let name = self
+                .name
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            out.line(format!("pinned   {}{name}", self.publisher));
+        } else {
+            out.line(format!("already pinned {}", self.publisher));
+        }
+    }
+}
+
+impl Report for InspectReport {
+    fn human(&self, out: &mut Human) {
+        out.line(format!("title      {}", self.title));
+        out.line(format!(
+            "kind       {}",
+            if self.kind == "access_key" {
+                "access key (grant + viewer secret: keep it private)"
+            } else {
+                "grant"
+            }
+        ));
+        let trust = match (&self.pinned_name, self.signatures_valid) {
+            (_, false) => "(SIGNATURES INVALID)".to_string(),
+            (Some(n), true) if n.is_empty() => "(pinned, signatures valid)".to_string(),
+            (Some(n), true) => format!("(pinned as {n:?}, signatures valid)"),
+            (None, true) => {
+                "(NOT pinned: check it with the filmmaker, then `reelview trust` it)".into()
+            }
+        };
+        out.line(format!("publisher  {} {trust}", self.publisher));
+        out.line(format!("for        {} ({})", self.label, self.viewer));
+        out.line(format!("grant      {}", self.grant_id));
+        out.line(format!("valid      {} (UTC, inclusive)", self.window));
+        out.line(format!("issued     {}", self.issued));
+        out.line(format!("release    {}", self.release_id));
+        out.line(format!("infohash   {}", self.infohash));
+        out.line(format!("magnet     {}", self.magnet));
+        if let Some(k) = &self.key_server {
+            out.line(format!("key server {k}"));
+        }
+        let total: u64 = self.ciphertext_files.iter().map(|f| f.bytes).sum();
+        out.line(format!("download   {} in {} ciphertext files (names and sizes of the film files are in the encrypted manifest)", human_bytes(total), self.ciphertext_files.len()));
+    }
+}
+
+impl Report for OpenReport {
+    fn human(&self, out: &mut Human) {
+        out.line(format!(
+            "opened   {} ({} files, {})",
+            self.title,
+            self.files.len(),
+            human_bytes(self.files.iter().map(|f| f.size).sum())
+        ));
+        files(out, &self.files);
+    }
+}
+
+impl Report for FetchReport {
+    fn human(&self, out: &mut Human) {
+        out.line(format!(
+            "fetched  {} ({} files) in {:.1} s",
+            self.title,
+            self.files.len(),
+            self.seconds
+        ));
+        files(out, &self.files);
+        if let Some(c) = &self.ciphertext_kept {
+            out.line(format!("ciphertext kept in {}", c.display()));
+        }
+    }
+}
+
+impl Report for RedeemReport {
+    fn human(&self, out: &mut Human) {
+        out.line(format!("redeemed {} for {}", self.title, self.viewer));
+        out.line(format!("grant    {}", self.grant_id));
+        out.line(format!("file     {}", self.file.display()));
+        out.hint(format!(
+            "Next: `reelview fetch {}` (or `reelview play`).",
+            self.file.display()
+        ));
+    }
+}
+
+impl Report for RenewReport {
+    fn human(&self, out: &mut Human) {
+        for r in &self.renewed {
+            out.line(format!(
+                "renewed  grant {} for release {}: {}",
+                r.grant_id,
+                r.release_id,
+                r.file.display()
+            ));
+        }
+    }
+}
+
+impl Report for Streaming {
+    fn human(&self, out: &mut Human) {
+        let chosen = self.files.iter().find(|f| f.url == self.url);
+        out.line(format!(
+            "streaming {} at {}",
+            chosen.map(|f| f.path.as_str()).unwrap_or("?"),
+            self.url
+        ));
+        for f in self.files.iter().filter(|f| f.url != self.url) {
+            out.line(format!("  also    {} at {}", f.path, f.url));
+        }
+    }
+}
+
+impl Report for PlayReport {
+    fn human(&self, out: &mut Human) {
+        out.hint(format!("stopped ({})", self.stopped));
+    }
+}

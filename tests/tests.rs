@@ -1,0 +1,15 @@
+//! End-to-end tests of `reelseal` and `reelview`: the real binaries, real loopback
+//! BitTorrent sessions (DHT, LSD, UPnP and public trackers off), real SQLite, real HTTP,
+//! and stock clients we did not write. One test binary with a module per area, so the
+//! project is linked once (`cargo test --test e2e`).
+
+mod common;
+
+mod examples;
+mod house;
+mod play;
+mod revoke_rotate_serve;
+mod seal_grant_open;
+mod swarm;
+mod trace;
+mod variants;
