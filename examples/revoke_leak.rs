@@ -83,7 +83,12 @@ fn main() -> Result<()> {
         .context("jury-2's grant")?
         .grant
         .grant_id;
-    let revoked = studio.revoke(&g2_id, "screener found on a public tracker")?;
+    let revoked = studio.revoke(
+        &g2_id,
+        "screener found on a public tracker",
+        reelseal_core::revocation::DEFAULT_VALIDITY,
+        &Silent,
+    )?;
     render::emit(&revoked, Mode::Human);
     let with_list = ["--revocations".to_string(), path(&revoked.list)?];
 

@@ -28,6 +28,7 @@ async fn main() -> Result<()> {
         let plan = serve::ServePlan {
             listen: "127.0.0.1:0".parse()?,
             redeem_rate: 5,
+            list_validity: reelseal_core::revocation::DEFAULT_VALIDITY,
         };
         tokio::spawn(async move {
             serve::serve(

@@ -21,6 +21,14 @@ fn curl(args: &[&str]) -> (String, Vec<u8>) {
     (code, body)
 }
 
+fn is_root() -> bool {
+    StdCommand::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
 fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
@@ -222,6 +230,30 @@ fn play_serves_decrypted_ranges_to_curl_and_ffmpeg_while_downloading() {
     let wrong = format!("{}/{}/{}", bad[2], "0".repeat(32), bad[0]);
     assert_eq!(curl(&[&wrong]).0, "404");
 
+    // Another local user who learns the URL gets nothing: 403 for sockets of another uid.
+    if is_root() {
+        let o = StdCommand::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "curl",
+                "-s",
+                "--max-time",
+                "20",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                &url,
+            ])
+            .output()
+            .expect("setpriv (util-linux)");
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "403");
+    } else {
+        eprintln!("skipped: a second uid needs root to switch to (setpriv --reuid=nobody)");
+    }
+
     // No plaintext anywhere on disk besides the original input.
     let needle = &plain[plain.len() / 2..plain.len() / 2 + 64];
     let mut files = Vec::new();
@@ -234,4 +266,91 @@ fn play_serves_decrypted_ranges_to_curl_and_ffmpeg_while_downloading() {
             f.display()
         );
     }
+}
+
+/// The player is handed a 0600 playlist file, never the tokened URL on its command line
+/// (any local user can read /proc/PID/cmdline); a non-loopback --listen needs --allow-remote.
+#[test]
+fn the_player_gets_the_url_in_a_private_file_not_on_its_command_line() {
+    let r = sealed_release(200_000, &[]);
+    let root = r.root.path();
+    let key = grant_to(&r, "jury-1", &[]);
+    let viewer = home_from_demo(root, "jury-1");
+    let (_seeder, peer) = seed_loopback(&r);
+    // A stand-in `mpv` that records its arguments and the playlist it was given, then exits.
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let record = root.join("mpv-saw");
+    std::fs::write(
+        bin.join("mpv"),
+        format!(
+            "#!/bin/sh\necho \"$@\" > {r}.args\nf=${{1#--playlist=}}\ncat \"$f\" > {r}.playlist\nstat -c %a \"$f\" > {r}.mode\n",
+            r = record.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("mpv"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = reelview(&viewer)
+        .env("PATH", path)
+        .args(["--json", "play"])
+        .arg(&key)
+        .args([
+            "--player",
+            "mpv",
+            "--peer",
+            &peer.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--no-trackers",
+            "--publisher",
+            &demo_pub("publisher"),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let url = serde_json::from_slice::<serde_json::Value>(
+        o.stdout.split(|b| *b == b'\n').next().unwrap(),
+    )
+    .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = url.split('/').nth(3).unwrap().to_string();
+    let args = std::fs::read_to_string(record.with_extension("args")).unwrap();
+    assert!(
+        args.starts_with("--playlist=") && !args.contains(&token),
+        "{args}"
+    );
+    assert!(std::fs::read_to_string(record.with_extension("playlist"))
+        .unwrap()
+        .contains(&url));
+    assert_eq!(
+        std::fs::read_to_string(record.with_extension("mode"))
+            .unwrap()
+            .trim(),
+        "600"
+    );
+
+    let o = reelview(&viewer)
+        .args(["play"])
+        .arg(&key)
+        .args([
+            "--player",
+            "none",
+            "--listen",
+            "0.0.0.0:0",
+            "--publisher",
+            &demo_pub("publisher"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--allow-remote"), "{}", stderr(&o));
 }

@@ -344,8 +344,9 @@ fn key_server_revocations_reach_viewers_and_offline_rules_are_explicit() {
         .status
         .success());
 
-    // Key server down: jury-1 checked recently, so the grace period applies (with a warning);
-    // a viewer who never reached it is refused unless --offline.
+    // Key server down: jury-1 holds a current list (from the server, valid 72 h), so it
+    // opens with a warning; a viewer who never got a list is refused, with or without
+    // --offline (offline never skips the check), and told what to do.
     drop(server);
     let o = open_with(&j1, &g1, &dir, &root.path().join("d"), &[]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -369,11 +370,75 @@ fn key_server_revocations_reach_viewers_and_offline_rules_are_explicit() {
         .arg(&gb)
         .assert()
         .success();
-    let o = open_with(&b, &gb, &dir, &root.path().join("e"), &[]);
-    assert_eq!(o.status.code(), Some(11), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--offline"), "{}", stderr(&o));
-    let o = open_with(&b, &gb, &dir, &root.path().join("e"), &["--offline"]);
+    for extra in [&[][..], &["--offline"][..]] {
+        let o = open_with(&b, &gb, &dir, &root.path().join("e"), extra);
+        assert_eq!(o.status.code(), Some(11), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--revocations FILE"), "{}", stderr(&o));
+    }
+    // A current list handed over by file is enough, offline too.
+    let list = root.path().join("current.rsrl");
+    let o = reelseal(&publisher)
+        .args(["--json", "revocations", "--out"])
+        .arg(&list)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+    let o = open_with(
+        &b,
+        &gb,
+        &dir,
+        &root.path().join("e"),
+        &["--offline", "--revocations", list.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // An expired list (next update due 5 days ago) no longer speaks for the publisher, even
+    // when it is the newest one seen.
+    let seq = stdout_json(&o_json(&publisher))["sequence"]
+        .as_u64()
+        .unwrap()
+        + 1;
+    let stale = root.path().join("stale.rsrl");
+    std::fs::write(&stale, old_list(seq, 10 * 86_400, 5 * 86_400)).unwrap();
+    let o = open_with(
+        &b,
+        &gb,
+        &dir,
+        &root.path().join("f"),
+        &["--offline", "--revocations", stale.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(11), "{}", stderr(&o));
+    assert!(stderr(&o).contains("expired"), "{}", stderr(&o));
+}
+
+/// `reelseal --json revocations` (the current list) as run output.
+fn o_json(publisher: &Path) -> std::process::Output {
+    let o = reelseal(publisher)
+        .args(["--json", "revocations"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    o
+}
+
+/// An empty revocation list of the demo publisher issued `age` seconds ago whose next
+/// update was due `overdue` seconds ago.
+fn old_list(seq: u64, age: i64, overdue: i64) -> Vec<u8> {
+    use reelseal_core::keys::PublisherSecret;
+    use reelseal_core::revocation::RevocationList;
+    let text = std::fs::read_to_string(reelseal::demo::keys_dir().join("publisher/publisher.key"))
+        .unwrap();
+    let sk =
+        PublisherSecret::from_bech32(&reelseal_core::keys::secret_line(&text).unwrap()).unwrap();
+    let now = reelseal_core::validity::now();
+    RevocationList {
+        publisher: sk.public(),
+        seq,
+        issued: now - age,
+        next_update: now - overdue,
+        entries: vec![],
+    }
+    .sign(&sk)
+    .unwrap()
 }
 
 #[test]

@@ -9,30 +9,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-fn seed(r: &Release) -> (Proc, SocketAddr) {
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("reelseal"))
-        .arg("--home")
-        .arg(&r.publisher)
-        .args([
-            "--json",
-            "seed",
-            &r.id,
-            "--bind",
-            "127.0.0.1",
-            "--no-dht",
-            "--no-trackers",
-            "--seconds",
-            "300",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let v = first_json_line(&mut child);
-    let addr = v["listening"].as_str().unwrap().parse().unwrap();
-    (Proc(child), addr)
-}
-
 fn fetch_cmd(home: &Path, key: &Path, out: &Path, peers: &[SocketAddr]) -> StdCommand {
     let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("reelview"));
     c.arg("--home")
@@ -83,7 +59,7 @@ fn payload(dir: &Path) -> PathBuf {
 #[test]
 fn fetch_from_reelseal_seed_byte_identical_then_interrupt_and_resume() {
     let r = sealed_release(64 << 20, &["--piece-size", "1048576"]);
-    let (_seeder, addr) = seed(&r);
+    let (_seeder, addr) = seed_loopback(&r);
     let j1 = home_from_demo(r.root.path(), "jury-1");
     let key = grant_to(&r, "jury-1", &[]);
 
@@ -147,7 +123,7 @@ fn fetch_from_reelseal_seed_byte_identical_then_interrupt_and_resume() {
 #[test]
 fn stock_libtorrent_downloads_from_reelseal_seed() {
     let r = sealed_release(3 << 20, &[]);
-    let (_seeder, addr) = seed(&r);
+    let (_seeder, addr) = seed_loopback(&r);
     let dl = r.root.path().join("lt-download");
     std::fs::create_dir_all(&dl).unwrap();
     let o = StdCommand::new("python3")
@@ -260,7 +236,7 @@ fn a_lying_seeder_next_to_an_honest_one_cannot_get_bad_bytes_in() {
         .expect("aria2c (see .ci/setup)");
     let _aria = Proc(aria);
     std::thread::sleep(Duration::from_millis(500));
-    let (_seeder, honest) = seed(&r);
+    let (_seeder, honest) = seed_loopback(&r);
     let liar: SocketAddr = format!("127.0.0.2:{port}").parse().unwrap();
     let j1 = home_from_demo(r.root.path(), "jury-1");
     let key = grant_to(&r, "jury-1", &[]);

@@ -215,6 +215,13 @@ impl Report for RevokeReport {
         } else {
             out.line(format!("already revoked: {} {}", r.kind, r.subject));
         }
+        let grants: usize = self.affected.iter().map(|a| a.grants).sum();
+        out.line(format!(
+            "affects  {grants} grant{} in {} release{}",
+            if grants == 1 { "" } else { "s" },
+            self.affected.len(),
+            if self.affected.len() == 1 { "" } else { "s" }
+        ));
         out.line(format!(
             "list     sequence {}, {}",
             self.sequence,
@@ -227,9 +234,10 @@ impl Report for RevokeReport {
 impl Report for RevocationsReport {
     fn human(&self, out: &mut Human) {
         out.line(format!(
-            "revocation list sequence {}: {} entries, written to {}",
+            "revocation list sequence {}: {} entries, valid until {}, written to {}",
             self.sequence,
             self.entries.len(),
+            self.next_update,
             self.file.display()
         ));
         for r in &self.entries {

@@ -234,3 +234,20 @@ pub fn grant_id(publisher: &Path, release: &str, label: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// `reelseal seed RELEASE` on 127.0.0.1 only (no DHT, no trackers) for up to 300 s; the
+/// process (killed when dropped) and the address it listens on.
+pub fn seed_loopback(r: &Release) -> (Proc, std::net::SocketAddr) {
+    let args = [
+        "seed",
+        &r.id,
+        "--bind",
+        "127.0.0.1",
+        "--no-dht",
+        "--no-trackers",
+        "--seconds",
+        "300",
+    ];
+    let (p, v) = spawn_announcing("reelseal", &r.publisher, &args, r.root.path());
+    (p, v["listening"].as_str().unwrap().parse().unwrap())
+}

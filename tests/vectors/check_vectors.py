@@ -279,20 +279,28 @@ def main():
         assert epk == x_pub(bytes.fromhex(gv["ephemeral_secret"]))
         assert g[b"nbf"] <= g[b"naf"]
         n += 1
-    # §8 revocation list
+    # §8 revocation list (version 2 adds next_update; version 1 lists are read as valid 72 h)
     for c in load("revocation")["cases"]:
         w = canonical(bytes.fromhex(c["signed_list"]))
         try:
             verify(pub, b"revocations", w[b"list"], w[b"sig"])
-            lst = canonical(w[b"list"])
-            if c["seen"] is not None and lst[b"seq"] < c["seen"]:
-                assert c["expect"] == "rollback", c["name"]
-            else:
-                assert c["expect"] == "ok" and lst[b"seq"] == c["seq"], c["name"]
-                keys = [(e[b"kind"], e[b"id"]) for e in lst[b"entries"]]
-                assert keys == sorted(keys, key=lambda k: (k[0] != b"grant", k[1])), "entries sorted"
         except InvalidSignature:
             assert c["expect"] == "bad_signature", c["name"]
+            n += 1
+            continue
+        lst = canonical(w[b"list"])
+        v, issued, nxt = lst[b"v"], lst[b"issued"], lst.get(b"next_update")
+        if v not in (1, 2):
+            assert c["expect"] == "version", c["name"]
+        elif (v == 1) != (nxt is None) or (nxt is not None and nxt < issued):
+            assert c["expect"] == "malformed", c["name"]
+        elif c["seen"] is not None and lst[b"seq"] < c["seen"]:
+            assert c["expect"] == "rollback", c["name"]
+        else:
+            assert c["expect"] == "ok" and lst[b"seq"] == c["seq"], c["name"]
+            assert (nxt if v == 2 else issued + 72 * 3600) == c["next_update"], c["name"]
+            keys = [(e[b"kind"], e[b"id"]) for e in lst[b"entries"]]
+            assert keys == sorted(keys, key=lambda k: (k[0] != b"grant", k[1])), "entries sorted"
         n += 1
     print(f"{n} vectors checked")
 

@@ -3,11 +3,24 @@
 //! Signed by the publisher (`"reelseal/v1/revocations" ‖ 0x00 ‖ list bytes`), with a
 //! sequence number that only grows: a client remembers the highest it has seen and refuses
 //! an older list, so a leaker cannot roll the list back. Entries are sorted and unique.
+//!
+//! Version 2 lists carry `next_update`: the time by which the publisher promises a newer
+//! list. A client that cannot get one treats the revocation state as unknown once
+//! `next_update` + [`GRACE`] has passed, so staying offline cannot keep a revoked grant
+//! working forever. Version 1 lists (no `next_update`) are still read, as if
+//! `next_update` were `issued` + [`DEFAULT_VALIDITY`].
 
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{PublisherPublic, PublisherSecret, ViewerPublic};
-use crate::{canonical, Error, GrantId, Result, FORMAT_VERSION};
+use crate::{canonical, Error, GrantId, Result};
+
+/// The version written: 2 (adds `next_update`).
+pub const LIST_VERSION: u64 = 2;
+/// How long a list is valid unless the publisher says otherwise: 72 hours.
+pub const DEFAULT_VALIDITY: i64 = 72 * 3600;
+/// How long past `next_update` a client still accepts a list: 24 hours.
+pub const GRACE: i64 = 24 * 3600;
 
 /// What is revoked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -76,6 +89,8 @@ pub struct RevocationList {
     pub seq: u64,
     /// Issue time, Unix seconds.
     pub issued: i64,
+    /// When a newer list is promised, Unix seconds (≥ `issued`).
+    pub next_update: i64,
     /// Entries sorted by subject, unique.
     pub entries: Vec<Entry>,
 }
@@ -93,6 +108,8 @@ struct WireEntry {
 struct WireList {
     entries: Vec<WireEntry>,
     issued: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_update: Option<i64>,
     #[serde(with = "serde_bytes")]
     publisher: Vec<u8>,
     seq: u64,
@@ -114,6 +131,12 @@ impl RevocationList {
             return Err(Error::malformed(
                 "revocation list",
                 "it names a different publisher than the signing key",
+            ));
+        }
+        if self.next_update < self.issued {
+            return Err(Error::malformed(
+                "revocation list",
+                "next_update is before issued",
             ));
         }
         self.entries.sort_by_key(|e| e.subject);
@@ -142,9 +165,10 @@ impl RevocationList {
                 })
                 .collect(),
             issued: self.issued,
+            next_update: Some(self.next_update),
             publisher: self.publisher.to_bytes().to_vec(),
             seq: self.seq,
-            v: FORMAT_VERSION,
+            v: LIST_VERSION,
         };
         let list = canonical::encode(&wire);
         let sig = key.sign("revocations", &list);
@@ -159,13 +183,29 @@ impl RevocationList {
     pub fn verify(bytes: &[u8], pinned: &PublisherPublic, seen: Option<u64>) -> Result<Self> {
         let s: WireSigned = canonical::decode(bytes, "signed revocation list")?;
         let w: WireList = canonical::decode(&s.list, "revocation list")?;
-        if w.v != FORMAT_VERSION {
-            return Err(Error::Version {
-                what: "revocation list",
-                found: w.v,
-                expected: FORMAT_VERSION,
-            });
-        }
+        let next_update = match (w.v, w.next_update) {
+            (1, None) => w.issued.saturating_add(DEFAULT_VALIDITY),
+            (2, Some(n)) if n >= w.issued => n,
+            (2, Some(_)) => {
+                return Err(Error::malformed(
+                    "revocation list",
+                    "next_update is before issued",
+                ))
+            }
+            (1 | 2, _) => {
+                return Err(Error::malformed(
+                    "revocation list",
+                    "next_update is required in version 2 and absent in version 1",
+                ))
+            }
+            (found, _) => {
+                return Err(Error::Version {
+                    what: "revocation list",
+                    found,
+                    expected: LIST_VERSION,
+                })
+            }
+        };
         let publisher = PublisherPublic::from_bytes(&w.publisher)?;
         if publisher != *pinned {
             return Err(Error::BadSignature {
@@ -206,8 +246,15 @@ impl RevocationList {
             publisher,
             seq: w.seq,
             issued: w.issued,
+            next_update,
             entries,
         })
+    }
+
+    /// Whether the list still speaks for the publisher at `now`: not past `next_update`
+    /// plus [`GRACE`].
+    pub fn is_current(&self, now: i64) -> bool {
+        now <= self.next_update.saturating_add(GRACE)
     }
 
     /// The entry that revokes this grant, if any (by grant id or by viewer key).

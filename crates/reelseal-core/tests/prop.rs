@@ -204,7 +204,7 @@ proptest! {
     fn revocation_list_round_trips_and_rejects_any_flip(ids in proptest::collection::btree_set(any::<[u8; 16]>(), 0..6), seq in 1u64..1000, bit in any::<usize>()) {
         let sk = PublisherSecret::from_bytes(&[1; 32]);
         let entries: Vec<Entry> = ids.iter().map(|g| Entry { subject: Subject::Grant(GrantId(*g)), reason: "r".into(), time: 5 }).collect();
-        let l = RevocationList { publisher: sk.public(), seq, issued: 9, entries };
+        let l = RevocationList { publisher: sk.public(), seq, issued: 9, next_update: 10, entries };
         let b = l.clone().sign(&sk).unwrap();
         prop_assert_eq!(RevocationList::verify(&b, &sk.public(), Some(seq)).unwrap(), l);
         prop_assert!(RevocationList::verify(&flip(&b, bit % (b.len() * 8)), &sk.public(), None).is_err());

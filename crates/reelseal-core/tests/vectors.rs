@@ -350,6 +350,7 @@ fn gen_revocation() -> Value {
         publisher: sk.public(),
         seq,
         issued: 1_800_100_000,
+        next_update: 1_800_359_200,
         entries: vec![
             Entry {
                 subject: Subject::Viewer(
@@ -369,12 +370,75 @@ fn gen_revocation() -> Value {
     let mut flipped = b.clone();
     let at = flipped.windows(6).position(|w| w == b"leaked").unwrap();
     flipped[at] = b'L';
+    // Lists a writer of this version never makes, signed correctly all the same.
+    let v1 = sign_list_like(&b, |w| {
+        w.next_update = None;
+        w.v = 1;
+    });
+    let backwards = sign_list_like(&b, |w| w.next_update = Some(w.issued - 1));
+    let v2_without_next = sign_list_like(&b, |w| w.next_update = None);
+    let v3 = sign_list_like(&b, |w| w.v = 3);
     json!({"description": "Revocation list (FORMAT.md §8)", "publisher_seed": h(&PUB_SEED), "cases": [
-        {"name": "ok", "signed_list": h(&b), "seen": null, "expect": "ok", "seq": 5},
+        {"name": "ok", "signed_list": h(&b), "seen": null, "expect": "ok", "seq": 5, "next_update": 1_800_359_200},
         {"name": "rollback", "signed_list": h(&b), "seen": 6, "expect": "rollback"},
-        {"name": "same_seq_again", "signed_list": h(&b), "seen": 5, "expect": "ok", "seq": 5},
+        {"name": "same_seq_again", "signed_list": h(&b), "seen": 5, "expect": "ok", "seq": 5, "next_update": 1_800_359_200},
         {"name": "edited_reason", "signed_list": h(&flipped), "seen": null, "expect": "bad_signature"},
+        {"name": "version_1_list_valid_72_hours", "signed_list": h(&v1), "seen": null, "expect": "ok", "seq": 5, "next_update": 1_800_100_000 + 72 * 3600},
+        {"name": "next_update_before_issued", "signed_list": h(&backwards), "seen": null, "expect": "malformed"},
+        {"name": "version_2_without_next_update", "signed_list": h(&v2_without_next), "seen": null, "expect": "malformed"},
+        {"name": "version_3", "signed_list": h(&v3), "seen": null, "expect": "version"},
     ]})
+}
+
+/// The wire form of a revocation list (FORMAT.md §8), for making lists the library refuses.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WireList {
+    entries: Vec<serde_bencode::value::Value>,
+    issued: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_update: Option<i64>,
+    #[serde(with = "serde_bytes")]
+    publisher: Vec<u8>,
+    seq: u64,
+    v: u64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WireSignedList {
+    #[serde(with = "serde_bytes")]
+    list: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    sig: Vec<u8>,
+}
+
+/// Re-sign `signed` (a signed list) after `edit` changed its body.
+fn sign_list_like(signed: &[u8], edit: impl FnOnce(&mut WireList)) -> Vec<u8> {
+    use ed25519_dalek::Signer;
+    let outer: WireSignedList = serde_bencode::from_bytes(signed).unwrap();
+    let mut w: WireList = serde_bencode::from_bytes(&outer.list).unwrap();
+    edit(&mut w);
+    let list = serde_bencode::to_bytes(&w).unwrap();
+    let mut msg = b"reelseal/v1/revocations\0".to_vec();
+    msg.extend_from_slice(&list);
+    let sig = ed25519_dalek::SigningKey::from_bytes(&PUB_SEED).sign(&msg);
+    serde_bencode::to_bytes(&WireSignedList {
+        list,
+        sig: sig.to_bytes().to_vec(),
+    })
+    .unwrap()
+}
+
+/// Object keys in byte order, so regenerated files diff cleanly.
+fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 fn generate() {
@@ -391,7 +455,7 @@ fn generate() {
     ] {
         std::fs::write(
             dir().join(format!("{name}.json")),
-            serde_json::to_string_pretty(&v).unwrap() + "\n",
+            serde_json::to_string_pretty(&sorted(v)).unwrap() + "\n",
         )
         .unwrap();
     }
@@ -656,6 +720,7 @@ fn check_revocation(v: &Value) -> usize {
             "ok" => {
                 let l = r.unwrap();
                 assert_eq!(l.seq, c["seq"].as_u64().unwrap());
+                assert_eq!(l.next_update, c["next_update"].as_i64().unwrap());
                 assert!(l
                     .find(
                         &GrantId([0x99; 16]),

@@ -36,6 +36,14 @@ pub enum ClientError {
         /// The server's `error` message, or the status text.
         message: String,
     },
+    /// A key server URL that is not `https://` (plain `http://` only on loopback).
+    #[error("{url}: {why}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// An answer that is not what the API promises.
     #[error("the key server at {url} sent an answer this client cannot use: {why}")]
     BadAnswer {
@@ -66,9 +74,35 @@ pub struct Client {
     admin_token: Option<String>,
 }
 
+/// Check a key server URL: `https://` anywhere, plain `http://` only when the host is on
+/// this machine (127.0.0.0/8, ::1, localhost) — grants, codes and revocation lists must
+/// not cross a network in the clear.
+pub fn check_url(url: &str) -> Result<()> {
+    let bad = |why: &str| ClientError::BadUrl {
+        url: url.to_string(),
+        why: why.to_string(),
+    };
+    let u = reqwest::Url::parse(url).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => return Err(bad("it names no host")),
+    };
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(bad(
+            "a key server must be https:// (plain http:// only on this machine, e.g. http://127.0.0.1:8787); put it behind a TLS proxy",
+        )),
+        other => Err(bad(&format!("unsupported scheme {other:?}: use https://"))),
+    }
+}
+
 impl Client {
-    /// A client for the server at `base`.
+    /// A client for the server at `base` (checked with [`check_url`]).
     pub fn new(base: &str) -> Result<Self> {
+        check_url(base)?;
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("reelseal/", env!("CARGO_PKG_VERSION")))
@@ -217,5 +251,33 @@ impl Client {
     /// Admin: the newest audit entries.
     pub fn audit(&self, limit: u32) -> Result<Vec<AuditEntry>> {
         self.get(&format!("{}?limit={limit}", api::AUDIT))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn key_servers_are_https_except_on_this_machine() {
+        for ok in [
+            "https://keys.example.org",
+            "https://keys.example.org:8443/base",
+            "http://127.0.0.1:8787",
+            "http://127.9.9.9",
+            "http://[::1]:8787",
+            "http://localhost:8787",
+        ] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://keys.example.org",
+            "http://10.0.0.5:8787",
+            "ftp://127.0.0.1",
+            "keys.example.org",
+            "http://",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -156,18 +156,26 @@ struct Inner {
     ledger: Mutex<Ledger>,
     key: Arc<PublisherSecret>,
     export: Option<PathBuf>,
+    list_validity: i64,
     releases: Mutex<HashMap<ReleaseId, Arc<ReleaseKeys>>>,
 }
 
 impl SqliteStore {
-    /// Serve `ledger`, signing revocation lists with `key`; each new list is also written
-    /// to `export` (the publisher home's `revocations.rsrl`) when given.
-    pub fn new(ledger: Ledger, key: Arc<PublisherSecret>, export: Option<PathBuf>) -> Self {
+    /// Serve `ledger`, signing revocation lists valid for `list_validity` seconds with
+    /// `key`; each new list is also written to `export` (the publisher home's
+    /// `revocations.rsrl`) when given.
+    pub fn new(
+        ledger: Ledger,
+        key: Arc<PublisherSecret>,
+        export: Option<PathBuf>,
+        list_validity: i64,
+    ) -> Self {
         SqliteStore {
             inner: Arc::new(Inner {
                 ledger: Mutex::new(ledger),
                 key,
                 export,
+                list_validity,
                 releases: Mutex::new(HashMap::new()),
             }),
         }
@@ -253,8 +261,11 @@ impl Store for SqliteStore {
     }
 
     async fn revocation_list(&self, now: i64) -> StoreResult<Vec<u8>> {
-        self.with(move |l, inner| Ok(l.current_revocations(&inner.key, now)?.1))
-            .await
+        self.with(move |l, inner| {
+            Ok(l.current_revocations(&inner.key, now, inner.list_validity)?
+                .1)
+        })
+        .await
     }
 
     async fn revoke(
@@ -268,9 +279,9 @@ impl Store for SqliteStore {
             let subject = l.resolve_subject(&subject)?;
             let new = l.revoke(&subject, &reason, now, &actor)?;
             let (sequence, bytes) = if new {
-                l.publish_revocations(&inner.key, now)?
+                l.publish_revocations(&inner.key, now, inner.list_validity)?
             } else {
-                l.current_revocations(&inner.key, now)?
+                l.current_revocations(&inner.key, now, inner.list_validity)?
             };
             export(inner, &bytes)?;
             Ok(Revoked {

@@ -94,9 +94,14 @@ impl Ledger {
             .map_err(|e| self.err(e))
     }
 
-    /// Sign the next revocation list (sequence + 1, every recorded revocation) and store
-    /// it. Returns `(sequence, signed bytes)`.
-    pub fn publish_revocations(&self, sk: &PublisherSecret, now: i64) -> Result<(u64, Vec<u8>)> {
+    /// Sign the next revocation list (sequence + 1, every recorded revocation, valid for
+    /// `validity` seconds) and store it. Returns `(sequence, signed bytes)`.
+    pub fn publish_revocations(
+        &self,
+        sk: &PublisherSecret,
+        now: i64,
+        validity: i64,
+    ) -> Result<(u64, Vec<u8>)> {
         let seq = self.latest_revocation_list()?.map(|(s, _)| s).unwrap_or(0) + 1;
         let entries = self
             .revocations()?
@@ -111,6 +116,7 @@ impl Ledger {
             publisher: sk.public(),
             seq,
             issued: now,
+            next_update: now.saturating_add(validity.max(0)),
             entries,
         }
         .sign(sk)?;
@@ -123,12 +129,23 @@ impl Ledger {
         Ok((seq, bytes))
     }
 
-    /// The newest signed revocation list, making the first (empty) one if there is none.
-    pub fn current_revocations(&self, sk: &PublisherSecret, now: i64) -> Result<(u64, Vec<u8>)> {
-        match self.latest_revocation_list()? {
-            Some(l) => Ok(l),
-            None => self.publish_revocations(sk, now),
+    /// The signed revocation list to hand out now: the newest one while less than half of
+    /// its validity has passed, else a fresh one (same entries, sequence + 1, valid for
+    /// `validity` seconds) — so viewers always get a list well before it expires. The first
+    /// (empty) list is made the same way.
+    pub fn current_revocations(
+        &self,
+        sk: &PublisherSecret,
+        now: i64,
+        validity: i64,
+    ) -> Result<(u64, Vec<u8>)> {
+        if let Some((seq, bytes)) = self.latest_revocation_list()? {
+            let l = RevocationList::verify(&bytes, &sk.public(), None)?;
+            if now < l.issued + (l.next_update - l.issued) / 2 {
+                return Ok((seq, bytes));
+            }
         }
+        self.publish_revocations(sk, now, validity)
     }
 
     /// Turn what a person types — a grant id, a unique prefix of 8+ hex digits, or a viewer

@@ -27,13 +27,22 @@ pub struct RevokeArgs {
     /// Why (shown to the viewer whose grant is refused).
     #[arg(long)]
     pub reason: String,
+    /// How long viewers may rely on the new list before they need a newer one (e.g. 72h, 7d).
+    #[arg(long, value_name = "DURATION", default_value = "72h")]
+    pub valid_for: humantime::Duration,
 }
 
 impl RevokeArgs {
     /// Run.
     pub fn run(self, home: PublisherHome, g: &Global) -> Result<RevokeReport> {
-        Studio::open(home, &g.console())?.revoke(&self.subject, &self.reason)
+        let fb = g.console();
+        Studio::open(home, &fb)?.revoke(&self.subject, &self.reason, seconds(self.valid_for), &fb)
     }
+}
+
+/// A duration as whole seconds (saturating).
+pub(crate) fn seconds(d: humantime::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// Export the current signed revocation list.
@@ -46,11 +55,16 @@ pub struct RevocationsArgs {
     /// Where to write it. Default: revocations.rsrl in the publisher home.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Sign a new list that viewers may rely on this long (e.g. 30d for a festival offline
+    /// in a cinema). Default: the current list, renewed for 72h once half of it has passed.
+    #[arg(long, value_name = "DURATION")]
+    pub valid_for: Option<humantime::Duration>,
 }
 
 impl RevocationsArgs {
     /// Run.
     pub fn run(self, home: PublisherHome, g: &Global) -> Result<RevocationsReport> {
-        Studio::open(home, &g.console())?.export_revocations(self.out.as_deref())
+        Studio::open(home, &g.console())?
+            .export_revocations(self.out.as_deref(), self.valid_for.map(seconds))
     }
 }

@@ -111,6 +111,10 @@ impl SealArgs {
         if self.title.trim().is_empty() {
             return Err(usage("--title must not be empty"));
         }
+        if let Some(url) = &self.key_server {
+            reelseal_keyserver::client::check_url(url)
+                .map_err(|e| usage(format!("--key-server {e}")))?;
+        }
         if let Some(p) = self.piece_size {
             reelseal_core::torrent::check_piece_length(p)
                 .map_err(|e| usage(format!("--piece-size: {e}")))?;

@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// Redemptions per second allowed per client address (bursts of twice that); 0 = no limit.
     #[arg(long, default_value_t = 5)]
     pub redeem_rate: u32,
+    /// How long each revocation list the server signs stays valid; it signs a fresh one once
+    /// half of that has passed. Viewers refuse a list a day past its validity.
+    #[arg(long, value_name = "DURATION", default_value = "72h")]
+    pub revocations_valid_for: humantime::Duration,
 }
 
 impl ServeArgs {
@@ -32,6 +36,7 @@ impl ServeArgs {
         let plan = ServePlan {
             listen: self.listen,
             redeem_rate: self.redeem_rate,
+            list_validity: super::revoke::seconds(self.revocations_valid_for),
         };
         let fb = g.console();
         block_on(async {

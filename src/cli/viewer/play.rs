@@ -41,9 +41,12 @@ pub struct PlayArgs {
     /// File to open in the player (path or its end, e.g. "film.mp4"). Default: the first video.
     #[arg(long)]
     pub file: Option<String>,
-    /// Where the HTTP server listens (keep it on loopback).
+    /// Where the HTTP server listens. Only connections from your own user are served.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: std::net::SocketAddr,
+    /// Allow a non-loopback --listen address (then the URL's token is the only protection).
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Which player to start.
     #[arg(long, value_enum, default_value = "auto")]
     pub player: PlayerArg,
@@ -64,6 +67,7 @@ impl PlayArgs {
             key: self.key,
             file: self.file,
             listen: self.listen,
+            allow_remote: self.allow_remote,
             player: match self.player {
                 PlayerArg::Auto => Player::Auto,
                 PlayerArg::Mpv => Player::Mpv,

@@ -5,10 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use reelseal_core::revocation::{RevocationList, Subject, DEFAULT_VALIDITY};
 use reelseal_core::validity::{fmt_time, now};
 use serde::Serialize;
 
 use super::{Studio, ACTOR};
+use crate::feedback::Feedback;
 use crate::fsutil;
 
 /// A revocation made.
@@ -22,6 +24,21 @@ pub struct RevokeReport {
     pub sequence: u64,
     /// The list file.
     pub list: PathBuf,
+    /// The releases whose grants it covers.
+    pub affected: Vec<Affected>,
+}
+
+/// A release a revocation reaches.
+#[derive(Clone, Debug, Serialize)]
+pub struct Affected {
+    /// Release id.
+    pub release_id: String,
+    /// Title.
+    pub title: String,
+    /// Its grants the revocation covers.
+    pub grants: usize,
+    /// The key server viewers learn revocations from; `None`: only from a list file.
+    pub key_server: Option<String>,
 }
 
 /// The subject of a revocation.
@@ -42,6 +59,8 @@ pub struct RevocationsReport {
     pub sequence: u64,
     /// Where it was written.
     pub file: PathBuf,
+    /// When viewers stop accepting it (plus a day's grace): hand out a newer one before.
+    pub next_update: String,
     /// Its entries.
     pub entries: Vec<RevocationItem>,
 }
@@ -60,15 +79,30 @@ pub struct RevocationItem {
 }
 
 impl Studio {
-    /// Revoke a grant (id or prefix) or every grant of a viewer key, and sign the next list.
-    pub fn revoke(&self, subject: &str, reason: &str) -> Result<RevokeReport> {
+    /// Revoke a grant (id or prefix) or every grant of a viewer key, and sign the next
+    /// list, valid for `validity` seconds.
+    pub fn revoke(
+        &self,
+        subject: &str,
+        reason: &str,
+        validity: i64,
+        fb: &dyn Feedback,
+    ) -> Result<RevokeReport> {
         let subject = self.ledger.resolve_subject(subject)?;
+        let affected = self.affected_by(&subject)?;
+        for a in affected.iter().filter(|a| a.key_server.is_none()) {
+            fb.warn(&format!(
+                "release {} ({}) names no key server: its viewers learn of this revocation only from a list file you hand them (`reelseal revocations --out FILE`, then `reelview … --revocations FILE`)",
+                &a.release_id[..12],
+                a.title
+            ));
+        }
         let now = now();
         let new = self.ledger.revoke(&subject, reason, now, ACTOR)?;
         let (sequence, bytes) = if new {
-            self.ledger.publish_revocations(self.key(), now)?
+            self.ledger.publish_revocations(self.key(), now, validity)?
         } else {
-            self.ledger.current_revocations(self.key(), now)?
+            self.ledger.current_revocations(self.key(), now, validity)?
         };
         let list = self.home.revocations_file();
         fsutil::write_atomic(&list, &bytes, false)?;
@@ -81,12 +115,53 @@ impl Studio {
             new,
             sequence,
             list,
+            affected,
         })
     }
 
-    /// Write the current signed list to `out` (default: the home's `revocations.rsrl`).
-    pub fn export_revocations(&self, out: Option<&Path>) -> Result<RevocationsReport> {
-        let (sequence, bytes) = self.ledger.current_revocations(self.key(), now())?;
+    /// The releases (and how many of their grants) a revocation subject covers.
+    fn affected_by(&self, subject: &Subject) -> Result<Vec<Affected>> {
+        let grants = match subject {
+            Subject::Grant(id) => self.ledger.grant(id)?.into_iter().collect(),
+            Subject::Viewer(v) => self
+                .ledger
+                .grants_for_viewer(&reelseal_core::keys::ViewerPublic::from_bytes(v)?)?,
+        };
+        let mut out: Vec<Affected> = Vec::new();
+        for g in grants {
+            if let Some(a) = out.iter_mut().find(|a| a.release_id == g.release.to_hex()) {
+                a.grants += 1;
+                continue;
+            }
+            let Some(r) = self.ledger.release(&g.release)? else {
+                continue;
+            };
+            let card = self.card(&r)?;
+            out.push(Affected {
+                release_id: r.id.to_hex(),
+                title: r.title,
+                grants: 1,
+                key_server: card.card().key_server.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Write the current signed list to `out` (default: the home's `revocations.rsrl`). With
+    /// `valid_for`, sign a new list valid that long; else hand out the current one (a new
+    /// one, valid [`DEFAULT_VALIDITY`], once half of its validity has passed).
+    pub fn export_revocations(
+        &self,
+        out: Option<&Path>,
+        valid_for: Option<i64>,
+    ) -> Result<RevocationsReport> {
+        let (sequence, bytes) = match valid_for {
+            Some(v) => self.ledger.publish_revocations(self.key(), now(), v)?,
+            None => self
+                .ledger
+                .current_revocations(self.key(), now(), DEFAULT_VALIDITY)?,
+        };
+        let list = RevocationList::verify(&bytes, &self.key().public(), None)?;
         let file = out
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.home.revocations_file());
@@ -105,6 +180,7 @@ impl Studio {
         Ok(RevocationsReport {
             sequence,
             file,
+            next_update: fmt_time(list.next_update),
             entries,
         })
     }

@@ -123,6 +123,9 @@ pub struct VariantSummary {
 impl Studio {
     /// Seal a film into a new release.
     pub fn seal(&self, plan: &SealPlan, fb: &dyn Feedback) -> Result<SealReport> {
+        if plan.key_server.is_none() {
+            fb.warn("no --key-server: a revocation will reach viewers of this release only if you hand them the list (`reelseal revocations --out FILE`); access codes and `reelview renew` need a key server too");
+        }
         let mut inputs = if plan.inputs.is_empty() {
             Vec::new()
         } else {

@@ -21,6 +21,8 @@ pub struct ServePlan {
     pub listen: SocketAddr,
     /// Redemptions per second per client address; 0 = no limit.
     pub redeem_rate: u32,
+    /// How long each revocation list the server signs stays valid (seconds).
+    pub list_validity: i64,
 }
 
 /// The server is up.
@@ -60,9 +62,15 @@ pub async fn serve(
     let ledger = home.ledger()?;
     let token = admin_token(home, fb)?;
     // Viewers may ask for the list before anything was revoked: make the first, empty one.
-    let (_, first) = ledger.current_revocations(&key, reelseal_core::validity::now())?;
+    let (_, first) =
+        ledger.current_revocations(&key, reelseal_core::validity::now(), plan.list_validity)?;
     fsutil::write_atomic(&home.revocations_file(), &first, false)?;
-    let store = SqliteStore::new(ledger, key.clone(), Some(home.revocations_file()));
+    let store = SqliteStore::new(
+        ledger,
+        key.clone(),
+        Some(home.revocations_file()),
+        plan.list_validity,
+    );
     let opts = ServeOptions {
         listen: plan.listen,
         redeem_rate: plan.redeem_rate,

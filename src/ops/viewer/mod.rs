@@ -13,6 +13,7 @@ pub mod authorize;
 pub mod fetch;
 pub mod inspect;
 pub mod join;
+pub mod local_peer;
 pub mod open;
 pub mod play;
 pub mod redeem;

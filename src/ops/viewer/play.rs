@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{ConnectInfo, Path as UrlPath, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -27,6 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::Semaphore;
 
 use super::join::join_release;
+use super::local_peer;
 use super::{Access, Viewer};
 use crate::feedback::{Feedback, Unit};
 use crate::ops::net::Net;
@@ -56,8 +57,10 @@ pub struct PlayPlan {
     pub key: PathBuf,
     /// File to open in the player (path or its end); default the first video.
     pub file: Option<String>,
-    /// Where the HTTP server listens.
+    /// Where the HTTP server listens (loopback unless `allow_remote`).
     pub listen: SocketAddr,
+    /// Serve on a non-loopback address (the token is then the only protection).
+    pub allow_remote: bool,
     /// Which player.
     pub player: Player,
     /// The swarm.
@@ -111,6 +114,8 @@ struct Part {
 }
 
 struct PlayState {
+    /// Where the server listens (for looking up who a local peer is).
+    local: SocketAddr,
     torrent: Torrent,
     card: Card,
     keys: KeySet,
@@ -127,6 +132,18 @@ impl Viewer {
         fb: &dyn Feedback,
         interrupt: &Interrupt,
     ) -> Result<PlayReport> {
+        if !plan.listen.ip().is_loopback() {
+            if !plan.allow_remote {
+                return Err(crate::exit::refuse(
+                    crate::exit::Exit::Usage,
+                    format!("--listen {} is not a loopback address: anyone who can reach it and learns the URL could watch the decrypted film. Keep the default 127.0.0.1, or pass --allow-remote if you mean it", plan.listen),
+                ));
+            }
+            fb.warn(&format!(
+                "serving the decrypted film on {} (--allow-remote): only the URL's token protects it from other machines",
+                plan.listen
+            ));
+        }
         let auth = tokio::task::block_in_place(|| self.authorize(&plan.key, &plan.access, fb))?;
         let card = auth.grant.card().card().clone();
         // Ciphertext only, kept in the viewer's cache so a replay starts from what is there.
@@ -166,7 +183,12 @@ async fn serve(
             parts,
         });
     }
+    let listener = tokio::net::TcpListener::bind(plan.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", plan.listen))?;
+    let addr = listener.local_addr()?;
     let state = Arc::new(PlayState {
+        local: addr,
         torrent: joined.torrent.clone(),
         card,
         keys,
@@ -174,10 +196,6 @@ async fn serve(
         files,
         streams: Arc::new(Semaphore::new(MAX_STREAMS)),
     });
-    let listener = tokio::net::TcpListener::bind(plan.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", plan.listen))?;
-    let addr = listener.local_addr()?;
     let url_of = |s: &Served| format!("http://{addr}/{}/{}", state.token, url_path(&s.path));
     let chosen = choose(&state.files, plan.file.as_deref())?;
     let main_url = url_of(chosen);
@@ -197,8 +215,15 @@ async fn serve(
     let app = Router::new()
         .route("/{token}/{*path}", get(handle).head(handle))
         .with_state(state.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let mut player = start_player(plan.player, &main_url, fb)?;
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    let playlist = Playlist::write(&main_url)?;
+    let mut player = start_player(plan.player, &playlist, fb)?;
     let pb = fb.progress("playing", Unit::Status, 0);
     let stopped = loop {
         let s = state.torrent.stats();
@@ -272,7 +297,30 @@ fn url_path(p: &str) -> String {
         .join("/")
 }
 
-fn start_player(p: Player, url: &str, fb: &dyn Feedback) -> Result<Option<std::process::Child>> {
+/// The stream URL in a 0600 playlist inside a 0700 temporary folder: the player gets the
+/// file's path, never the URL, on its command line (which any local user can read in
+/// `/proc/PID/cmdline`). Removed when playback ends.
+struct Playlist {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+impl Playlist {
+    fn write(url: &str) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("reelview-play-")
+            .tempdir()?;
+        let path = dir.path().join("film.m3u");
+        crate::fsutil::write_atomic(&path, format!("#EXTM3U\n{url}\n").as_bytes(), true)?;
+        Ok(Playlist { _dir: dir, path })
+    }
+}
+
+fn start_player(
+    p: Player,
+    playlist: &Playlist,
+    fb: &dyn Feedback,
+) -> Result<Option<std::process::Child>> {
     let candidates: &[&str] = match p {
         Player::None => return Ok(None),
         Player::Auto => &["mpv", "vlc"],
@@ -280,11 +328,13 @@ fn start_player(p: Player, url: &str, fb: &dyn Feedback) -> Result<Option<std::p
         Player::Vlc => &["vlc"],
     };
     for c in candidates {
-        if let Ok(child) = std::process::Command::new(c)
-            .arg(url)
-            .stdin(std::process::Stdio::null())
-            .spawn()
-        {
+        let mut cmd = std::process::Command::new(c);
+        if *c == "mpv" {
+            cmd.arg(format!("--playlist={}", playlist.path.display()));
+        } else {
+            cmd.arg(&playlist.path);
+        }
+        if let Ok(child) = cmd.stdin(std::process::Stdio::null()).spawn() {
             fb.note(&format!("started {c}"));
             return Ok(Some(child));
         }
@@ -349,10 +399,22 @@ fn parse_range(h: Option<&str>, len: u64) -> Range {
 
 async fn handle(
     State(st): State<Arc<PlayState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     UrlPath((token, path)): UrlPath<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    // A local peer must be this viewer's own uid (another user's player or curl gets 403);
+    // remote peers (only with --allow-remote) cannot be looked up.
+    if peer.ip().is_loopback() && local_peer::peer_uid(peer, st.local) != Some(local_peer::my_uid())
+    {
+        tracing::warn!("refused a connection from {peer}: its socket does not belong to this user");
+        return (
+            StatusCode::FORBIDDEN,
+            "this stream is only for the user who started reelview play\n",
+        )
+            .into_response();
+    }
     let token_ok: bool =
         subtle::ConstantTimeEq::ct_eq(token.as_bytes(), st.token.as_bytes()).into();
     let Some(served) = st
