@@ -7,24 +7,81 @@ use anyhow::{Context, Result};
 
 use crate::feedback::Feedback;
 
-/// Create a directory (and parents) readable only by the owner.
+/// Create a directory (and missing parents) readable only by the owner (0700). A
+/// directory that already exists is left exactly as it is: it is the user's, and its mode
+/// is theirs to choose ([`warn_if_shared`] says when that is risky).
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Warn when a home directory (secret keys, ledger) can be read by the group or by others.
+pub fn warn_if_shared(dir: &Path, fb: &dyn Feedback) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .with_context(|| format!("cannot restrict {} to its owner", dir.display()))?;
+        if let Ok(m) = std::fs::metadata(dir) {
+            let mode = m.permissions().mode();
+            if mode & 0o077 != 0 {
+                fb.warn(&format!(
+                    "{} is accessible to other users (mode {:o}); run `chmod 700 {}`",
+                    dir.display(),
+                    mode & 0o777,
+                    dir.display()
+                ));
+            }
         }
     }
-    Ok(())
 }
 
 /// Write a file atomically (temporary file, fsync, rename); `private` makes it 0600.
 pub fn write_atomic(path: &Path, data: &[u8], private: bool) -> Result<()> {
     Ok(reelseal_core::durable::write_atomic(path, data, private)?)
+}
+
+/// Write a new file (0644), refusing if anything — a file, a link — is at `path`: the
+/// contents go to a temporary file first and are linked into place only if the name is
+/// free (`link` fails rather than replace), so nothing existing is ever overwritten.
+pub fn write_new(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut b = tempfile::Builder::new();
+    b.prefix(".reelseal-tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = b
+        .tempfile_in(&dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, data)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!(
+                "{} already exists; nothing was overwritten: choose another --out",
+                path.display()
+            )
+        } else {
+            anyhow::Error::new(e.error).context(format!("cannot write {}", path.display()))
+        }
+    })?;
+    Ok(())
 }
 
 /// One file of a batch: where, what, and whether it holds a secret (0600).

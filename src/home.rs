@@ -102,8 +102,9 @@ impl ViewerHome {
     pub fn play_cache(&self, infohash: &InfoHash) -> PathBuf {
         self.dir.join("cache").join(infohash.to_hex())
     }
-    /// Load the secret key.
+    /// Load the secret key (warning if the home is shared with other users).
     pub fn secret(&self, fb: &dyn Feedback) -> Result<ViewerSecret> {
+        fsutil::warn_if_shared(&self.dir, fb);
         let p = self.key_file();
         if !p.exists() {
             bail!("no viewer key in {}: run `reelview keygen` and send the printed rsview1… key to the publisher (or pass --home DIR)", self.dir.display());

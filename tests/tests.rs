@@ -5,6 +5,7 @@
 
 mod common;
 
+mod edges;
 mod examples;
 mod house;
 mod play;

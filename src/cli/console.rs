@@ -2,6 +2,7 @@
 //! `--quiet`, `--json`, or when stderr is not a terminal), warnings and notes on stderr,
 //! announcements through the renderer.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -28,6 +29,18 @@ impl Console {
     }
 }
 
+impl Console {
+    /// A line on stderr, above any progress bars, made safe for the terminal.
+    fn say(&self, kind: &str, message: &str) {
+        let line = format!("{kind}: {}", render::safe(message));
+        if self.bars.is_hidden() {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        } else {
+            let _ = self.bars.println(line);
+        }
+    }
+}
+
 struct Bar(ProgressBar);
 
 impl Progress for Bar {
@@ -38,7 +51,7 @@ impl Progress for Bar {
         self.0.set_length(total)
     }
     fn set_message(&self, msg: &str) {
-        self.0.set_message(msg.to_string());
+        self.0.set_message(render::safe(msg).into_owned());
         self.0.tick();
     }
     fn finish(&self) {
@@ -68,26 +81,21 @@ impl Feedback for Console {
                 .expect("valid template")
                 .progress_chars("=> "),
         );
+        let label = render::safe(label).into_owned();
         if unit == Unit::Status {
-            pb.set_prefix(label.to_string());
+            pb.set_prefix(label);
         } else {
-            pb.set_message(label.to_string());
+            pb.set_message(label);
         }
         Arc::new(Bar(pb))
     }
 
     fn warn(&self, message: &str) {
-        let _ = self.bars.println(format!("warning: {message}"));
-        if self.bars.is_hidden() {
-            eprintln!("warning: {message}");
-        }
+        self.say("warning", message);
     }
 
     fn note(&self, message: &str) {
-        let _ = self.bars.println(format!("note: {message}"));
-        if self.bars.is_hidden() {
-            eprintln!("note: {message}");
-        }
+        self.say("note", message);
     }
 
     fn announce(&self, event: &Event) {

@@ -43,14 +43,33 @@ pub struct Human {
 }
 
 impl Human {
-    /// A result line (stdout).
+    /// A result line (stdout), made [`safe`].
     pub fn line(&mut self, s: impl std::fmt::Display) {
-        let _ = writeln!(std::io::stdout().lock(), "{s}");
+        let _ = writeln!(std::io::stdout().lock(), "{}", safe(&s.to_string()));
     }
-    /// A hint for what to do next (stderr).
+    /// A hint for what to do next (stderr), made [`safe`].
     pub fn hint(&mut self, s: impl std::fmt::Display) {
-        let _ = writeln!(std::io::stderr().lock(), "{s}");
+        let _ = writeln!(std::io::stderr().lock(), "{}", safe(&s.to_string()));
     }
+}
+
+/// Text fit for a terminal: control and invisible format characters (newlines, escape
+/// sequences, bidi overrides…) from titles, labels, file names or reasons written by
+/// someone else are shown as `\u{…}` escapes instead of acting on the terminal. Every
+/// line the tools print passes through here.
+pub fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(reelseal_core::text::is_dangerous) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if reelseal_core::text::is_dangerous(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A JSON document: the report's fields with `"version": 1` first.
@@ -109,7 +128,7 @@ struct ErrorBody<'a> {
 pub fn error(e: &anyhow::Error, mode: Mode) -> Exit {
     let exit = exit_of(e);
     let message = format!("{e:#}");
-    let _ = writeln!(std::io::stderr().lock(), "error: {message}");
+    let _ = writeln!(std::io::stderr().lock(), "error: {}", safe(&message));
     if mode == Mode::Json {
         let doc = document(&ErrorDoc {
             error: ErrorBody {

@@ -185,10 +185,50 @@ impl ViewerSecret {
     }
 }
 
+/// The canonical X25519 public keys of small order (RFC 7748 §6.1 leaves them to the
+/// caller): a shared secret with any of them is predictable, so no grant may be made for
+/// one. (Non-canonical encodings of the others are refused as non-canonical.)
+const LOW_ORDER: [[u8; 32]; 5] = [
+    [0; 32],
+    {
+        let mut one = [0; 32];
+        one[0] = 1;
+        one
+    },
+    [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+        0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+        0xb8, 0x00,
+    ],
+    [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
+        0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
+        0x11, 0x57,
+    ],
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+];
+
+/// Is `u` (little-endian) the canonical encoding of a field element: below 2^255 − 19?
+fn canonical_u(u: &[u8; 32]) -> bool {
+    let top_ok =
+        u[31] < 0x7f || (u[31] == 0x7f && !(u[1..31].iter().all(|&b| b == 0xff) && u[0] >= 0xed));
+    u[31] & 0x80 == 0 && top_ok
+}
+
 impl ViewerPublic {
-    /// From 32 bytes.
+    /// From 32 bytes: the canonical encoding of a point that is not of small order.
     pub fn from_bytes(b: &[u8]) -> Result<Self> {
         let a: [u8; 32] = fixed(b, "viewer key")?;
+        if !canonical_u(&a) {
+            return Err(Error::NotCanonical { what: "viewer key" });
+        }
+        if LOW_ORDER.contains(&a) {
+            return Err(Error::WeakKey);
+        }
         Ok(ViewerPublic(x25519_dalek::PublicKey::from(a)))
     }
     /// The 32 raw bytes.
@@ -279,5 +319,34 @@ mod tests {
         let i = bad.len() - 3;
         bad[i] = if bad[i] == b'q' { b'p' } else { b'q' };
         assert!(ViewerPublic::from_bech32(std::str::from_utf8(&bad).unwrap()).is_err());
+    }
+}
+
+#[cfg(test)]
+mod viewer_key_tests {
+    use super::*;
+
+    #[test]
+    fn viewer_keys_are_canonical_and_not_of_small_order() {
+        for weak in LOW_ORDER {
+            assert_eq!(
+                ViewerPublic::from_bytes(&weak).unwrap_err().kind(),
+                "weak_key"
+            );
+        }
+        let mut p = LOW_ORDER[4];
+        p[0] = 0xed; // p itself: ≡ 0, not canonical
+        assert_eq!(
+            ViewerPublic::from_bytes(&p).unwrap_err().kind(),
+            "not_canonical"
+        );
+        let mut high = ViewerSecret::from_bytes(&[9; 32]).public().to_bytes();
+        high[31] |= 0x80;
+        assert_eq!(
+            ViewerPublic::from_bytes(&high).unwrap_err().kind(),
+            "not_canonical"
+        );
+        let ok = ViewerSecret::from_bytes(&[9; 32]).public();
+        assert_eq!(ViewerPublic::from_bytes(&ok.to_bytes()).unwrap(), ok);
     }
 }

@@ -20,6 +20,7 @@
 //!   `reelseal grant`, rotation and the key server.
 //! - [`code`]: one-time access codes and the hash they are stored under.
 //! - [`range`]: the plan that maps a plaintext byte range onto ciphertext chunks.
+//! - [`text`]: what titles and labels may contain, and which characters never reach a terminal.
 //!
 //! Every parser of untrusted bytes rejects anything that is not in canonical form.
 
@@ -43,6 +44,7 @@ pub mod revocation;
 pub mod seal;
 pub mod stream;
 pub mod tardos;
+pub mod text;
 pub mod torrent;
 pub mod validity;
 pub mod variants;

@@ -78,9 +78,14 @@ impl GrantArgs {
                 new_viewer: self.new_viewer,
             },
             None => Recipients::One {
-                label: self.name.ok_or_else(|| {
-                    usage("give the viewer a name with --name \"…\" (it is recorded and shown to them)")
-                })?,
+                label: {
+                    let name = self.name.ok_or_else(|| {
+                        usage("give the viewer a name with --name \"…\" (it is recorded and shown to them)")
+                    })?;
+                    reelseal_core::text::check_label("--name", &name)
+                        .map_err(|e| usage(e.to_string()))?;
+                    name
+                },
                 viewer: self.to,
                 out: self.out,
             },

@@ -35,6 +35,8 @@ pub struct RevokeArgs {
 impl RevokeArgs {
     /// Run.
     pub fn run(self, home: PublisherHome, g: &Global) -> Result<RevokeReport> {
+        reelseal_core::text::check_label("--reason", &self.reason)
+            .map_err(|e| crate::cli::usage(e.to_string()))?;
         let fb = g.console();
         Studio::open(home, &fb)?.revoke(&self.subject, &self.reason, seconds(self.valid_for), &fb)
     }

@@ -108,9 +108,8 @@ pub struct SealArgs {
 impl SealArgs {
     /// Check the arguments once.
     pub fn plan(self) -> Result<SealPlan> {
-        if self.title.trim().is_empty() {
-            return Err(usage("--title must not be empty"));
-        }
+        reelseal_core::text::check_label("--title", &self.title)
+            .map_err(|e| usage(e.to_string()))?;
         if let Some(url) = &self.key_server {
             reelseal_keyserver::client::check_url(url)
                 .map_err(|e| usage(format!("--key-server {e}")))?;

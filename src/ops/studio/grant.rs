@@ -310,6 +310,7 @@ fn read_csv(
             let label = field(0)
                 .context("the name (first column) is empty")?
                 .to_string();
+            reelseal_core::text::check_label("name", &label)?;
             let viewer = match field(1) {
                 Some(k) => Some(ViewerPublic::from_bech32(k).with_context(|| format!("bad viewer key {k:?}"))?),
                 None if new_viewer => None,

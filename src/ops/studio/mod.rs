@@ -38,6 +38,7 @@ pub struct Studio {
 impl Studio {
     /// Open the home's ledger and load its key.
     pub fn open(home: PublisherHome, fb: &dyn Feedback) -> Result<Studio> {
+        crate::fsutil::warn_if_shared(&home.dir, fb);
         let key = home.secret(fb)?;
         let ledger = home.ledger()?;
         Ok(Studio { home, ledger, key })

@@ -283,8 +283,8 @@ fn plan_variants(
     }
     if plan.traced < design.length && !v.allow_short_code {
         bail!(
-            "the film has {} traced segments (of {}), but tracing coalitions of {} among {} viewers with ε = {:e} needs {}.\n\
-             Cut shorter segments (`reelseal mark --segment-seconds`), mark more of them, resist fewer colluders (--colluders) or accept a larger ε (--epsilon).\n\
+            "the film has {} traced segments (of {}), but tracing coalitions of {} among {} viewers with ε = {:e} needs {}. \
+             Cut shorter segments (`reelseal mark --segment-seconds`), mark more of them, resist fewer colluders (--colluders) or accept a larger ε (--epsilon). \
              --allow-short-code seals anyway: `trace` still never accuses anyone below its threshold, it may just find nobody.",
             plan.traced,
             plan.traced + plan.shared,

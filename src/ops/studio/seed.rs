@@ -5,6 +5,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use reelseal_core::card::SignedCard;
 use reelseal_core::seal::{self, TORRENT_FILE};
 use reelseal_swarm::Swarm;
 use serde::Serialize;
@@ -99,6 +100,18 @@ pub async fn seed(
                 continue;
             }
         };
+        // The torrent on disk must be the one the signed card names: an edited torrent
+        // would make us offer (and fetch from peers) something else under this release.
+        let card = SignedCard::inspect(&r.card)?;
+        if let Err(e) = card.check_torrent(&torrent) {
+            fb.warn(&format!(
+                "skipping {} ({}): the torrent was edited: {} ({e}). Restore it from a backup of the release directory, or re-seal",
+                r.title,
+                &r.id.to_hex()[..12],
+                path.display()
+            ));
+            continue;
+        }
         let payload = seal::payload_dir(&r.dir, &r.torrent_name);
         let t = swarm
             .seed(&torrent, &payload, &plan.net.peers)

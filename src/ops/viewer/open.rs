@@ -80,7 +80,9 @@ pub fn open_refusal(e: OpenError) -> anyhow::Error {
 }
 
 /// Find the payload directory (the one holding `manifest.rsm`) given a release directory,
-/// a payload directory, or a download folder holding the torrent's top folder.
+/// a payload directory, or a download folder holding the torrent's top folder. A manifest
+/// that is there but does not match the signed card is reported as tampered (exit 14),
+/// not as missing.
 pub fn find_payload(from: &Path, card: &SignedCard) -> Result<PathBuf> {
     if from.join(MANIFEST_NAME).is_file() {
         return Ok(from.to_path_buf());
@@ -88,14 +90,28 @@ pub fn find_payload(from: &Path, card: &SignedCard) -> Result<PathBuf> {
     // A release directory or a client's download folder: the torrent's top folder is one
     // level down; pick the one whose manifest the card vouches for.
     let want = card.card().file(MANIFEST_NAME).map(|f| f.sha256.clone());
+    let default_name = format!("reelseal-{}", &card.card().release_id().to_hex()[..12]);
+    let mut impostors = Vec::new();
     if let Ok(rd) = std::fs::read_dir(from) {
         for e in rd.flatten() {
             if let Ok(b) = std::fs::read(e.path().join(MANIFEST_NAME)) {
                 if Some(sha2::Sha256::digest(&b).to_vec()) == want {
                     return Ok(e.path());
                 }
+                impostors.push(e.path());
             }
         }
+    }
+    // One candidate, or the one named as this release's torrent: its manifest was altered.
+    let suspect = match impostors.as_slice() {
+        [only] => Some(only.clone()),
+        many => many.iter().find(|p| p.ends_with(&default_name)).cloned(),
+    };
+    if let Some(p) = suspect {
+        return Err(refuse(
+            Exit::Tampered,
+            format!("{}: its SHA-256 does not match the signed card: the manifest was tampered with or damaged (or belongs to another release). Nothing was written; re-download the release", p.join(MANIFEST_NAME).display()),
+        ));
     }
     Err(refuse(
         Exit::Missing,

@@ -98,7 +98,7 @@ impl Viewer {
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("{}.rskey", fsutil::slug(&title))));
-        fsutil::write_atomic(&file, answer.grant.as_bytes(), false)?;
+        fsutil::write_new(&file, answer.grant.as_bytes())?;
         Ok(RedeemReport {
             grant_id: g.params().id.to_hex(),
             release_id: g.card().card().release_id().to_hex(),
