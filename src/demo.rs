@@ -15,7 +15,7 @@ pub fn keys_dir() -> PathBuf {
 pub fn copy_identity(name: &str, root: &Path) -> Result<PathBuf> {
     let src = keys_dir().join(name);
     let dst = root.join(name);
-    std::fs::create_dir_all(&dst)?;
+    crate::fsutil::ensure_private_dir(&dst)?;
     for e in std::fs::read_dir(&src)
         .with_context(|| format!("demo keys missing in {}", src.display()))?
     {

@@ -156,6 +156,43 @@ def bech32_decode(s, hrp):
     return bytes(out)
 
 
+def safe_component(c):
+    return (isinstance(c, bytes) and c not in (b"", b".", b"..")
+            and not any(ch in c.decode("utf-8", "replace") for ch in "/\\\x00")
+            and not any(ord(ch) < 0x20 or 0x7f <= ord(ch) < 0xa0 for ch in c.decode("utf-8", "replace")))
+
+
+def manifest_rules(m, release):
+    """FORMAT.md §5: raise ValueError("malformed") for any broken rule."""
+    bad = ValueError("malformed")
+    if m[b"release"] != release:
+        raise bad
+    files = m[b"files"]
+    paths, cts = set(), set()
+    for f in files:
+        if not f[b"path"] or not all(safe_component(c) for c in f[b"path"]) or not safe_component(f[b"ct"]):
+            raise bad
+        if f[b"ct"] == b"manifest.rsm" or tuple(f[b"path"]) in paths or f[b"ct"] in cts:
+            raise bad
+        paths.add(tuple(f[b"path"]))
+        cts.add(f[b"ct"])
+    used = set()
+    key_of = {f[b"ct"]: f[b"key"] for f in files}
+    for t in m.get(b"tracks", []):
+        if not t[b"segments"] or not t[b"path"] or not all(safe_component(c) for c in t[b"path"]):
+            raise bad
+        if tuple(t[b"path"]) in paths:
+            raise bad
+        paths.add(tuple(t[b"path"]))
+        for seg in t[b"segments"]:
+            alts = seg[b"alts"]
+            if len(alts) not in (1, 2) or any(a not in key_of or a in used for a in alts):
+                raise bad
+            if len(alts) == 2 and key_of[alts[0]] == key_of[alts[1]]:
+                raise bad
+            used.update(alts)
+
+
 def load(name):
     with open(os.path.join(HERE, name + ".json")) as f:
         return json.load(f)
@@ -203,24 +240,83 @@ def main():
     # §2 keys
     hrps = {"publisher_public": "rspub", "publisher_secret": "reelseal-publisher-secret-",
             "viewer_public": "rsview", "viewer_secret": "reelseal-viewer-secret-"}
+    P = 2**255 - 19
+    # Canonical encodings of the small-order points (RFC 7748 §6.1; RFC 8032 §5.1.7 strict).
+    ED_SMALL = {bytes.fromhex(x) for x in [
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85"]}
+    X_SMALL = {bytes.fromhex(x) for x in [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"]}
+
+    def strict_public(kind, b):
+        if kind == "publisher_public":
+            if int.from_bytes(b, "little") & ((1 << 255) - 1) >= P:
+                raise ValueError("not_canonical")
+            if b in ED_SMALL:
+                raise ValueError("weak_key")
+        if kind == "viewer_public":
+            if int.from_bytes(b, "little") >= P:
+                raise ValueError("not_canonical")
+            if b in X_SMALL:
+                raise ValueError("weak_key")
+
     for c in load("keys")["cases"]:
         try:
             b = bech32_decode(c["text"], hrps[c["type"]])
+            strict_public(c["type"], b)
             assert c["expect"] == "ok" and b.hex() == c["bytes"], c["name"]
             if c["type"] == "publisher_secret":
                 assert ed_pub(b) == bytes.fromhex(load("card")["publisher"])
-        except ValueError:
+        except ValueError as e:
             assert c["expect"] != "ok", c["name"]
+            if str(e) in ("weak_key", "not_canonical"):
+                assert c["expect"] == str(e), c["name"]
+        n += 1
+    # §4 key set: version 2 ids are 4 big-endian bytes, version 1 ids bencode integers.
+    def key_ids(ks):
+        if ks[b"v"] not in (1, 2):
+            raise ValueError("version")
+        if ks[b"v"] == 2 and any(not isinstance(k[b"id"], bytes) or len(k[b"id"]) != 4 for k in ks[b"keys"]):
+            raise ValueError("malformed")
+        if ks[b"v"] == 1 and any(not isinstance(k[b"id"], int) for k in ks[b"keys"]):
+            raise ValueError("malformed")
+        ids = [int.from_bytes(k[b"id"], "big") if ks[b"v"] == 2 else k[b"id"] for k in ks[b"keys"]]
+        if ids != sorted(set(ids)) or 0 not in ids:
+            raise ValueError("malformed")
+        return ids
+    for c in load("keyset")["cases"]:
+        try:
+            try:
+                ks = canonical(bytes.fromhex(c["encoding"]))
+            except AssertionError:
+                raise ValueError("not_canonical")
+            key_ids(ks)
+            assert c["expect"] == "ok", c["name"]
+            if ks[b"v"] == 2:
+                assert c["encoding"] == c["reencoded"], c["name"]
+        except ValueError as e:
+            assert c["expect"] == str(e), (c["name"], str(e))
         n += 1
     # §5 manifest (key id 0 of the key set)
     ks = canonical(bytes.fromhex(load("keyset")["cases"][0]["encoding"]))
-    main_key = [k[b"key"] for k in ks[b"keys"] if k[b"id"] == 0][0]
+    main_key = [k[b"key"] for k, i in zip(ks[b"keys"], key_ids(ks)) if i == 0][0]
     for c in load("manifest")["cases"]:
         f = bytes.fromhex(c["file"])
         r = bytes.fromhex(c.get("open_with_release", rel.hex()))
         try:
             plain = open_stream(file_key(main_key, f[:16], r, b"manifest"), f[16:])
             m = canonical(plain)
+            manifest_rules(m, r)
             assert c["expect"] == "ok" and plain.hex() == c["plaintext"] and m[b"release"] == rel, c["name"]
             if c["name"] == "ok_with_tracks":
                 assert [p[b"ct"] for p in m[b"files"]] == [b"f000.rsc", b"f001.rsc", b"f002.rsc"]
@@ -301,6 +397,84 @@ def main():
             assert (nxt if v == 2 else issued + 72 * 3600) == c["next_update"], c["name"]
             keys = [(e[b"kind"], e[b"id"]) for e in lst[b"entries"]]
             assert keys == sorted(keys, key=lambda k: (k[0] != b"grant", k[1])), "entries sorted"
+        n += 1
+    # §9 torrent: infohash, BEP 47 padding, piece hashes over the padded concatenation
+    for c in load("torrent")["cases"]:
+        t = bytes.fromhex(c["torrent"])
+        try:
+            m = canonical(t)
+            info = m[b"info"]
+            pl = info[b"piece length"]
+            if pl & (pl - 1) or not 65536 <= pl <= 64 << 20:
+                raise ValueError("malformed")
+            if any(not safe_component(p) for f in info[b"files"] for p in f[b"path"]):
+                raise ValueError("malformed")
+            total = sum(f[b"length"] for f in info[b"files"])
+            if len(info[b"pieces"]) != 20 * -(-total // pl):
+                raise ValueError("malformed")
+            assert c["expect"] == "ok", c["name"]
+            assert hashlib.sha1(bencode(info)).hexdigest() == c["infohash"], c["name"]
+            real = [f for f in info[b"files"] if b"attr" not in f]
+            pads = [f for f in info[b"files"] if f.get(b"attr") == b"p"]
+            assert [[f[b"path"][-1].decode(), f[b"length"]] for f in real] == c["files"]
+            assert [[p.decode() for p in f[b"path"]] for f in pads] == c["padding"]
+            data, k, off = b"", 0, 0
+            for f in info[b"files"]:
+                if f.get(b"attr") == b"p":
+                    assert off % pl != 0 and (off + f[b"length"]) % pl == 0, "padding aligns the next file"
+                    data += bytes(f[b"length"])
+                else:
+                    assert off % pl == 0, "every real file starts on a piece boundary"
+                    data += bytes((7 * k + j) % 251 for j in range(f[b"length"]))
+                    k += 1
+                off += f[b"length"]
+            hashes = b"".join(hashlib.sha1(data[i:i + pl]).digest() for i in range(0, len(data), pl))
+            assert hashes == info[b"pieces"], c["name"]
+        except ValueError as e:
+            assert str(e) == c["expect"], c["name"]
+        n += 1
+    # §7 access key: the bundled secret's public key is the grant's viewer
+    for c in load("access")["cases"]:
+        lines = [l for l in c["armored"].strip().splitlines() if not l.startswith("-----")]
+        a = canonical(__import__("base64").b64decode("".join(lines)))
+        g = canonical(canonical(a[b"grant"])[b"grant"])
+        ok = x_pub(a[b"secret"]) == g[b"viewer"]
+        assert ok == (c["expect"] == "ok"), c["name"]
+        if ok:
+            assert a[b"secret"].hex() == c["secret"]
+        n += 1
+    # §7 challenge: HKDF(shared, epk ‖ viewer, "reelseal/v1/challenge" ‖ 0x00), zero nonce
+    ch = load("challenge")
+    for c in ch["cases"]:
+        secret = bytes.fromhex(c.get("open_with", ch["viewer_secret"]))
+        epk = bytes.fromhex(c["epk"])
+        shared = X25519PrivateKey.from_private_bytes(secret).exchange(X25519PublicKey.from_public_bytes(epk))
+        k = hkdf(shared, epk + x_pub(secret), b"reelseal/v1/challenge\x00")
+        try:
+            token = ChaCha20Poly1305(k).decrypt(bytes(12), bytes.fromhex(c["box"]), None)
+            assert c["expect"] == "ok" and token.hex() == c["token"], c["name"]
+        except InvalidTag:
+            assert c["expect"] == "unwrap", c["name"]
+        n += 1
+    # §11 access code hash
+    for c in load("code")["cases"]:
+        norm = "".join(ch for ch in c["code"] if ch.isascii() and ch.isalnum()).upper()
+        assert hashlib.sha256(b"reelseal/v1/code\x00" + norm.encode()).hexdigest() == c["hash"], c["name"]
+        n += 1
+    # §7 windows: inclusive ends, plain dates at 00:00:00 / 23:59:59 UTC
+    import calendar, time
+    w = load("window")
+    day = lambda t: calendar.timegm(time.strptime(t, "%Y-%m-%d"))
+    assert (day(w["not_before_text"]), day(w["not_after_text"]) + 86399) == (w["nbf"], w["naf"])
+    for c in w["cases"]:
+        if c["expect"] == "malformed":
+            assert c["nbf"] > c["naf"]
+        elif c["now"] < w["nbf"]:
+            assert c["expect"] == ["not_yet", w["nbf"]], c["name"]
+        elif c["now"] > w["naf"]:
+            assert c["expect"] == ["expired", w["naf"]], c["name"]
+        else:
+            assert c["expect"] == "open", c["name"]
         n += 1
     print(f"{n} vectors checked")
 

@@ -92,12 +92,21 @@ impl PublisherSecret {
 }
 
 impl PublisherPublic {
-    /// From 32 bytes; rejects points that are not valid ed25519 public keys.
+    /// From 32 bytes: the canonical encoding of an ed25519 point that is not of small
+    /// order (strict, as RFC 8032 verifiers should be; FORMAT.md §2).
     pub fn from_bytes(b: &[u8]) -> Result<Self> {
         let a: [u8; 32] = fixed(b, "publisher key")?;
-        VerifyingKey::from_bytes(&a)
-            .map(PublisherPublic)
-            .map_err(|_| Error::malformed("publisher key", "not a valid ed25519 point"))
+        let vk = VerifyingKey::from_bytes(&a)
+            .map_err(|_| Error::malformed("publisher key", "not a valid ed25519 point"))?;
+        if vk.to_edwards().compress().to_bytes() != a {
+            return Err(Error::NotCanonical {
+                what: "publisher key",
+            });
+        }
+        if vk.is_weak() {
+            return Err(Error::WeakKey);
+        }
+        Ok(PublisherPublic(vk))
     }
     /// The 32 raw bytes.
     pub fn to_bytes(&self) -> [u8; 32] {

@@ -3,13 +3,20 @@
 //! Key id 0 is the release's main content key (the manifest and every untraced file use
 //! it). Further ids are for per-segment variant keys, so that different viewers can hold
 //! different keys without a format change.
+//!
+//! Version 2 writes every id as 4 big-endian bytes, so every entry has the same length and
+//! a grant's (encrypted) size says nothing about which variant keys it holds; version 1
+//! (ids as bencode integers: `9` and `10` differ in length) is still read.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::{canonical, fixed, Error, Result, FORMAT_VERSION};
+use crate::{canonical, fixed, Error, Result};
+
+/// The version written: 2 (fixed-width ids).
+pub const KEYSET_VERSION: u64 = 2;
 
 /// The id of the main content key.
 pub const MAIN_KEY: u32 = 0;
@@ -31,6 +38,21 @@ struct WireKey {
 #[derive(Serialize, Deserialize)]
 struct WireKeySet {
     keys: Vec<WireKey>,
+    v: u64,
+}
+
+#[derive(Serialize, Deserialize, Zeroize)]
+#[zeroize(drop)]
+struct WireKeyV2 {
+    #[serde(with = "serde_bytes")]
+    id: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    key: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireKeySetV2 {
+    keys: Vec<WireKeyV2>,
     v: u64,
 }
 
@@ -62,40 +84,56 @@ impl KeySet {
     }
     /// Canonical encoding (secret: keep it encrypted or in a 0600 file).
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let wire = WireKeySet {
+        let wire = WireKeySetV2 {
             keys: self
                 .keys
                 .iter()
-                .map(|(id, k)| WireKey {
-                    id: *id,
+                .map(|(id, k)| WireKeyV2 {
+                    id: id.to_be_bytes().to_vec(),
                     key: k.to_vec(),
                 })
                 .collect(),
-            v: FORMAT_VERSION,
+            v: KEYSET_VERSION,
         };
         Zeroizing::new(canonical::encode(&wire))
     }
-    /// Parse the canonical encoding: ids strictly ascending, main key present.
+    /// Parse the canonical encoding (version 2, or version 1): ids strictly ascending, main
+    /// key present.
     pub fn from_bytes(b: &[u8]) -> Result<Self> {
-        let wire: WireKeySet = canonical::decode(b, "key set")?;
-        if wire.v != FORMAT_VERSION {
-            return Err(Error::Version {
-                what: "key set",
-                found: wire.v,
-                expected: FORMAT_VERSION,
-            });
-        }
+        let entries: Vec<(u32, Zeroizing<Vec<u8>>)> =
+            match canonical::decode::<WireKeySetV2>(b, "key set") {
+                Ok(w) if w.v == KEYSET_VERSION => w
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        Ok((
+                            u32::from_be_bytes(fixed(&k.id, "key id")?),
+                            Zeroizing::new(k.key.clone()),
+                        ))
+                    })
+                    .collect::<Result<_>>()?,
+                Ok(w) => return Err(version(w.v)),
+                Err(e2) => match canonical::decode::<WireKeySet>(b, "key set") {
+                    Ok(w) if w.v == 1 => w
+                        .keys
+                        .iter()
+                        .map(|k| (k.id, Zeroizing::new(k.key.clone())))
+                        .collect(),
+                    Ok(w) if w.v != KEYSET_VERSION => return Err(version(w.v)),
+                    _ => return Err(e2),
+                },
+            };
         let mut ks = KeySet::default();
         let mut prev: Option<u32> = None;
-        for k in &wire.keys {
-            if prev.is_some_and(|p| p >= k.id) {
+        for (id, key) in &entries {
+            if prev.is_some_and(|p| p >= *id) {
                 return Err(Error::malformed(
                     "key set",
                     "key ids must be strictly ascending",
                 ));
             }
-            prev = Some(k.id);
-            ks.insert(k.id, fixed(&k.key, "key set key")?);
+            prev = Some(*id);
+            ks.insert(*id, fixed(key, "key set key")?);
         }
         if !ks.keys.contains_key(&MAIN_KEY) {
             return Err(Error::malformed(
@@ -104,6 +142,14 @@ impl KeySet {
             ));
         }
         Ok(ks)
+    }
+}
+
+fn version(found: u64) -> Error {
+    Error::Version {
+        what: "key set",
+        found,
+        expected: KEYSET_VERSION,
     }
 }
 

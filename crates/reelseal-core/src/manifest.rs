@@ -162,6 +162,66 @@ pub fn check_component(c: &str) -> Result<()> {
     Ok(())
 }
 
+/// Names Windows reserves (with or without an extension), compared case-insensitively.
+const WINDOWS_RESERVED: [&str; 22] = [
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+];
+
+/// The stricter rules a publisher's file names must meet when sealing, so that every viewer
+/// can write them on any system (FORMAT.md §5): each component safe ([`check_component`]),
+/// free of invisible format characters, in Unicode NFC, at most 255 bytes, not a Windows
+/// reserved name and not ending in a dot or space; and no two paths equal when case is
+/// ignored. Readers do not re-check these (they only refuse unsafe components).
+pub fn check_seal_paths<'a>(paths: impl IntoIterator<Item = &'a [String]>) -> Result<()> {
+    use unicode_normalization::UnicodeNormalization;
+    let mut seen: std::collections::HashMap<String, String> = Default::default();
+    for path in paths {
+        let shown = path.join("/");
+        let bad = |why: String| {
+            Error::malformed(
+                "file name",
+                format!("{shown:?} {why}; rename it before sealing"),
+            )
+        };
+        for c in path {
+            check_component(c)?;
+            if let Some(ch) = c.chars().find(|ch| crate::text::is_dangerous(*ch)) {
+                return Err(bad(format!(
+                    "contains the invisible character U+{:04X}",
+                    ch as u32
+                )));
+            }
+            if c.nfc().collect::<String>() != *c {
+                return Err(bad(
+                    "is not in Unicode NFC form (it would show the same as another name)".into(),
+                ));
+            }
+            if c.len() > 255 {
+                return Err(bad(format!(
+                    "has a component of {} bytes (at most 255)",
+                    c.len()
+                )));
+            }
+            let stem = c.split('.').next().unwrap_or(c);
+            if WINDOWS_RESERVED
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(stem))
+            {
+                return Err(bad(format!("uses {stem:?}, a name Windows reserves")));
+            }
+            if c.ends_with(['.', ' ']) {
+                return Err(bad("ends with a dot or a space (Windows drops them)".into()));
+            }
+        }
+        let folded = shown.to_lowercase();
+        if let Some(other) = seen.insert(folded, shown.clone()) {
+            return Err(bad(format!("and {other:?} differ only in case (one would overwrite the other on Windows and macOS)")));
+        }
+    }
+    Ok(())
+}
+
 impl Manifest {
     /// Canonical plaintext encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -501,5 +561,36 @@ mod tests {
             Manifest::from_bytes(&m.to_bytes()).is_err(),
             "track path collides with a file"
         );
+    }
+}
+
+#[cfg(test)]
+mod seal_path_tests {
+    use super::check_seal_paths;
+
+    fn check(paths: &[&[&str]]) -> Result<(), String> {
+        let owned: Vec<Vec<String>> = paths
+            .iter()
+            .map(|p| p.iter().map(|c| c.to_string()).collect())
+            .collect();
+        check_seal_paths(owned.iter().map(|p| p.as_slice())).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn names_every_viewer_can_write() {
+        assert!(check(&[&["Film.mp4"], &["subs", "fr.srt"], &["Café.txt"]]).is_ok());
+        for bad in [
+            vec![vec!["a\u{202E}b.mp4"]],
+            vec![vec!["Cafe\u{301}.txt"]], // decomposed é: not NFC
+            vec![vec!["con.txt"]],
+            vec![vec!["LPT1"]],
+            vec![vec!["name."]],
+            vec![vec!["name "]],
+            vec![vec!["Film.mp4"], vec!["film.MP4"]],
+        ] {
+            let b: Vec<&[&str]> = bad.iter().map(|p| p.as_slice()).collect();
+            assert!(check(&b).is_err(), "{bad:?}");
+        }
+        assert!(check(&[&[&"x".repeat(256)]]).is_err());
     }
 }

@@ -442,3 +442,34 @@ fn a_card_checks_the_torrent_it_signs() {
         "mismatch"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// A grant's size says nothing about the variant keys it holds: every codeword gives
+    /// the same length (key ids are fixed-width, FORMAT.md §4), across the 9/10 and 99/100
+    /// boundaries of the ids too.
+    #[test]
+    fn grant_length_reveals_no_codeword(bits in proptest::collection::vec(any::<bool>(), 60)) {
+        use reelseal_core::issue::{issue, GrantRequest};
+        use reelseal_core::tardos::{Code, Params};
+        let sk = PublisherSecret::from_bytes(&[4; 32]);
+        let card = the_card(&sk, "T");
+        let mut keys = KeySet::generate();
+        for id in 1..=120 {
+            keys.insert(id, [id as u8; 32]);
+        }
+        let code = Code { params: Params { n: 10, c: 2, eps: 0.01 }, cutoff: 0.1, biases: vec![0.5; 60] };
+        let len = |codeword: Vec<bool>| {
+            let req = GrantRequest {
+                label: "same".into(),
+                viewer: Some(ViewerSecret::from_bytes(&[8; 32]).public()),
+                validity: reelseal_core::validity::Validity::ALWAYS,
+                codeword: Some(codeword),
+            };
+            issue(&card, &keys, Some(&code), &sk, &req, 1).unwrap().grant.to_bytes().len()
+        };
+        prop_assert_eq!(len(bits), len(vec![false; 60]));
+        prop_assert_eq!(len(vec![true; 60]), len(vec![false; 60]));
+    }
+}

@@ -182,21 +182,82 @@ fn gen_keys() -> Value {
         {"name": "bad_checksum", "type": "viewer_public", "text": String::from_utf8(bad_sum).unwrap(), "expect": "malformed"},
         {"name": "wrong_hrp", "type": "publisher_public", "text": vp, "expect": "malformed"},
         {"name": "mixed_case", "type": "viewer_public", "text": format!("RSVIEW{}", &vp[6..]), "expect": "malformed"},
+        // Strict keys (FORMAT.md §2): canonical encodings of points that are not of small order.
+        {"name": "publisher_small_order", "type": "publisher_public", "text": raw_bech32("rspub", &small(&[1])), "expect": "weak_key"},
+        {"name": "publisher_order_8", "type": "publisher_public", "text": raw_bech32("rspub", &unh(&json!("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"))), "expect": "weak_key"},
+        {"name": "publisher_non_canonical_y", "type": "publisher_public", "text": raw_bech32("rspub", &p_plus(1)), "expect": "not_canonical"},
+        {"name": "viewer_small_order", "type": "viewer_public", "text": raw_bech32("rsview", &small(&[0])), "expect": "weak_key"},
+        {"name": "viewer_order_8", "type": "viewer_public", "text": raw_bech32("rsview", &unh(&json!("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"))), "expect": "weak_key"},
+        {"name": "viewer_non_canonical_u", "type": "viewer_public", "text": raw_bech32("rsview", &p_plus(2)), "expect": "not_canonical"},
     ]})
+}
+
+/// `rspub1…`/`rsview1…` text for arbitrary 32 bytes (what a careless or hostile encoder writes).
+fn raw_bech32(hrp: &str, b: &[u8]) -> String {
+    bech32::encode::<bech32::Bech32>(bech32::Hrp::parse(hrp).unwrap(), b).unwrap()
+}
+
+/// 32 little-endian bytes holding the small value given by `low`.
+fn small(low: &[u8]) -> Vec<u8> {
+    let mut b = vec![0u8; 32];
+    b[..low.len()].copy_from_slice(low);
+    b
+}
+
+/// 2^255 − 19 + k, little-endian: a non-canonical encoding of the field element k.
+fn p_plus(k: u8) -> Vec<u8> {
+    let mut b = vec![0xff; 32];
+    b[0] = 0xed + k;
+    b[31] = 0x7f;
+    b
+}
+
+/// A key set in wire form with the given (id, key) entries, `v`, and ids as bencode
+/// integers (version 1) or 4 big-endian bytes (version 2).
+fn keyset_wire(entries: &[(u32, [u8; 32])], v: u64, byte_ids: bool) -> Vec<u8> {
+    use serde_bencode::value::Value as B;
+    use std::collections::HashMap;
+    let keys = entries
+        .iter()
+        .map(|(id, key)| {
+            let mut m = HashMap::new();
+            let idv = if byte_ids {
+                B::Bytes(id.to_be_bytes().to_vec())
+            } else {
+                B::Int(i64::from(*id))
+            };
+            m.insert(b"id".to_vec(), idv);
+            m.insert(b"key".to_vec(), B::Bytes(key.to_vec()));
+            B::Dict(m)
+        })
+        .collect();
+    let mut top = HashMap::new();
+    top.insert(b"keys".to_vec(), B::List(keys));
+    top.insert(b"v".to_vec(), B::Int(v as i64));
+    serde_bencode::to_bytes(&B::Dict(top)).unwrap()
 }
 
 fn gen_keyset() -> Value {
     let b = keyset().to_bytes();
-    let mut unsorted = b.to_vec();
-    // swap the two entries' ids 0 and 7 textually: "2:idi0e" <-> "2:idi7e" → unsorted ids
-    let s = String::from_utf8_lossy(&unsorted)
-        .replace("2:idi0e", "2:idiXe")
-        .replace("2:idi7e", "2:idi0e")
-        .replace("2:idiXe", "2:idi7e");
-    unsorted = s.into_bytes();
+    let entries: Vec<(u32, [u8; 32])> = keyset()
+        .ids()
+        .map(|id| (id, *keyset().get(id).unwrap()))
+        .collect();
+    let reversed: Vec<_> = entries.iter().rev().copied().collect();
+    let v1 = keyset_wire(&entries, 1, false);
+    let mut short_id = b.to_vec();
+    let at = short_id
+        .windows(10)
+        .position(|w| w == b"2:id4:\0\0\0\x07")
+        .unwrap();
+    short_id.splice(at..at + 10, b"2:id3:\0\0\x07".iter().copied());
     json!({"description": "Key set encoding (FORMAT.md §4)", "cases": [
-        {"name": "two_keys", "encoding": h(&b), "expect": "ok"},
-        {"name": "ids_not_ascending", "encoding": h(&unsorted), "expect": "malformed"},
+        {"name": "two_keys", "encoding": h(&b), "expect": "ok", "reencoded": h(&b)},
+        {"name": "version_1_integer_ids", "encoding": h(&v1), "expect": "ok", "reencoded": h(&b)},
+        {"name": "ids_not_ascending", "encoding": h(&keyset_wire(&reversed, 2, true)), "expect": "malformed"},
+        {"name": "three_byte_id", "encoding": h(&short_id), "expect": "malformed"},
+        {"name": "version_2_with_integer_ids", "encoding": h(&keyset_wire(&entries, 2, false)), "expect": "malformed"},
+        {"name": "version_3", "encoding": h(&keyset_wire(&entries, 3, true)), "expect": "version"},
         {"name": "trailing_byte", "encoding": h(&[b.as_slice(), b"x"].concat()), "expect": "not_canonical"},
     ]})
 }
@@ -268,12 +329,115 @@ fn gen_manifest() -> Value {
     let sealed = m.seal_with_nonce(&keyset(), NONCE).unwrap();
     let mut flipped = sealed.clone();
     flipped[40] ^= 1;
-    json!({"description": "Manifest (FORMAT.md §5); sealed with key id 0 of keyset.json's key set", "cases": [
+    let mut v = json!({"description": "Manifest (FORMAT.md §5); sealed with key id 0 of keyset.json's key set", "cases": [
         {"name": "ok", "plaintext": h(&m.to_bytes()), "nonce": h(&NONCE), "file": h(&sealed), "expect": "ok"},
         {"name": "bit_flip", "file": h(&flipped), "expect": "chunk_auth"},
         {"name": "other_release", "file": h(&sealed), "open_with_release": h(&[0x56; 16]), "expect": "chunk_auth"},
         {"name": "ok_with_tracks", "plaintext": h(&tracked.to_bytes()), "nonce": h(&NONCE), "file": h(&tracked_sealed), "expect": "ok"},
-    ]})
+    ]});
+    // Every rejection of §5, each a correctly sealed manifest whose plaintext breaks one rule.
+    let cases = v["cases"].as_array_mut().unwrap();
+    for (name, bad) in manifest_rejections() {
+        // Sealed for the release being opened, whatever the plaintext says.
+        let cipher = FileCipher::new(&CEK, &NONCE, &ReleaseId(RELEASE), Purpose::Manifest);
+        let file = [
+            NONCE.as_slice(),
+            &stream::seal_to_vec(cipher, &bad.to_bytes()),
+        ]
+        .concat();
+        cases.push(json!({"name": name, "plaintext": h(&bad.to_bytes()), "nonce": h(&NONCE), "file": h(&file), "expect": "malformed"}));
+    }
+    v
+}
+
+/// Manifests that break exactly one rule of FORMAT.md §5.
+fn manifest_rejections() -> Vec<(&'static str, Manifest)> {
+    let edit = |f: &dyn Fn(&mut Manifest)| {
+        let mut m = manifest();
+        f(&mut m);
+        m
+    };
+    let edit_tracked = |f: &dyn Fn(&mut Manifest)| {
+        let mut m = manifest_with_tracks();
+        f(&mut m);
+        m
+    };
+    vec![
+        (
+            "path_dot_dot",
+            edit(&|m| m.files[0].path = vec!["..".into(), "x".into()]),
+        ),
+        (
+            "path_with_slash",
+            edit(&|m| m.files[0].path = vec!["a/b".into()]),
+        ),
+        (
+            "path_with_backslash",
+            edit(&|m| m.files[0].path = vec!["a\\b".into()]),
+        ),
+        (
+            "path_control_character",
+            edit(&|m| m.files[0].path = vec!["a\u{1b}b".into()]),
+        ),
+        (
+            "path_empty_component",
+            edit(&|m| m.files[0].path = vec!["".into()]),
+        ),
+        ("path_no_components", edit(&|m| m.files[0].path = vec![])),
+        (
+            "duplicate_path",
+            edit(&|m| m.files[1].path = m.files[0].path.clone()),
+        ),
+        (
+            "duplicate_ct",
+            edit(&|m| m.files[1].ct_name = m.files[0].ct_name.clone()),
+        ),
+        (
+            "ct_is_the_manifest",
+            edit(&|m| m.files[0].ct_name = "manifest.rsm".into()),
+        ),
+        (
+            "ct_unsafe",
+            edit(&|m| m.files[0].ct_name = "../f000.rsc".into()),
+        ),
+        (
+            "other_release_inside",
+            edit(&|m| m.release = ReleaseId([0x56; 16])),
+        ),
+        (
+            "track_without_segments",
+            edit_tracked(&|m| m.tracks[0].segments.clear()),
+        ),
+        (
+            "track_alt_not_a_file",
+            edit_tracked(&|m| m.tracks[0].segments[0].alts = vec!["f009.rsc".into()]),
+        ),
+        (
+            "track_reuses_a_file",
+            edit_tracked(&|m| {
+                m.tracks[0].segments[1].alts[0] = m.tracks[0].segments[0].alts[0].clone()
+            }),
+        ),
+        (
+            "track_three_alternatives",
+            edit_tracked(&|m| m.tracks[0].segments[1].alts.push("f000.rsc".into())),
+        ),
+        (
+            "track_no_alternative",
+            edit_tracked(&|m| m.tracks[0].segments[1].alts.clear()),
+        ),
+        (
+            "track_alternatives_same_key",
+            edit_tracked(&|m| {
+                let k = m.files[1].key_id;
+                m.files[2].key_id = k;
+            }),
+        ),
+        (
+            "track_path_is_a_file_path",
+            edit_tracked(&|m| m.tracks[0].path = m.files[0].path.clone()),
+        ),
+    ]
 }
 
 fn reencode_with(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
@@ -297,7 +461,38 @@ fn gen_card() -> Value {
         {"name": "edited_title", "signed_card": h(&flipped), "expect": "bad_signature"},
         {"name": "non_canonical_integer", "signed_card": h(&reencode_with(&b, "i65536e", "i065536e")), "expect": "malformed_or_not_canonical"},
         {"name": "unsigned_v2_body", "card_body_v2": h(&body), "expect": "version"},
+        {"name": "signature_s_not_reduced", "signed_card": h(&with_sig(&b, |sig| add_l(&mut sig[32..]))), "expect": "bad_signature"},
+        {"name": "signature_small_order_r", "signed_card": h(&with_sig(&b, |sig| { sig[..32].copy_from_slice(&small(&[1])); })), "expect": "bad_signature"},
     ]})
+}
+
+/// A signed card whose signature `edit` changed.
+fn with_sig(signed: &[u8], edit: impl FnOnce(&mut [u8])) -> Vec<u8> {
+    #[derive(serde::Deserialize, serde::Serialize)]
+    struct W {
+        #[serde(with = "serde_bytes")]
+        card: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        sig: Vec<u8>,
+    }
+    let mut w: W = serde_bencode::from_bytes(signed).unwrap();
+    edit(&mut w.sig);
+    serde_bencode::to_bytes(&w).unwrap()
+}
+
+/// Add the group order l to a little-endian 32-byte scalar (S ↦ S + l: the same value mod
+/// l, a non-canonical S that strict verifiers refuse).
+fn add_l(s: &mut [u8]) {
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let v = u16::from(s[i]) + u16::from(L[i]) + carry;
+        s[i] = v as u8;
+        carry = v >> 8;
+    }
 }
 
 fn card_body(signed: &[u8]) -> Vec<u8> {
@@ -440,9 +635,147 @@ fn sorted(v: Value) -> Value {
     }
 }
 
+/// Content of torrent vector file `i`, byte `j`: `(7i + j) mod 251`.
+fn vector_file(i: usize, len: u64) -> Vec<u8> {
+    (0..len).map(|j| ((7 * i as u64 + j) % 251) as u8).collect()
+}
+
+/// The torrent vector: three files (a short one, one not piece-aligned, one exactly one
+/// piece), 64 KiB pieces, BEP 47 padding.
+fn vector_torrent() -> reelseal_core::torrent::Metainfo {
+    use reelseal_core::torrent::{layout, Info, Metainfo, PieceHasher, ProjectData};
+    let files = vec![
+        ("manifest.rsm".to_string(), 100u64),
+        ("f000.rsc".to_string(), 70_000),
+        ("f001.rsc".to_string(), 65_536),
+    ];
+    let piece = 65_536;
+    let mut hasher = PieceHasher::new(piece);
+    let infos = layout(&files, piece);
+    let mut real = 0;
+    for f in &infos {
+        if f.is_padding() {
+            hasher.zeros(f.length);
+        } else {
+            hasher.update(&vector_file(real, f.length));
+            real += 1;
+        }
+    }
+    Metainfo {
+        announce: None,
+        announce_list: None,
+        comment: None,
+        created_by: None,
+        creation_date: None,
+        info: Info {
+            files: infos,
+            name: "reelseal-0123456789ab".into(),
+            piece_length: piece,
+            pieces: hasher.finish(),
+            private: None,
+        },
+        reelseal: Some(ProjectData {
+            release: vec![0x55; 16],
+            v: 1,
+        }),
+    }
+}
+
+fn gen_torrent() -> Value {
+    let m = vector_torrent();
+    let b = m.to_bytes();
+    let mut extra = m.clone();
+    extra.info.pieces.extend_from_slice(&[0; 20]);
+    let mut odd = m.clone();
+    odd.info.piece_length = 100_000;
+    let mut unsafe_path = m.clone();
+    unsafe_path.info.files[0].path = vec!["..".into(), "x".into()];
+    json!({"description": "Torrent (FORMAT.md §9): real file i holds bytes (7i + j) mod 251", "cases": [
+        {"name": "ok", "torrent": h(&b), "infohash": hex::encode(m.infohash()), "expect": "ok",
+         "files": [["manifest.rsm", 100], ["f000.rsc", 70_000], ["f001.rsc", 65_536]],
+         "padding": [[".pad", "65436"], [".pad", "61072"]]},
+        {"name": "one_hash_too_many", "torrent": h(&extra.to_bytes()), "expect": "malformed"},
+        {"name": "piece_length_not_power_of_two", "torrent": h(&odd.to_bytes()), "expect": "malformed"},
+        {"name": "unsafe_path", "torrent": h(&unsafe_path.to_bytes()), "expect": "malformed"},
+    ]})
+}
+
+fn gen_access() -> Value {
+    use reelseal_core::grant::AccessKey;
+    let sk = PublisherSecret::from_bytes(&PUB_SEED);
+    let g =
+        grant::issue_with_ephemeral(&card(), &keyset(), &grant_params(), &sk, &EPHEMERAL).unwrap();
+    let a = AccessKey::new(ViewerSecret::from_bytes(&VIEWER), &g).unwrap();
+    // The same grant bundled with a secret it was not made for.
+    #[derive(serde::Serialize)]
+    struct W<'a> {
+        #[serde(with = "serde_bytes")]
+        grant: &'a [u8],
+        #[serde(with = "serde_bytes")]
+        secret: &'a [u8],
+        v: u64,
+    }
+    let wrong = serde_bencode::to_bytes(&W {
+        grant: g.to_bytes(),
+        secret: &OTHER_VIEWER,
+        v: 1,
+    })
+    .unwrap();
+    json!({"description": "Access key (FORMAT.md §7): the grant of grant.json bundled with its viewer secret", "cases": [
+        {"name": "ok", "armored": a.to_armor().as_str(), "secret": h(&VIEWER), "expect": "ok"},
+        {"name": "secret_of_another_viewer", "armored": armor::encode("ACCESS KEY", &wrong), "expect": "malformed"},
+    ]})
+}
+
+fn gen_challenge() -> Value {
+    use reelseal_core::grant::challenge;
+    let viewer = ViewerSecret::from_bytes(&VIEWER).public();
+    let token = [0x42u8; 32];
+    let (epk, boxed) = challenge::seal(&viewer, &token).unwrap();
+    let mut flipped = boxed.clone();
+    flipped[0] ^= 1;
+    json!({"description": "Renewal challenge (FORMAT.md §7): a token sealed to viewer_secret's public key", "viewer_secret": h(&VIEWER), "cases": [
+        {"name": "ok", "epk": h(&epk), "box": h(&boxed), "expect": "ok", "token": h(&token)},
+        {"name": "flipped", "epk": h(&epk), "box": h(&flipped), "expect": "unwrap"},
+        {"name": "other_viewer", "epk": h(&epk), "box": h(&boxed), "open_with": h(&OTHER_VIEWER), "expect": "unwrap"},
+    ]})
+}
+
+fn gen_code() -> Value {
+    let c = "RS-7K2Q-9M4X-TTB0-1ZZZ-K7Q2-M4X9-TB01-ZZZK";
+    json!({"description": "Access code hash (FORMAT.md §11): SHA-256(\"reelseal/v1/code\" ‖ 0x00 ‖ uppercase letters and digits)", "cases": [
+        {"name": "as_printed", "code": c, "hash": h(&reelseal_core::code::code_hash(c))},
+        {"name": "typed_lowercase_with_spaces", "code": c.to_lowercase().replace('-', " "), "hash": h(&reelseal_core::code::code_hash(c))},
+        {"name": "another_code", "code": "RS-0000", "hash": h(&reelseal_core::code::code_hash("RS-0000"))},
+    ]})
+}
+
+fn gen_window() -> Value {
+    use reelseal_core::validity::{Validity, Window};
+    let w = Validity::parse(Some("2027-03-01"), Some("2027-03-31")).unwrap();
+    let (a, b) = (w.not_before().unwrap(), w.not_after().unwrap());
+    let show = |r: Window| match r {
+        Window::Open => json!("open"),
+        Window::NotYet(t) => json!(["not_yet", t]),
+        Window::Expired(t) => json!(["expired", t]),
+    };
+    json!({"description": "Validity windows (FORMAT.md §7): inclusive ends; a plain date means 00:00:00 or 23:59:59 UTC", "not_before_text": "2027-03-01", "not_after_text": "2027-03-31", "nbf": a, "naf": b, "cases": [
+        {"name": "second_before", "now": a - 1, "expect": show(w.check(a - 1))},
+        {"name": "first_second", "now": a, "expect": show(w.check(a))},
+        {"name": "last_second", "now": b, "expect": show(w.check(b))},
+        {"name": "second_after", "now": b + 1, "expect": show(w.check(b + 1))},
+        {"name": "closes_before_it_opens", "nbf": b, "naf": a, "expect": "malformed"},
+    ]})
+}
+
 fn generate() {
     std::fs::create_dir_all(dir()).unwrap();
     for (name, v) in [
+        ("torrent", gen_torrent()),
+        ("access", gen_access()),
+        ("challenge", gen_challenge()),
+        ("code", gen_code()),
+        ("window", gen_window()),
         ("stream", gen_stream()),
         ("keys", gen_keys()),
         ("keyset", gen_keyset()),
@@ -567,10 +900,10 @@ fn check_keyset(v: &Value) -> usize {
     for c in v["cases"].as_array().unwrap() {
         let r = KeySet::from_bytes(&unh(&c["encoding"]));
         if c["expect"] == "ok" {
-            assert_eq!(h(&r.unwrap().to_bytes()), c["encoding"].as_str().unwrap());
+            assert_eq!(h(&r.unwrap().to_bytes()), c["reencoded"].as_str().unwrap());
             assert_eq!(
                 h(&keyset().to_bytes()),
-                c["encoding"].as_str().unwrap(),
+                c["reencoded"].as_str().unwrap(),
                 "generator key set"
             );
         } else {
@@ -726,6 +1059,85 @@ fn check_revocation(v: &Value) -> usize {
     v["cases"].as_array().unwrap().len()
 }
 
+fn check_torrent(v: &Value) -> usize {
+    use reelseal_core::torrent::Metainfo;
+    for c in v["cases"].as_array().unwrap() {
+        let r = Metainfo::from_bytes(&unh(&c["torrent"]));
+        if c["expect"] == "ok" {
+            let m = r.unwrap();
+            assert_eq!(m, vector_torrent());
+            assert_eq!(hex::encode(m.infohash()), c["infohash"].as_str().unwrap());
+        } else {
+            assert_eq!(kind(r), c["expect"].as_str().unwrap(), "{}", c["name"]);
+        }
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
+fn check_access(v: &Value) -> usize {
+    for c in v["cases"].as_array().unwrap() {
+        let r = KeyFile::parse(c["armored"].as_str().unwrap());
+        match c["expect"].as_str().unwrap() {
+            "ok" => match r.unwrap() {
+                KeyFile::Access(a) => {
+                    assert_eq!(h(&a.secret.to_bytes()[..]), c["secret"].as_str().unwrap())
+                }
+                KeyFile::Grant(_) => panic!("{}: not an access key", c["name"]),
+            },
+            want => assert_eq!(kind(r), want, "{}", c["name"]),
+        }
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
+fn check_challenge(v: &Value) -> usize {
+    use reelseal_core::grant::challenge;
+    for c in v["cases"].as_array().unwrap() {
+        let me = ViewerSecret::from_bytes(&arr(c.get("open_with").unwrap_or(&v["viewer_secret"])));
+        let r = challenge::open(&me, &arr(&c["epk"]), &unh(&c["box"]));
+        match c["expect"].as_str().unwrap() {
+            "ok" => assert_eq!(h(&r.unwrap()), c["token"].as_str().unwrap()),
+            want => assert_eq!(kind(r), want, "{}", c["name"]),
+        }
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
+fn check_code(v: &Value) -> usize {
+    for c in v["cases"].as_array().unwrap() {
+        let got = reelseal_core::code::code_hash(c["code"].as_str().unwrap());
+        assert_eq!(h(&got), c["hash"].as_str().unwrap(), "{}", c["name"]);
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
+fn check_window(v: &Value) -> usize {
+    use reelseal_core::validity::{parse_time, End, Validity, Window};
+    let nbf = parse_time(v["not_before_text"].as_str().unwrap(), End::Start).unwrap();
+    let naf = parse_time(v["not_after_text"].as_str().unwrap(), End::Finish).unwrap();
+    assert_eq!(
+        (nbf, naf),
+        (v["nbf"].as_i64().unwrap(), v["naf"].as_i64().unwrap())
+    );
+    for c in v["cases"].as_array().unwrap() {
+        if c["expect"] == "malformed" {
+            let r = Validity::new(c["nbf"].as_i64(), c["naf"].as_i64());
+            assert_eq!(kind(r), "malformed");
+            continue;
+        }
+        let got = match Validity::new(Some(nbf), Some(naf))
+            .unwrap()
+            .check(c["now"].as_i64().unwrap())
+        {
+            Window::Open => json!("open"),
+            Window::NotYet(t) => json!(["not_yet", t]),
+            Window::Expired(t) => json!(["expired", t]),
+        };
+        assert_eq!(got, c["expect"], "{}", c["name"]);
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
 #[test]
 fn code_matches_every_vector() {
     if std::env::var_os("REELSEAL_REGENERATE_VECTORS").is_some() {
@@ -740,6 +1152,11 @@ fn code_matches_every_vector() {
     total += check_grant(&load("grant"));
     total += check_armor(&load("armor"));
     total += check_revocation(&load("revocation"));
+    total += check_torrent(&load("torrent"));
+    total += check_access(&load("access"));
+    total += check_challenge(&load("challenge"));
+    total += check_code(&load("code"));
+    total += check_window(&load("window"));
     assert!(
         total >= 40,
         "only {total} vectors found in {}",

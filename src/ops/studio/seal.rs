@@ -141,6 +141,7 @@ impl Studio {
             inputs.extend(vplan.inputs);
             tracks.push(vplan.track);
         }
+        reelseal_core::manifest::check_seal_paths(inputs.iter().map(|i| i.rel.as_slice()))?;
         let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
         let out = plan
             .out
