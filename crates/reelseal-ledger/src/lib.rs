@@ -154,6 +154,14 @@ const MIGRATIONS: &[&str] = &[
         grant_id TEXT PRIMARY KEY REFERENCES grants(id),
         bits BLOB NOT NULL
      );",
+    // 4: tracing marks: the secret that keys each `reelseal mark` pattern, and the release
+    // sealed from its renditions.
+    "CREATE TABLE marks(
+        id TEXT PRIMARY KEY,
+        created INTEGER NOT NULL,
+        mark_key BLOB NOT NULL,
+        release_id TEXT REFERENCES releases(id)
+     );",
 ];
 
 /// A release as the ledger records it.
@@ -399,7 +407,7 @@ mod tests {
                 .unwrap();
         }
         let mut l = Ledger::open(&p).unwrap();
-        assert_eq!(l.schema_version().unwrap(), 3);
+        assert_eq!(l.schema_version().unwrap(), MIGRATIONS.len() as i64);
         let g = l.grant(&old).unwrap().unwrap();
         assert_eq!((g.grant, g.codeword), (vec![9], None));
         assert!(l.trace_code(&rel).unwrap().is_none());

@@ -7,6 +7,52 @@ use rusqlite::{params, OptionalExtension};
 use crate::{Ledger, LedgerError, Result};
 
 impl Ledger {
+    /// Record the secret key of a new tracing mark.
+    pub fn add_mark(&self, id: &str, created: i64, key: &[u8; 32], actor: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO marks(id,created,mark_key) VALUES (?1,?2,?3)",
+                params![id, created, &key[..]],
+            )
+            .map_err(|e| self.err(e))?;
+        self.audit(actor, "mark", &format!("mark {id}"))
+    }
+
+    /// A mark's secret key and the release sealed from it, if any.
+    pub fn mark(
+        &self,
+        id: &str,
+    ) -> Result<Option<(zeroize::Zeroizing<Vec<u8>>, Option<ReleaseId>)>> {
+        let row: Option<(Vec<u8>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT mark_key, release_id FROM marks WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|(k, r)| {
+            let release = r
+                .map(|r| ReleaseId::from_hex(&r))
+                .transpose()
+                .map_err(|e| LedgerError::Corrupt(format!("mark {id}"), e.to_string()))?;
+            Ok((zeroize::Zeroizing::new(k), release))
+        })
+        .transpose()
+    }
+
+    /// Note which release was sealed from a mark's renditions.
+    pub fn link_mark(&self, id: &str, release: &ReleaseId) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE marks SET release_id = ?2 WHERE id = ?1",
+                params![id, release.to_hex()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Record a release's tracing code.
     pub fn set_trace_code(&self, release: &ReleaseId, code: &Code) -> Result<()> {
         let biases: Vec<u8> = code.biases.iter().flat_map(|b| b.to_le_bytes()).collect();

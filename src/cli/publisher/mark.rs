@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::cli::{usage, Global};
-use crate::ops::studio::mark::{self, MarkPlan, MarkReport};
+use crate::home::PublisherHome;
+use crate::ops::studio::mark::{MarkPlan, MarkReport};
+use crate::ops::studio::Studio;
 
 /// Make A/B renditions of a film for tracing (needs ffmpeg).
 ///
@@ -59,8 +61,9 @@ impl MarkArgs {
     }
 
     /// Run.
-    pub fn run(self, g: &Global) -> Result<MarkReport> {
+    pub fn run(self, home: PublisherHome, g: &Global) -> Result<MarkReport> {
         let plan = self.plan()?;
-        mark::mark(&plan, &g.console())
+        let fb = g.console();
+        Studio::open(home, &fb)?.mark(&plan, &fb)
     }
 }

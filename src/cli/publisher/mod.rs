@@ -97,7 +97,7 @@ impl Cli {
             Cmd::Revoke(a) => finish(a.run(home, g), mode),
             Cmd::Revocations(a) => finish(a.run(home, g), mode),
             Cmd::Codes(a) => finish(a.run(home, g), mode),
-            Cmd::Mark(a) => finish(a.run(g), mode),
+            Cmd::Mark(a) => finish(a.run(home, g), mode),
             Cmd::Trace(a) => finish(a.run(home, g), mode),
             Cmd::Rotate(a) => finish(a.run(home, g), mode),
             Cmd::Seed(a) => finish(a.run(&home, g), mode),

@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::Studio;
 use crate::feedback::{Feedback, Unit};
 
 /// What `reelseal mark` was asked.
@@ -127,20 +128,48 @@ pub(crate) fn probe_first(file: &Path, entries: &str) -> Result<String> {
         .to_string())
 }
 
-/// The mark's sign for block (bx, by) of the 16×9 grid: a fixed pseudo-random ±1.
-fn mark_sign(bx: u32, by: u32) -> i32 {
-    let h = Sha256::digest(format!("reelseal/mark/v1/{bx}/{by}"));
-    if h[0] & 1 == 1 {
+/// The mark's sign for block (bx, by) of the 16×9 grid: ±1 from a keyed hash, so the
+/// pattern is the publisher's secret (kept in the ledger): a viewer who holds one rendition
+/// of a segment cannot rebuild the other, or the pattern, to subtract it.
+fn mark_sign(key: &[u8; 32], bx: u32, by: u32) -> i32 {
+    let mut h = Sha256::new();
+    h.update(b"reelseal/mark/v2\0");
+    h.update(key);
+    h.update(bx.to_be_bytes());
+    h.update(by.to_be_bytes());
+    if h.finalize()[0] & 1 == 1 {
         1
     } else {
         -1
     }
 }
 
-/// `reelseal mark FILM --out DIR`.
-pub fn mark(a: &MarkPlan, fb: &dyn Feedback) -> Result<MarkReport> {
-    need_tool("ffmpeg")?;
-    need_tool("ffprobe")?;
+/// The file in a mark's output folder naming the mark (not secret): `seal` links the release
+/// made from the renditions to it.
+pub const MARK_ID_FILE: &str = "mark.id";
+
+impl Studio {
+    /// `reelseal mark FILM --out DIR`: a fresh secret mark key, recorded in the ledger, then
+    /// the A and B renditions.
+    pub fn mark(&self, a: &MarkPlan, fb: &dyn Feedback) -> Result<MarkReport> {
+        need_tool("ffmpeg")?;
+        need_tool("ffprobe")?;
+        let key = zeroize::Zeroizing::new(reelseal_core::random_array::<32>());
+        let id = hex::encode(reelseal_core::random_array::<8>());
+        let report = render_renditions(a, &key, &id, fb)?;
+        self.ledger
+            .add_mark(&id, reelseal_core::validity::now(), &key, super::ACTOR)?;
+        Ok(report)
+    }
+}
+
+/// Encode both renditions into a temporary folder and rename it into place.
+fn render_renditions(
+    a: &MarkPlan,
+    key: &[u8; 32],
+    mark_id: &str,
+    fb: &dyn Feedback,
+) -> Result<MarkReport> {
     if a.out.exists() && !a.force {
         bail!(
             "{} already exists; pass --force to replace it, or choose another --out",
@@ -165,7 +194,7 @@ pub fn mark(a: &MarkPlan, fb: &dyn Feedback) -> Result<MarkReport> {
     let mut pgm = format!("P5\n{w} {h}\n255\n").into_bytes();
     for y in 0..h {
         for x in 0..w {
-            let s = mark_sign(x * 16 / w, y * 9 / h);
+            let s = mark_sign(key, x * 16 / w, y * 9 / h);
             pgm.push((128 + s * i32::from(a.strength)) as u8);
         }
     }
@@ -233,6 +262,7 @@ pub fn mark(a: &MarkPlan, fb: &dyn Feedback) -> Result<MarkReport> {
         }
     }
     let _ = std::fs::remove_file(&pattern);
+    std::fs::write(tmp.path().join(MARK_ID_FILE), format!("{mark_id}\n"))?;
     if a.out.exists() {
         std::fs::remove_dir_all(&a.out)
             .with_context(|| format!("cannot replace {}", a.out.display()))?;

@@ -159,6 +159,9 @@ impl Studio {
             release: None,
         };
         let (sealed, dir) = self.place(&inputs, &tracks, code, &opts, &out, plan.force, fb)?;
+        if let Some(v) = &plan.variants {
+            self.link_mark(v, &sealed.release, fb)?;
+        }
         let card = sealed.card.card();
         let files = sealed
             .manifest
@@ -228,6 +231,31 @@ impl Studio {
             return Err(e);
         }
         Ok((sealed, target.out))
+    }
+
+    /// Link the mark the renditions were made with (its id sits next to them) to the release.
+    fn link_mark(
+        &self,
+        v: &VariantInputs,
+        release: &reelseal_core::ReleaseId,
+        fb: &dyn Feedback,
+    ) -> Result<()> {
+        let Some(file) = v.a.parent().map(|p| p.join(super::mark::MARK_ID_FILE)) else {
+            return Ok(());
+        };
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            fb.note("the renditions carry no mark id (not made by `reelseal mark`): tracing still works on the segments sealed");
+            return Ok(());
+        };
+        let id = text.trim();
+        if self.ledger.mark(id)?.is_none() {
+            fb.warn(&format!(
+                "{} names mark {id}, which is not in this ledger (made with another --home?)",
+                file.display()
+            ));
+            return Ok(());
+        }
+        Ok(self.ledger.link_mark(id, release)?)
     }
 
     /// Record a sealed release (and its tracing code) in the ledger, all or nothing.
