@@ -6,6 +6,9 @@ use rusqlite::{params, OptionalExtension};
 
 use crate::{Ledger, LedgerError, Result};
 
+/// A mark's secret key, and the release sealed from its renditions.
+pub type MarkRow = (zeroize::Zeroizing<Vec<u8>>, Option<ReleaseId>);
+
 impl Ledger {
     /// Record the secret key of a new tracing mark.
     pub fn add_mark(&self, id: &str, created: i64, key: &[u8; 32], actor: &str) -> Result<()> {
