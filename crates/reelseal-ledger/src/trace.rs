@@ -22,10 +22,7 @@ impl Ledger {
     }
 
     /// A mark's secret key and the release sealed from it, if any.
-    pub fn mark(
-        &self,
-        id: &str,
-    ) -> Result<Option<(zeroize::Zeroizing<Vec<u8>>, Option<ReleaseId>)>> {
+    pub fn mark(&self, id: &str) -> Result<Option<MarkRow>> {
         let row: Option<(Vec<u8>, Option<String>)> = self
             .conn
             .query_row(
