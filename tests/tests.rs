@@ -5,6 +5,7 @@
 
 mod common;
 
+mod day;
 mod edges;
 mod examples;
 mod house;

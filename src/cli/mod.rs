@@ -16,6 +16,7 @@ use crate::render::{self, Mode, Report};
 
 pub mod access;
 pub mod console;
+pub mod meta;
 pub mod net;
 pub mod publisher;
 pub mod viewer;
@@ -62,7 +63,7 @@ pub fn finish<R: Report>(result: Result<R>, mode: Mode) -> ExitCode {
     match result {
         Ok(r) => {
             render::emit(&r, mode);
-            ExitCode::SUCCESS
+            ExitCode::from(r.exit().code())
         }
         Err(e) => ExitCode::from(render::error(&e, mode).code()),
     }

@@ -35,6 +35,11 @@ pub enum Mode {
 pub trait Report: Serialize {
     /// Write the human form.
     fn human(&self, out: &mut Human);
+    /// The exit code the program ends with after printing this report (a report can be a
+    /// verdict: `inspect` of a grant that is not valid for you now).
+    fn exit(&self) -> Exit {
+        Exit::Success
+    }
 }
 
 /// Where human text goes: results on stdout, hints and notes on stderr.
@@ -46,6 +51,10 @@ impl Human {
     /// A result line (stdout), made [`safe`].
     pub fn line(&mut self, s: impl std::fmt::Display) {
         let _ = writeln!(std::io::stdout().lock(), "{}", safe(&s.to_string()));
+    }
+    /// Text of our own making (a completion script) on stdout, exactly as it is.
+    pub fn raw(&mut self, s: &str) {
+        let _ = std::io::stdout().lock().write_all(s.as_bytes());
     }
     /// A hint for what to do next (stderr), made [`safe`].
     pub fn hint(&mut self, s: impl std::fmt::Display) {

@@ -19,6 +19,10 @@ fn or_dash(v: &Option<String>) -> &str {
 
 impl Report for KeygenReport {
     fn human(&self, out: &mut Human) {
+        if self.existing {
+            out.line(&self.public_key);
+            return;
+        }
         out.hint(format!(
             "Secret key written to {} (mode 0600).",
             self.secret_key_file.display()

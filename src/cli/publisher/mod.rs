@@ -76,6 +76,8 @@ pub enum Cmd {
     Rotate(RotateArgs),
     Seed(SeedArgs),
     Serve(ServeArgs),
+    Completions(crate::cli::meta::CompletionsArgs),
+    Man(crate::cli::meta::ManArgs),
 }
 
 impl Cli {
@@ -102,6 +104,8 @@ impl Cli {
             Cmd::Rotate(a) => finish(a.run(home, g), mode),
             Cmd::Seed(a) => finish(a.run(&home, g), mode),
             Cmd::Serve(a) => finish(a.run(&home, g), mode),
+            Cmd::Completions(a) => finish(a.run::<Cli>(), mode),
+            Cmd::Man(a) => finish(a.run::<Cli>(), mode),
         }
     }
 }
