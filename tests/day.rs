@@ -181,3 +181,87 @@ fn inspect_ends_with_a_verdict_and_its_exit_code() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+#[test]
+fn a_grant_pasted_from_mail_opens_and_other_files_are_named() {
+    let r = sealed_release(30_000, &[]);
+    let key = grant_to(&r, "jury-1", &[]);
+    let j1 = home_from_demo(r.root.path(), "jury-1");
+    let armored = std::fs::read_to_string(&key).unwrap();
+    let quoted: String = armored.lines().map(|l| format!("> {l}\r\n")).collect();
+    let mail = r.root.path().join("mail.txt");
+    std::fs::write(
+        &mail,
+        format!("Dear juror,\n\nyour key:\n\n{quoted}\n> -- \n> The festival\n"),
+    )
+    .unwrap();
+    let o = open_cmd(&j1, &mail, &r.dir, &r.root.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(r.root.path().join("out/feature.mp4")).unwrap(),
+        r.film
+    );
+
+    for (file, says) in [
+        (r.dir.join("release.torrent"), "is a torrent"),
+        (r.dir.join("card.rscard"), "is a release card"),
+        (j1.join("viewer.key"), "is a viewer secret key file"),
+    ] {
+        let o = reelview(&j1).args(["inspect"]).arg(&file).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{file:?}: {}", stderr(&o));
+    }
+    let o = reelview(&j1)
+        .args(["fetch", "magnet:?xt=urn:btih:0123"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("magnet link alone"), "{}", stderr(&o));
+}
+
+#[test]
+fn sizes_take_units_and_errors_say_each_reason_once() {
+    let r = sealed_release(10_000, &["--piece-size", "1MiB"]);
+    let o = reelseal(&r.publisher)
+        .args(["--json", "show", &r.id])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_json(&o)["piece_length"], 1 << 20);
+    let o = reelseal(&r.publisher)
+        .args(["seal", "missing.mp4", "--title", "T", "--out"])
+        .arg(r.root.path().join("m"))
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert_eq!(e.matches("No such file").count(), 1, "{e}");
+    assert_eq!(e.matches("missing.mp4").count(), 1, "{e}");
+}
+
+#[test]
+fn interrupting_a_long_running_command_exits_130_and_an_empty_ledger_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = home_from_demo(dir.path(), "publisher");
+    let o = reelseal(&p)
+        .args(["seed", "--bind", "127.0.0.1", "--no-dht", "--no-trackers"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("reelseal seal"), "{}", stderr(&o));
+
+    let r = sealed_release(10_000, &[]);
+    let (mut seeder, _) = seed_loopback(&r);
+    let pid = seeder.0.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let status = (0..100)
+        .find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            seeder.0.try_wait().unwrap()
+        })
+        .expect("seed stops within 10 s of ^C");
+    assert_eq!(status.code(), Some(130));
+}

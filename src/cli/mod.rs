@@ -19,6 +19,7 @@ pub mod console;
 pub mod meta;
 pub mod net;
 pub mod publisher;
+pub mod size;
 pub mod viewer;
 
 pub use console::Console;

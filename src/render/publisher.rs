@@ -1,6 +1,7 @@
 //! Human text for the filmmaker's reports.
 
 use super::{human_bytes, Human, Report};
+use crate::exit::Exit;
 use crate::ops::identity::{KeygenReport, Role};
 use crate::ops::studio::codes::CodesReport;
 use crate::ops::studio::grant::GrantReport;
@@ -379,6 +380,18 @@ impl Report for SeedReport {
             human_bytes(self.uploaded.iter().map(|u| u.bytes).sum())
         ));
     }
+    fn exit(&self) -> Exit {
+        interrupted(&self.stopped)
+    }
+}
+
+/// ^C ends every command with 130, long-running ones included.
+pub(super) fn interrupted(stopped: &str) -> Exit {
+    if stopped == "interrupted" {
+        Exit::Interrupted
+    } else {
+        Exit::Success
+    }
 }
 
 impl Report for Serving {
@@ -391,5 +404,8 @@ impl Report for Serving {
 impl Report for ServeReport {
     fn human(&self, out: &mut Human) {
         out.hint(format!("stopped ({})", self.stopped));
+    }
+    fn exit(&self) -> Exit {
+        interrupted(&self.stopped)
     }
 }

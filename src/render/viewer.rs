@@ -177,4 +177,7 @@ impl Report for PlayReport {
     fn human(&self, out: &mut Human) {
         out.hint(format!("stopped ({})", self.stopped));
     }
+    fn exit(&self) -> crate::exit::Exit {
+        super::publisher::interrupted(&self.stopped)
+    }
 }

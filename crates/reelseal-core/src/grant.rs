@@ -370,15 +370,23 @@ pub enum KeyFile {
 }
 
 impl KeyFile {
-    /// Parse an armored `.rskey` text.
+    /// Parse an armored `.rskey` text, or a message it was pasted into (e-mail quoting,
+    /// indentation and text around the block are ignored: [`armor::extract`]).
     pub fn parse(text: &str) -> Result<Self> {
-        match armor::label(text) {
-            Some(GRANT_LABEL) => Ok(KeyFile::Grant(armor::decode(GRANT_LABEL, text)?)),
-            Some(ACCESS_LABEL) => {
-                let b = Zeroizing::new(armor::decode(ACCESS_LABEL, text)?);
+        let Some((label, block)) = armor::extract(text) else {
+            return Err(Error::malformed("key file", "not a reelseal grant or access key (expected -----BEGIN REELSEAL GRANT----- or ACCESS KEY)"));
+        };
+        let block = Zeroizing::new(block);
+        match label.as_str() {
+            GRANT_LABEL => Ok(KeyFile::Grant(armor::decode(GRANT_LABEL, &block)?)),
+            ACCESS_LABEL => {
+                let b = Zeroizing::new(armor::decode(ACCESS_LABEL, &block)?);
                 Ok(KeyFile::Access(AccessKey::from_bytes(&b)?))
             }
-            _ => Err(Error::malformed("key file", "not a reelseal grant or access key (expected -----BEGIN REELSEAL GRANT----- or ACCESS KEY)")),
+            other => Err(Error::malformed(
+                "key file",
+                format!("it holds a REELSEAL {other} block, not a GRANT or ACCESS KEY"),
+            )),
         }
     }
     /// The grant's binary encoding.

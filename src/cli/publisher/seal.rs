@@ -88,9 +88,9 @@ pub struct SealArgs {
     /// Tracker announce URL (repeat for several).
     #[arg(long = "tracker", value_name = "URL")]
     pub trackers: Vec<String>,
-    /// Torrent piece size in bytes: a power of two from 65536 to 67108864. Default: about 1,000 pieces, 256 KiB–2 MiB.
-    #[arg(long, value_name = "BYTES")]
-    pub piece_size: Option<u64>,
+    /// Torrent piece size: a power of two from 64KiB to 64MiB (e.g. 1MiB). Default: about 1,000 pieces, 256 KiB–2 MiB.
+    #[arg(long, value_name = "SIZE")]
+    pub piece_size: Option<crate::cli::size::Bytes>,
     /// Set the private flag (BEP 27): no DHT or peer exchange, trackers only.
     #[arg(long)]
     pub private: bool,
@@ -114,7 +114,8 @@ impl SealArgs {
             reelseal_keyserver::client::check_url(url)
                 .map_err(|e| usage(format!("--key-server {e}")))?;
         }
-        if let Some(p) = self.piece_size {
+        let piece_size = self.piece_size.map(|b| b.0);
+        if let Some(p) = piece_size {
             reelseal_core::torrent::check_piece_length(p)
                 .map_err(|e| usage(format!("--piece-size: {e}")))?;
         }
@@ -137,7 +138,7 @@ impl SealArgs {
             title: self.title,
             out: self.out,
             trackers: self.trackers,
-            piece_size: self.piece_size,
+            piece_size,
             private: self.private,
             public_name: self.public_name,
             key_server: self.key_server,
