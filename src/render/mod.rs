@@ -182,6 +182,16 @@ pub fn human_bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
 }
 
+impl Report for Event {
+    fn human(&self, out: &mut Human) {
+        match self {
+            Event::Seeding(s) => s.human(out),
+            Event::Serving(s) => s.human(out),
+            Event::Streaming(s) => s.human(out),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,15 +211,5 @@ mod tests {
     fn hostile_text_is_escaped() {
         assert_eq!(safe("a\u{1b}[2J\u{202E}b\n"), "a\\u{1b}[2J\\u{202e}b\\u{a}");
         assert_eq!(safe("Café 🎬"), "Café 🎬");
-    }
-}
-
-impl Report for Event {
-    fn human(&self, out: &mut Human) {
-        match self {
-            Event::Seeding(s) => s.human(out),
-            Event::Serving(s) => s.human(out),
-            Event::Streaming(s) => s.human(out),
-        }
     }
 }
