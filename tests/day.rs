@@ -265,3 +265,89 @@ fn interrupting_a_long_running_command_exits_130_and_an_empty_ledger_says_what_t
         .expect("seed stops within 10 s of ^C");
     assert_eq!(status.code(), Some(130));
 }
+
+#[test]
+fn force_does_not_replace_a_release_viewers_hold_grants_for() {
+    let mut r = sealed_release(40_000, &[]);
+    let reseal = |r: &Release, extra: &[&str]| {
+        reelseal(&r.publisher)
+            .args(["--json", "seal"])
+            .arg(r.root.path().join("input/feature.mp4"))
+            .args(["--title", "The Demo Film", "--out"])
+            .arg(&r.dir)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // No grants yet: --force replaces.
+    let o = reseal(&r, &["--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    r.id = stdout_json(&o)["release_id"].as_str().unwrap().to_string();
+    // A viewer holds a grant (valid for a week: a window with an end, so no warning).
+    let o = reelseal(&r.publisher)
+        .args([
+            "grant",
+            &r.id,
+            "--to",
+            &demo_pub("jury-1"),
+            "--name",
+            "jury-1",
+        ])
+        .args(["--valid-for", "7days", "--out"])
+        .arg(r.root.path().join("jury-1.rskey"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("no end"), "{}", stderr(&o));
+    let o = reseal(&r, &["--force"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("1 grant") && e.contains("reelseal rotate") && e.contains("--discard-grants"),
+        "{e}"
+    );
+    assert!(r.dir.join("card.rscard").exists());
+    // Asked for explicitly, it happens.
+    let o = reseal(&r, &["--force", "--discard-grants"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // --discard-grants alone is a usage error.
+    let o = reseal(&r, &["--discard-grants"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn grants_say_when_their_window_is_closed_or_endless() {
+    let r = sealed_release(20_000, &[]);
+    let run = |viewer: &str, extra: &[&str]| {
+        reelseal(&r.publisher)
+            .args([
+                "grant",
+                &r.id,
+                "--to",
+                &demo_pub(viewer),
+                "--name",
+                viewer,
+                "--out",
+            ])
+            .arg(r.root.path().join(format!("{viewer}.rskey")))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = run("jury-1", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no end"), "{}", stderr(&o));
+    let o = run(
+        "jury-2",
+        &[
+            "--not-after",
+            "2001-01-01T00:00:00Z",
+            "--not-before",
+            "2000-01-01T00:00:00Z",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already closed"), "{}", stderr(&o));
+    let o = run("buyer-1", &["--valid-for", "soon"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -75,6 +75,27 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     refuse(Exit::Usage, message)
 }
 
+/// The window `--not-before`/`--not-after`/`--valid-for` describe (checked once, the same
+/// rule for every command that takes them).
+pub fn window(
+    not_before: Option<&str>,
+    not_after: Option<&str>,
+    valid_for: Option<humantime::Duration>,
+) -> Result<reelseal_core::validity::Validity> {
+    use reelseal_core::validity::{now, Validity};
+    let w = Validity::parse(not_before, not_after)
+        .map_err(|e| usage(format!("--not-before/--not-after: {e}")))?;
+    match valid_for {
+        None => Ok(w),
+        Some(d) => Validity::lasting(
+            w.not_before(),
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            now(),
+        )
+        .map_err(|e| usage(format!("--valid-for: {e}"))),
+    }
+}
+
 /// Run async work on a fresh multi-threaded runtime.
 pub fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Runtime::new()?.block_on(f)

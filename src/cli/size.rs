@@ -19,19 +19,20 @@ impl FromStr for Bytes {
         let n: f64 = num
             .parse()
             .map_err(|_| format!("{s:?} is not a size: write e.g. 1048576, 2MiB or 5M"))?;
-        let mult: u64 =
-            match unit.trim().to_ascii_lowercase().as_str() {
-                "" | "b" => 1,
-                "k" | "kib" => 1 << 10,
-                "m" | "mib" => 1 << 20,
-                "g" | "gib" => 1 << 30,
-                "kb" => 1_000,
-                "mb" => 1_000_000,
-                "gb" => 1_000_000_000,
-                u => return Err(format!(
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kib" => 1 << 10,
+            "m" | "mib" => 1 << 20,
+            "g" | "gib" => 1 << 30,
+            "kb" => 1_000,
+            "mb" => 1_000_000,
+            "gb" => 1_000_000_000,
+            u => {
+                return Err(format!(
                     "unknown unit {u:?} in {s:?}: use B, KiB, MiB, GiB (or K, M, G), KB, MB, GB"
-                )),
-            };
+                ))
+            }
+        };
         let v = n * mult as f64;
         if !(0.0..=u64::MAX as f64).contains(&v) || v.fract() != 0.0 {
             return Err(format!("{s:?} is not a whole number of bytes"));

@@ -7,7 +7,7 @@ use reelseal_core::tardos;
 
 use crate::cli::{usage, Global};
 use crate::home::PublisherHome;
-use crate::ops::studio::seal::{SealPlan, SealReport, VariantInputs};
+use crate::ops::studio::seal::{Replace, SealPlan, SealReport, VariantInputs};
 use crate::ops::studio::Studio;
 
 /// Encrypt files and build their signed torrent in one streaming pass.
@@ -100,9 +100,13 @@ pub struct SealArgs {
     /// Key server URL to put on the card (for revocation lists and redeeming codes).
     #[arg(long, value_name = "URL")]
     pub key_server: Option<String>,
-    /// Replace an existing release directory.
+    /// Replace an existing release directory (refused if viewers hold grants for it: use
+    /// `reelseal rotate`, or add --discard-grants).
     #[arg(long)]
     pub force: bool,
+    /// With --force, replace a release even though its grants will open nothing.
+    #[arg(long, requires = "force")]
+    pub discard_grants: bool,
 }
 
 impl SealArgs {
@@ -142,7 +146,11 @@ impl SealArgs {
             private: self.private,
             public_name: self.public_name,
             key_server: self.key_server,
-            force: self.force,
+            replace: match (self.force, self.discard_grants) {
+                (false, _) => Replace::Never,
+                (true, false) => Replace::IfUnused,
+                (true, true) => Replace::EvenWithGrants,
+            },
         })
     }
 
