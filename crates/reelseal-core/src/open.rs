@@ -396,7 +396,7 @@ enum Write {
 }
 
 /// Blocks of ciphertext waiting to be hashed (besides the ones in the workers).
-const QUEUED: usize = 2;
+const QUEUED: usize = 1;
 
 impl FileSink {
     /// Start writing the concatenation of `parts` to `dest`; `ct_dir` is where their
@@ -435,7 +435,7 @@ impl FileSink {
         let out = Arc::new(OutFile::create(&tmp, plain_start, offsets)?);
         let workers = crate::par::workers();
         let (tx, rx) = sync_channel::<Vec<u8>>(QUEUED);
-        let (recycle_tx, recycled) = sync_channel::<Vec<u8>>(QUEUED + workers * 2 + 2);
+        let (recycle_tx, recycled) = sync_channel::<Vec<u8>>(QUEUED + crate::par::buffers(workers));
         let pool = {
             let (parts, out) = (parts.clone(), out.clone());
             std::thread::Builder::new()
@@ -639,7 +639,7 @@ fn decrypt_pool(
         let _ = recycle.try_send(job.block);
         Ok(())
     };
-    let scratch = (0..workers * 2 + 1)
+    let scratch = (0..crate::par::buffers(workers))
         .map(|_| AlignedBuf::new(BLOCK_PLAIN))
         .collect();
     let result = crate::par::run_ordered(workers, scratch, next_job, work, consume);

@@ -12,18 +12,20 @@ use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, PoisonError};
 
-/// Worker threads to use for the file pipelines: one per core.
+/// Worker threads for the file pipelines: one per core, and one more, so that a core
+/// whose worker waits for a direct write (a few ms per block) has another to run.
 pub(crate) fn workers() -> usize {
-    if let Some(n) = std::env::var("REELSEAL_WORKERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        return n;
-    }
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
         .clamp(1, 16)
+        + 1
+}
+
+/// Buffers (blocks in flight) for a pool of `workers`: one each, and two more, for the
+/// blocks waiting for their turn in order.
+pub(crate) fn buffers(workers: usize) -> usize {
+    workers + 2
 }
 
 struct State<B, N> {

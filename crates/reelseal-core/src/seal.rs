@@ -555,7 +555,7 @@ fn seal_payload(
         Ok(())
     };
     let workers = crate::par::workers();
-    let buffers = (0..workers * 2 + 2)
+    let buffers = (0..crate::par::buffers(workers))
         .map(|_| AlignedBuf::new(BLOCK_CT))
         .collect();
     let sealed = crate::par::run_ordered(workers, buffers, next_job, work, consume);

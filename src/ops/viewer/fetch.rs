@@ -103,9 +103,14 @@ impl Viewer {
             interrupt.wait().await;
         }
         let _ = joined.torrent.forget().await;
+        // librqbit takes about a second to stop: remove the ciphertext meanwhile.
+        let removed = (!plan.keep_ciphertext).then(|| {
+            let cache = cache.clone();
+            tokio::task::spawn_blocking(move || std::fs::remove_dir_all(cache))
+        });
         swarm.stop().await;
-        if !plan.keep_ciphertext {
-            let _ = std::fs::remove_dir_all(&cache);
+        if let Some(r) = removed {
+            let _ = r.await;
         }
         Ok(FetchReport {
             title: card.title.clone(),
@@ -204,7 +209,7 @@ async fn decrypt_output(
 ) -> Result<()> {
     let mut sink = FileSink::create(card, keys, &o.parts, dest, cache).map_err(open_refusal)?;
     let geos: Vec<_> = (0..o.parts.len()).map(|i| sink.geometry(i)).collect();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
     let (spare_tx, mut spare_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     let feeder = tokio::task::spawn_blocking(move || {
         while let Some(block) = rx.blocking_recv() {
