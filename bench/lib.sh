@@ -16,8 +16,10 @@ pkg_for() { case "$1" in age|age-keygen) echo age;; mktorrent) echo mktorrent;; 
 
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
+# Builds the release binaries (BENCH_NO_BUILD=1: use those already built, e.g. while
+# another build holds the target directory) and puts them first on PATH.
 build_release() {
-  (cd "$ROOT" && cargo build --release --quiet --bins "$@") || exit 1
+  [ -n "${BENCH_NO_BUILD:-}" ] || (cd "$ROOT" && cargo build --release --quiet --bins "$@") || exit 1
   export PATH="$TARGET_DIR/release:$PATH"
 }
 

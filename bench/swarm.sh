@@ -14,7 +14,7 @@ SIZE=${1:-1024}
 need mktorrent bc
 mkdir -p "$BENCH_DIR"; cd "$BENCH_DIR"
 build_release
-(cd "$ROOT" && cargo build --release --quiet -p reelseal-swarm --example plain_transfer)
+[ -n "${BENCH_NO_BUILD:-}" ] || (cd "$ROOT" && cargo build --release --quiet -p reelseal-swarm --example plain_transfer)
 PLAIN=$TARGET_DIR/release/examples/plain_transfer
 RESULTS=$BENCH_DIR/swarm.results; : > "$RESULTS"
 rm -rf plain-src plain-dst sw.reelseal sw-out sw-pub sw-view
