@@ -1,24 +1,42 @@
-//! Where the key server keeps releases, codes, grants, revocations and its audit log.
+//! Where the key server keeps releases, codes, grants, revocations, its audit log, open
+//! renewal challenges and rate-limit buckets.
 //!
-//! [`Store`] is what the server needs, nothing more; [`SqliteStore`] implements it over the
-//! publisher's ledger (the default: `reelseal serve` with no flag). Methods are async so a
-//! networked backend fits the same trait; the SQLite one runs its queries on tokio's
-//! blocking pool. The rules themselves (exactly-once redemption, the next revocation list)
-//! live in the ledger and in `reelseal-core`, not here.
+//! [`Store`] is what the server needs, nothing more. Two implementations:
+//!
+//! - [`SqliteStore`] serves the publisher's own SQLite ledger (the default: `reelseal serve`
+//!   with no flag). One process owns the file, so renewal challenges and rate-limit buckets
+//!   live in that process's memory ([`memory`]); a restart forgets them (a viewer asks for a
+//!   new challenge, buckets start full).
+//! - [`PgStore`] serves a PostgreSQL database shared by any number of stateless replicas
+//!   (`reelseal serve --database postgres://…`). Everything lives in the database, so any
+//!   replica answers any request: a challenge issued by one is answered at another, and a
+//!   client's bucket is the same whichever replica it reaches.
+//!
+//! Methods are async so a networked backend fits; the SQLite one runs its queries on
+//! tokio's blocking pool. The rules themselves (what a code lookup means, the next
+//! revocation list, naming a revocation subject) live once in `reelseal-ledger` and
+//! `reelseal-core` and both stores call them; each store states how it makes redemption
+//! exactly-once in its own transaction.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use reelseal_core::card::SignedCard;
-use reelseal_core::keys::{PublisherSecret, ViewerPublic};
+use reelseal_core::keys::ViewerPublic;
 use reelseal_core::keyset::KeySet;
 use reelseal_core::revocation::Subject;
 use reelseal_core::tardos;
 use reelseal_core::validity::Validity;
 use reelseal_core::ReleaseId;
-use reelseal_ledger::{AuditEntry, FreshCode, GrantRow, Ledger, LedgerError, Redemption};
+use reelseal_ledger::{AuditEntry, FreshCode, GrantRow, LedgerError, Redemption};
+
+pub mod memory;
+pub mod pg;
+mod sqlite;
+
+pub use pg::{PgError, PgStore};
+pub use sqlite::SqliteStore;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +48,13 @@ pub enum StoreError {
     /// Anything else (database trouble); logged, not shown to callers.
     #[error("store failure: {0}")]
     Internal(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wrap any error as [`StoreError::Internal`].
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Internal(Box::new(e))
+    }
 }
 
 impl From<LedgerError> for StoreError {
@@ -69,15 +94,39 @@ pub struct Revoked {
     pub sequence: u64,
 }
 
+/// How many renewal challenges may be open, and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChallengeLimits {
+    /// Open challenges per viewer key (each is single-use; a new one does not cancel the
+    /// others).
+    pub per_viewer: u32,
+    /// Open challenges in all (memory or rows).
+    pub total: u32,
+}
+
+/// The answer to [`Store::open_challenge`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChallengeOpened {
+    /// Remembered.
+    Opened,
+    /// This viewer key already has [`ChallengeLimits::per_viewer`] open challenges.
+    TooManyForViewer,
+    /// [`ChallengeLimits::total`] challenges are open.
+    Full,
+}
+
 /// The key server's storage.
 pub trait Store: Send + Sync + 'static {
-    /// Card, key set and tracing code of a release, if the store has it.
+    /// Card, key set and tracing code of a release, if the store has it. A release never
+    /// changes once stored, so implementations may cache it (a cache any replica can
+    /// rebuild from the store is not state).
     fn release_keys(
         &self,
         release: ReleaseId,
     ) -> impl Future<Output = StoreResult<Option<Arc<ReleaseKeys>>>> + Send;
 
-    /// Can this code still be redeemed by `viewer`, and if not, why not.
+    /// Can this code still be redeemed by `viewer`, and if not, why not
+    /// ([`reelseal_ledger::code_status`] decides).
     fn code_status(
         &self,
         hash: [u8; 32],
@@ -85,8 +134,8 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> impl Future<Output = StoreResult<Result<FreshCode, Redemption>>> + Send;
 
-    /// Bind the code to the grant, exactly once across every caller; the grant bytes of
-    /// whoever won, or why not.
+    /// Bind the code to the grant, exactly once across every caller (every process, for a
+    /// shared store); the grant bytes of whoever won, or why not.
     fn complete_redemption(
         &self,
         hash: [u8; 32],
@@ -144,182 +193,64 @@ pub trait Store: Send + Sync + 'static {
 
     /// The newest `limit` audit entries, oldest first.
     fn audit_log(&self, limit: u32) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
-}
 
-/// The publisher's SQLite ledger as the key server's store.
-#[derive(Clone)]
-pub struct SqliteStore {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    ledger: Mutex<Ledger>,
-    key: Arc<PublisherSecret>,
-    export: Option<PathBuf>,
-    releases: Mutex<HashMap<ReleaseId, Arc<ReleaseKeys>>>,
-}
-
-impl SqliteStore {
-    /// Serve `ledger`, signing revocation lists with `key`; each new list is also written
-    /// to `export` (the publisher home's `revocations.rsrl`) when given.
-    pub fn new(ledger: Ledger, key: Arc<PublisherSecret>, export: Option<PathBuf>) -> Self {
-        SqliteStore {
-            inner: Arc::new(Inner {
-                ledger: Mutex::new(ledger),
-                key,
-                export,
-                releases: Mutex::new(HashMap::new()),
-            }),
-        }
-    }
-
-    /// Run `f` with the ledger on the blocking pool.
-    async fn with<T: Send + 'static>(
+    /// Take one token from the bucket `key`, refilled at `rate` per second up to `burst`
+    /// (a full bucket for a key never seen); whether there was one. A refusal takes nothing.
+    fn take_token(
         &self,
-        f: impl FnOnce(&mut Ledger, &Inner) -> StoreResult<T> + Send + 'static,
-    ) -> StoreResult<T> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut ledger = inner.ledger.lock().expect("ledger lock");
-            f(&mut ledger, &inner)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(Box::new(e)))?
-    }
-}
+        key: String,
+        rate: f64,
+        burst: f64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 
-fn export(inner: &Inner, bytes: &[u8]) -> StoreResult<()> {
-    if let Some(path) = &inner.export {
-        reelseal_core::durable::write_atomic(path, bytes, false)
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
-    }
-    Ok(())
-}
-
-impl Store for SqliteStore {
-    async fn release_keys(&self, release: ReleaseId) -> StoreResult<Option<Arc<ReleaseKeys>>> {
-        if let Some(k) = self
-            .inner
-            .releases
-            .lock()
-            .expect("cache lock")
-            .get(&release)
-        {
-            return Ok(Some(k.clone()));
-        }
-        let loaded = self
-            .with(move |l, inner| {
-                let Some(r) = l.release(&release)? else {
-                    return Ok(None);
-                };
-                let card = SignedCard::verify(&r.card, &inner.key.public())
-                    .map_err(|e| StoreError::Internal(Box::new(e)))?;
-                Ok(Some(Arc::new(ReleaseKeys {
-                    card,
-                    keys: r.keys()?,
-                    code: l.trace_code(&release)?,
-                })))
-            })
-            .await?;
-        if let Some(k) = &loaded {
-            self.inner
-                .releases
-                .lock()
-                .expect("cache lock")
-                .insert(release, k.clone());
-        }
-        Ok(loaded)
-    }
-
-    async fn code_status(
+    /// Remember a renewal challenge for `viewer` by the SHA-256 of its token, open until
+    /// `expires` (Unix seconds), within `limits`.
+    fn open_challenge(
         &self,
-        hash: [u8; 32],
         viewer: ViewerPublic,
+        token_hash: [u8; 32],
         now: i64,
-    ) -> StoreResult<Result<FreshCode, Redemption>> {
-        self.with(move |l, _| Ok(l.code_status(&hash, &viewer, now)?))
-            .await
-    }
+        expires: i64,
+        limits: ChallengeLimits,
+    ) -> impl Future<Output = StoreResult<ChallengeOpened>> + Send;
 
-    async fn complete_redemption(
+    /// Use up the challenge of `viewer` whose token hashes to `token_hash`: whether it
+    /// was open and not expired. Each challenge answers once, whichever caller asks.
+    fn take_challenge(
         &self,
-        hash: [u8; 32],
-        grant: GrantRow,
+        viewer: ViewerPublic,
+        token_hash: [u8; 32],
         now: i64,
-        actor: String,
-    ) -> StoreResult<Result<Vec<u8>, Redemption>> {
-        self.with(move |l, _| Ok(l.complete_redemption(&hash, &grant, now, &actor)?))
-            .await
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Forget expired challenges and idle rate-limit buckets.
+    fn sweep(&self, now: i64) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Whether the store answers (for `/readyz`).
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// SHA-256 of the admin bearer token, if one is set.
+    fn admin_token_hash(&self) -> impl Future<Output = StoreResult<Option<[u8; 32]>>> + Send;
+}
+
+/// Releases already loaded and verified. Releases never change once stored, so this is a
+/// cache any process can rebuild, not state; it is emptied when it grows past a bound.
+#[derive(Default)]
+pub(crate) struct ReleaseCache(Mutex<HashMap<ReleaseId, Arc<ReleaseKeys>>>);
+
+/// Releases kept verified in memory before the cache starts over.
+const RELEASE_CACHE: usize = 1024;
+
+impl ReleaseCache {
+    pub(crate) fn get(&self, id: &ReleaseId) -> Option<Arc<ReleaseKeys>> {
+        self.0.lock().expect("cache lock").get(id).cloned()
     }
 
-    async fn revocation_list(&self, now: i64) -> StoreResult<Vec<u8>> {
-        self.with(move |l, inner| Ok(l.current_revocations(&inner.key, now)?.1))
-            .await
-    }
-
-    async fn revoke(
-        &self,
-        subject: String,
-        reason: String,
-        now: i64,
-        actor: String,
-    ) -> StoreResult<Revoked> {
-        self.with(move |l, inner| {
-            let subject = l.resolve_subject(&subject)?;
-            let new = l.revoke(&subject, &reason, now, &actor)?;
-            let (sequence, bytes) = if new {
-                l.publish_revocations(&inner.key, now)?
-            } else {
-                l.current_revocations(&inner.key, now)?
-            };
-            export(inner, &bytes)?;
-            Ok(Revoked {
-                subject,
-                new,
-                sequence,
-            })
-        })
-        .await
-    }
-
-    async fn add_codes(
-        &self,
-        release: ReleaseId,
-        hashes: Vec<[u8; 32]>,
-        validity: Validity,
-        now: i64,
-        actor: String,
-    ) -> StoreResult<bool> {
-        self.with(move |l, _| {
-            if l.release(&release)?.is_none() {
-                return Ok(false);
-            }
-            l.add_codes(&release, &hashes, validity, now, &actor)?;
-            Ok(true)
-        })
-        .await
-    }
-
-    async fn grants(&self, release: ReleaseId) -> StoreResult<Vec<GrantRow>> {
-        self.with(move |l, _| Ok(l.grants(&release)?)).await
-    }
-
-    async fn newest_successor(&self, release: ReleaseId) -> StoreResult<Option<ReleaseId>> {
-        self.with(move |l, _| Ok(l.newest_successor(&release)?))
-            .await
-    }
-
-    async fn grants_for_viewer(&self, viewer: ViewerPublic) -> StoreResult<Vec<GrantRow>> {
-        self.with(move |l, _| Ok(l.grants_for_viewer(&viewer)?))
-            .await
-    }
-
-    async fn audit(&self, actor: String, action: &'static str, detail: String) -> StoreResult<()> {
-        self.with(move |l, _| Ok(l.audit(&actor, action, &detail)?))
-            .await
-    }
-
-    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        self.with(move |l, _| Ok(l.audit_log(limit)?)).await
+    pub(crate) fn put(&self, id: ReleaseId, k: Arc<ReleaseKeys>) {
+        let mut m = self.0.lock().expect("cache lock");
+        if m.len() >= RELEASE_CACHE {
+            m.clear();
+        }
+        m.insert(id, k);
     }
 }
