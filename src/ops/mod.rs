@@ -53,6 +53,34 @@ impl Interrupt {
         i
     }
 
+    /// Stops on ^C (SIGINT) or, on Unix, SIGTERM (what service managers and container
+    /// runtimes send). Needs a tokio runtime.
+    pub fn on_ctrl_c_or_term() -> Self {
+        let i = Self::manual();
+        let j = i.clone();
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut term) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = term.recv() => {}
+                        }
+                    }
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = tokio::signal::ctrl_c().await;
+            j.trigger();
+        });
+        i
+    }
+
     /// Stop.
     pub fn trigger(&self) {
         self.0.send_replace(true);

@@ -1,11 +1,15 @@
-//! `reelseal serve`: the key server over this home's ledger (see `reelseal-keyserver`).
+//! `reelseal serve`: the key server (see `reelseal-keyserver`) over this home's SQLite
+//! ledger, or — with a database URL — as one of any number of stateless replicas over a
+//! shared PostgreSQL database filled by `reelseal keyserver sync`.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Result;
-use reelseal_keyserver::{ServeOptions, SqliteStore};
+use anyhow::{Context, Result};
+use reelseal_core::keys::PublisherSecret;
+use reelseal_keyserver::{PgStore, ServeOptions, SqliteStore};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -19,8 +23,17 @@ use crate::ops::Event;
 pub struct ServePlan {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Redemptions per second per client address; 0 = no limit.
+    /// Redemptions (and renewal challenges) per second per client address; 0 = no limit.
     pub redeem_rate: u32,
+    /// A PostgreSQL URL: serve that database (as one replica of many) instead of the
+    /// home's ledger.
+    pub database: Option<String>,
+    /// Connections this replica keeps to the database at most.
+    pub pool_size: usize,
+    /// The signing key from this file (which must be 0600) instead of the home's.
+    pub key_file: Option<PathBuf>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The server is up.
@@ -28,6 +41,8 @@ pub struct ServePlan {
 pub struct Serving {
     /// Its base URL.
     pub listening: String,
+    /// What it serves: `sqlite <ledger path>` or `postgres <host:port/database>`.
+    pub store: String,
 }
 
 /// The server stopped.
@@ -49,37 +64,64 @@ pub fn admin_token(home: &PublisherHome, fb: &dyn Feedback) -> Result<Zeroizing<
     Ok(Zeroizing::new(s.trim().to_string()))
 }
 
-/// Serve until `shutdown` resolves; announces the URL first.
+/// The signing key: `--key-file` (refused unless private), else the home's.
+pub fn signing_key(
+    home: &PublisherHome,
+    key_file: Option<&std::path::Path>,
+    fb: &dyn Feedback,
+) -> Result<PublisherSecret> {
+    match key_file {
+        Some(p) => {
+            let line = fsutil::read_private_secret_file(p)?;
+            PublisherSecret::from_bech32(&line)
+                .with_context(|| format!("{} does not hold a publisher secret key", p.display()))
+        }
+        None => home.secret(fb),
+    }
+}
+
+/// Serve until `shutdown` resolves (then finish the requests in flight); announces the
+/// URL first.
 pub async fn serve(
     home: &PublisherHome,
     plan: &ServePlan,
     fb: &dyn Feedback,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<ServeReport> {
-    let key = Arc::new(home.secret(fb)?);
-    let ledger = home.ledger()?;
-    let token = admin_token(home, fb)?;
-    // Viewers may ask for the list before anything was revoked: make the first, empty one.
-    let (_, first) = ledger.current_revocations(&key, reelseal_core::validity::now())?;
-    fsutil::write_atomic(&home.revocations_file(), &first, false)?;
-    let store = SqliteStore::new(ledger, key.clone(), Some(home.revocations_file()));
+    let key = Arc::new(signing_key(home, plan.key_file.as_deref(), fb)?);
     let opts = ServeOptions {
         listen: plan.listen,
         redeem_rate: plan.redeem_rate,
+        trusted_proxies: plan.trusted_proxies.clone(),
     };
-    reelseal_keyserver::serve(
-        store,
-        key,
-        token,
-        opts,
-        |addr| {
+    let announce = |store: String| {
+        move |addr: SocketAddr| {
             fb.announce(&Event::Serving(Serving {
                 listening: format!("http://{addr}"),
+                store,
             }))
-        },
-        shutdown,
-    )
-    .await?;
+        }
+    };
+    match &plan.database {
+        Some(url) => {
+            let store = PgStore::connect(url, key.clone(), plan.pool_size).await?;
+            store.check_ready_to_serve().await?;
+            let what = format!("postgres {}", PgStore::describe_url(url));
+            reelseal_keyserver::serve(store, key, opts, announce(what), shutdown).await?;
+        }
+        None => {
+            let ledger = home.ledger()?;
+            let token = admin_token(home, fb)?;
+            // Viewers may ask for the list before anything was revoked: make the first,
+            // empty one.
+            let (_, first) = ledger.current_revocations(&key, reelseal_core::validity::now())?;
+            fsutil::write_atomic(&home.revocations_file(), &first, false)?;
+            let what = format!("sqlite {}", ledger.path().display());
+            let store =
+                SqliteStore::new(ledger, key.clone(), Some(home.revocations_file()), &token);
+            reelseal_keyserver::serve(store, key, opts, announce(what), shutdown).await?;
+        }
+    }
     Ok(ServeReport {
         stopped: "interrupted".into(),
     })
