@@ -7,6 +7,7 @@ mod common;
 
 mod examples;
 mod house;
+mod keyserver_pg;
 mod play;
 mod revoke_rotate_serve;
 mod seal_grant_open;
