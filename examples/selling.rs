@@ -28,6 +28,10 @@ async fn main() -> Result<()> {
         let plan = serve::ServePlan {
             listen: "127.0.0.1:0".parse()?,
             redeem_rate: 5,
+            database: None,
+            pool_size: 1,
+            key_file: None,
+            trusted_proxies: vec![],
         };
         tokio::spawn(async move {
             serve::serve(

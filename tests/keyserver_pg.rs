@@ -338,6 +338,9 @@ fn served_list(url: &str) -> RevocationList {
     RevocationList::verify(&bytes, &publisher, None).unwrap()
 }
 
+/// A status and JSON body, or why there was no answer.
+type Answer = Result<(u16, serde_json::Value), String>;
+
 #[test]
 fn a_replica_killed_mid_burst_loses_no_grant_and_all_serve_one_revocation_list() {
     let mut pg = PgCluster::start();
@@ -381,8 +384,7 @@ fn a_replica_killed_mid_burst_loses_no_grant_and_all_serve_one_revocation_list()
     // (SIGKILL) once 40 answers came back.
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Result<(u16, serde_json::Value), String>)>> =
-        Mutex::new(Vec::new());
+    let results: Mutex<Vec<(usize, Answer)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..6 {
             s.spawn(|| {

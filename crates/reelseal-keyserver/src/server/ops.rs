@@ -98,10 +98,11 @@ pub(crate) async fn observe<S: Store>(
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
+    // The client as the rate limiter sees it (behind a trusted proxy: X-Forwarded-For).
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| st.limiter.client(c.0.ip(), req.headers()).to_string())
         .unwrap_or_default();
     let resp = next.run(req).await;
     let status = resp.status();

@@ -49,14 +49,17 @@ impl Buckets {
     }
 }
 
-/// Open challenges: viewer key → (token hash, expiry) of each.
+/// Viewer key → (token hash, expiry) of each open challenge.
+type Open = HashMap<[u8; 32], Vec<([u8; 32], i64)>>;
+
+/// Open challenges.
 #[derive(Default)]
 pub struct Challenges {
-    open: Mutex<HashMap<[u8; 32], Vec<([u8; 32], i64)>>>,
+    open: Mutex<Open>,
 }
 
 impl Challenges {
-    fn total(m: &HashMap<[u8; 32], Vec<([u8; 32], i64)>>) -> usize {
+    fn total(m: &Open) -> usize {
         m.values().map(Vec::len).sum()
     }
 
@@ -111,7 +114,7 @@ impl Challenges {
         Self::prune(&mut self.open.lock().expect("challenge lock"), now);
     }
 
-    fn prune(m: &mut HashMap<[u8; 32], Vec<([u8; 32], i64)>>, now: i64) {
+    fn prune(m: &mut Open, now: i64) {
         m.retain(|_, v| {
             v.retain(|(_, exp)| *exp > now);
             !v.is_empty()

@@ -857,7 +857,7 @@ impl Store for PgStore {
             None => None,
             Some(n) => {
                 let b: Vec<u8> = r.get(6);
-                if b.len() % 8 != 0 {
+                if !b.chunks_exact(8).remainder().is_empty() {
                     return Err(corrupt(
                         format!("release {release}"),
                         "its tracing biases are not whole numbers",
@@ -890,7 +890,7 @@ impl Store for PgStore {
         now: i64,
     ) -> StoreResult<Result<FreshCode, Redemption>> {
         let c = self.client().await?;
-        Ok(code_status_in(&c, &hash, &viewer, now).await?)
+        code_status_in(&c, &hash, &viewer, now).await
     }
 
     async fn complete_redemption(
@@ -1243,7 +1243,7 @@ async fn code_status_in(
     hash: &[u8; 32],
     viewer: &ViewerPublic,
     now: i64,
-) -> Result<Result<FreshCode, Redemption>, LedgerErrorOrDb> {
+) -> StoreResult<Result<FreshCode, Redemption>> {
     let st = c
         .prepare_cached(
             "SELECT c.release_id, c.not_before, c.not_after, c.viewer, g.grant_bytes
@@ -1262,6 +1262,3 @@ async fn code_status_in(
     });
     Ok(code_status(row, viewer, now)?)
 }
-
-/// A query or a rule failed.
-type LedgerErrorOrDb = StoreError;
