@@ -15,7 +15,7 @@ pkg_for() { case "$1" in age|age-keygen) echo age;; mktorrent) echo mktorrent;; 
 
 build_release() {
   (cd "$ROOT" && cargo build --release --quiet --bins "$@") || exit 1
-  export PATH="$ROOT/target/release:$PATH"
+  export PATH="${CARGO_TARGET_DIR:-$ROOT/target}/release:$PATH"
 }
 
 make_file() { # path size_mib
