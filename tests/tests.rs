@@ -9,6 +9,7 @@ mod day;
 mod edges;
 mod examples;
 mod house;
+mod keyserver_pg;
 mod play;
 mod revoke_rotate_serve;
 mod seal_grant_open;

@@ -101,12 +101,27 @@ pub fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T>
     tokio::runtime::Runtime::new()?.block_on(f)
 }
 
-/// Log warnings and errors to stderr; `<VAR>=info` (or `debug`, or a tracing filter) for more.
-pub fn init_logging(var: &str) {
+/// Log warnings and errors to stderr; `<VAR>=info` (or `debug`, or a tracing filter) for
+/// more. `json`: one JSON object per line, and the key server's access log (info) on by
+/// default, for log collectors.
+pub fn init_logging(var: &str, json: bool) {
+    let default = if json {
+        "warn,reelseal_keyserver=info"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env(var)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
 }

@@ -5,6 +5,7 @@ use crate::exit::Exit;
 use crate::ops::identity::{KeygenReport, Role};
 use crate::ops::studio::codes::CodesReport;
 use crate::ops::studio::grant::GrantReport;
+use crate::ops::studio::keyserver::SyncReport;
 use crate::ops::studio::mark::MarkReport;
 use crate::ops::studio::releases::{GrantList, ReleaseList, ReleaseShow};
 use crate::ops::studio::revoke::{RevocationsReport, RevokeReport};
@@ -396,8 +397,34 @@ pub(super) fn interrupted(stopped: &str) -> Exit {
 
 impl Report for Serving {
     fn human(&self, out: &mut Human) {
-        out.line(format!("listening on {}", self.listening));
-        out.hint("Admin token: admin.token in the publisher home. Stop with ^C.");
+        out.line(format!("listening on {} ({})", self.listening, self.store));
+        out.hint("Admin token: admin.token in the publisher home. Stop with ^C (or SIGTERM).");
+    }
+}
+
+impl Report for SyncReport {
+    fn human(&self, out: &mut Human) {
+        let (u, d) = (&self.up, &self.down);
+        out.line(format!(
+            "synced with {} (schema {}): sent {} releases, {} grants, {} codes, {} redemptions, {} revocations; learnt {} grants, {} codes, {} redemptions, {} revocations",
+            self.database,
+            self.schema_version,
+            u.releases,
+            u.grants,
+            u.codes,
+            u.redemptions,
+            u.revocations,
+            d.grants,
+            d.codes,
+            d.redemptions,
+            d.revocations
+        ));
+        if let Some(seq) = self.new_revocation_list {
+            out.line(format!("signed revocation list {seq} for both"));
+        }
+        out.hint(
+            "Run it again after seal, grant, codes, revoke or rotate, and before rotate or trace.",
+        );
     }
 }
 
