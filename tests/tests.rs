@@ -8,6 +8,7 @@ mod common;
 mod day;
 mod edges;
 mod examples;
+mod festival;
 mod house;
 mod keyserver_pg;
 mod play;

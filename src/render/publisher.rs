@@ -7,13 +7,14 @@ use crate::ops::studio::codes::CodesReport;
 use crate::ops::studio::grant::GrantReport;
 use crate::ops::studio::keyserver::SyncReport;
 use crate::ops::studio::mark::MarkReport;
-use crate::ops::studio::releases::{GrantList, ReleaseList, ReleaseShow};
-use crate::ops::studio::revoke::{RevocationsReport, RevokeReport};
+use crate::ops::studio::releases::{GrantList, ReleaseList, ReleaseShow, RetireReport};
+use crate::ops::studio::revoke::{RevocationsReport, RevokeReport, UnrevokeReport};
 use crate::ops::studio::rotate::RotateReport;
 use crate::ops::studio::seal::SealReport;
 use crate::ops::studio::seed::{SeedReport, Seeding};
 use crate::ops::studio::serve::{ServeReport, Serving};
 use crate::ops::studio::trace::TraceReport;
+use crate::ops::studio::viewers::ViewersReport;
 
 fn or_dash(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("-")
@@ -77,14 +78,84 @@ impl Report for ReleaseList {
         ));
         for r in &self.releases {
             let missing = if r.dir_present { "" } else { " (missing)" };
+            let state = match (&r.superseded_by, &r.retired) {
+                (Some(new), _) => format!("  [superseded by {}]", &new[..12]),
+                (None, Some(_)) => "  [retired]".to_string(),
+                (None, None) => String::new(),
+            };
             out.line(format!(
-                "{:<12}  {:<20}  {:>6}  {:<30}  {}{missing}",
+                "{:<12}  {:<20}  {:>6}  {:<30}  {}{missing}{state}",
                 &r.release_id[..12],
                 r.created,
                 r.grants,
                 r.title,
                 r.dir.display()
             ));
+        }
+        if self
+            .releases
+            .iter()
+            .any(|r| r.superseded_by.is_some() || r.retired.is_some())
+        {
+            out.hint("`reelseal seed` skips superseded and retired releases unless you name them.");
+        }
+    }
+}
+
+impl Report for ViewersReport {
+    fn human(&self, out: &mut Human) {
+        match self.action.as_str() {
+            "added" | "removed" => {
+                for v in &self.viewers {
+                    out.line(format!("{}  {} ({})", self.action, v.name, v.viewer));
+                }
+                if self.action == "removed" {
+                    out.hint(
+                        "Grants already issued to them stay valid; `reelseal revoke` stops them.",
+                    );
+                }
+            }
+            _ => {
+                if self.viewers.is_empty() {
+                    out.hint("No saved viewers. Add one with `reelseal viewers add NAME rsview1… --email … --tag …`.");
+                    return;
+                }
+                out.line(format!(
+                    "{:<24}  {:<30}  {:<20}  VIEWER",
+                    "NAME", "E-MAIL", "TAGS"
+                ));
+                for v in &self.viewers {
+                    out.line(format!(
+                        "{:<24}  {:<30}  {:<20}  {}",
+                        v.name,
+                        or_dash(&v.email),
+                        if v.tags.is_empty() {
+                            "-".to_string()
+                        } else {
+                            v.tags.join(",")
+                        },
+                        v.viewer
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl Report for RetireReport {
+    fn human(&self, out: &mut Human) {
+        let id = &self.release_id[..12];
+        match (self.retired, self.changed) {
+            (true, true) => out.line(format!(
+                "retired  {} ({id}): `reelseal seed` no longer offers it unless named",
+                self.title
+            )),
+            (true, false) => out.line(format!("already retired: {} ({id})", self.title)),
+            (false, true) => out.line(format!("offered again: {} ({id})", self.title)),
+            (false, false) => out.line(format!("not retired: {} ({id})", self.title)),
+        }
+        if self.retired {
+            out.hint("Its grants stay valid for copies viewers already have; `reelseal revoke` stops a viewer.");
         }
     }
 }
@@ -162,8 +233,9 @@ impl Report for GrantReport {
                 ));
             }
             out.line(format!(
-                "{} issued, {} rejected",
+                "{} issued, {} already issued before, {} rejected",
                 self.issued.len(),
+                self.already_issued.len(),
                 self.rejected.len()
             ));
         } else if let Some(g) = self.issued.first() {
@@ -181,8 +253,36 @@ impl Report for GrantReport {
         for r in &self.rejected {
             out.hint(format!("{csv}:{}: {} — row skipped", r.line, r.error));
         }
-        if !self.rejected.is_empty() {
-            out.hint("Fix the rows above and run the command again with a CSV of just those rows.");
+        if let Some(f) = &self.rejects_file {
+            out.hint(format!(
+                "The rejected rows are in {}: fix them there and run the same command with --recipients {} (rows already granted are not issued twice).",
+                f.display(),
+                f.display()
+            ));
+        }
+        if !self.mails.is_empty() {
+            out.hint(format!(
+                "{} e-mail{} ready to send in {} (open each in your mail program).",
+                self.mails.len(),
+                if self.mails.len() == 1 { "" } else { "s" },
+                self.mails[0]
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ));
+        }
+        if !self.without_email.is_empty() {
+            out.hint(format!(
+                "no e-mail address, so no .eml for: {}",
+                self.without_email.join(", ")
+            ));
+        }
+    }
+    fn exit(&self) -> Exit {
+        if self.rejected.is_empty() {
+            Exit::Success
+        } else {
+            Exit::Partial
         }
     }
 }
@@ -209,6 +309,28 @@ impl Report for GrantList {
             self.grants.len(),
             self.title,
             self.release_id
+        ));
+    }
+}
+
+impl Report for UnrevokeReport {
+    fn human(&self, out: &mut Human) {
+        let r = &self.unrevoked;
+        out.line(format!(
+            "unrevoked  {} {} (had been revoked: {})",
+            r.kind, r.subject, r.reason
+        ));
+        let grants: usize = self.affected.iter().map(|a| a.grants).sum();
+        out.line(format!(
+            "opens again  {grants} grant{} in {} release{}",
+            if grants == 1 { "" } else { "s" },
+            self.affected.len(),
+            if self.affected.len() == 1 { "" } else { "s" }
+        ));
+        out.line(format!(
+            "list       sequence {}, {}",
+            self.sequence,
+            self.list.display()
         ));
     }
 }

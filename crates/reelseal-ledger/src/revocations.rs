@@ -53,6 +53,38 @@ impl Ledger {
         Ok(n > 0)
     }
 
+    /// Take a revocation back (a mistake, a key recovered), with an audit entry naming
+    /// `actor` and the revocation's reason. The next signed list leaves it out, so viewers
+    /// who fetch it can open again. Refused when `subject` is not revoked.
+    pub fn unrevoke(&self, subject: &Subject, why: &str, actor: &str) -> Result<RevocationRow> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT kind,subject,reason,time FROM revocations WHERE kind = ?1 AND subject = ?2",
+                params![subject.kind(), subject.to_string()],
+                revocation_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| LedgerError::NotRevoked(format!("{} {subject}", subject.kind())))?;
+        self.conn
+            .execute(
+                "DELETE FROM revocations WHERE kind = ?1 AND subject = ?2",
+                params![subject.kind(), subject.to_string()],
+            )
+            .map_err(|e| self.err(e))?;
+        self.audit(
+            actor,
+            "unrevoke",
+            &format!(
+                "{} {subject} (was revoked: {}): {why}",
+                subject.kind(),
+                row.reason
+            ),
+        )?;
+        Ok(row)
+    }
+
     /// Every revocation.
     pub fn revocations(&self) -> Result<Vec<RevocationRow>> {
         let mut st = self
