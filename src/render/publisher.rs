@@ -16,6 +16,18 @@ use crate::ops::studio::serve::{ServeReport, Serving};
 use crate::ops::studio::trace::TraceReport;
 use crate::ops::studio::viewers::ViewersReport;
 
+/// `s` as one shell word (POSIX single quotes), so printed commands run as printed.
+pub(crate) fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 fn or_dash(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("-")
 }
@@ -455,11 +467,18 @@ impl Report for TraceReport {
             out.line(format!("  {:>8.1}  {}  {:?}", s.score, s.grant_id, s.label));
         }
         if let Some(a) = self.accused.first() {
+            let leak = self
+                .leak
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.hint("Next, as printed:");
             out.hint(format!(
-                "Next: `reelseal revoke {}` and `reelseal rotate {}`.",
+                "  reelseal revoke {} --reason {}",
                 a.grant_id,
-                &self.release_id[..8]
+                shell_quote(&format!("traced in {leak}"))
             ));
+            out.hint(format!("  reelseal rotate {}", &self.release_id[..12]));
         }
     }
 }
