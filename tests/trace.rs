@@ -410,7 +410,10 @@ fn marked_release_traces_copies_keys_and_colluders() {
                 "PATH",
                 format!(
                     "{}:{}",
-                    assert_cmd::cargo::cargo_bin("reelseal").parent().unwrap().display(),
+                    assert_cmd::cargo::cargo_bin("reelseal")
+                        .parent()
+                        .unwrap()
+                        .display(),
                     std::env::var("PATH").unwrap()
                 ),
             )

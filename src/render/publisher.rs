@@ -19,8 +19,7 @@ use crate::ops::studio::viewers::ViewersReport;
 /// `s` as one shell word (POSIX single quotes), so printed commands run as printed.
 pub(crate) fn shell_quote(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
     {
         return s.to_string();
