@@ -179,7 +179,8 @@ const MIGRATIONS: &[&str] = &[
         mark_key BLOB NOT NULL,
         release_id TEXT REFERENCES releases(id)
      );",
-    // 5: releases the publisher stopped offering, and the viewer address book.
+    // 5: releases the publisher stopped offering, the viewer address book, and a
+    // fingerprint of each release's inputs (to notice a film sealed twice).
     "CREATE TABLE retired(
         release_id TEXT PRIMARY KEY REFERENCES releases(id),
         time INTEGER NOT NULL
@@ -194,7 +195,12 @@ const MIGRATIONS: &[&str] = &[
         name TEXT NOT NULL REFERENCES viewers(name),
         tag TEXT NOT NULL,
         PRIMARY KEY (name, tag)
-     );",
+     );
+     CREATE TABLE fingerprints(
+        release_id TEXT PRIMARY KEY REFERENCES releases(id),
+        fingerprint TEXT NOT NULL
+     );
+     CREATE INDEX releases_by_fingerprint ON fingerprints(fingerprint);",
 ];
 
 /// A release as the ledger records it.

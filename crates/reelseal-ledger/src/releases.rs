@@ -41,6 +41,12 @@ impl Ledger {
             )
             .map_err(|e| self.err(e))?;
         self.conn
+            .execute(
+                "DELETE FROM fingerprints WHERE release_id = ?1",
+                [id.to_hex()],
+            )
+            .map_err(|e| self.err(e))?;
+        self.conn
             .execute("DELETE FROM releases WHERE id = ?1", [id.to_hex()])
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -132,6 +138,33 @@ impl Ledger {
             self.audit(actor, "unretire", &format!("release {id}"))?;
         }
         Ok(n > 0)
+    }
+
+    /// Remember the fingerprint of the files a release was sealed from.
+    pub fn record_fingerprint(&self, id: &ReleaseId, fingerprint: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO fingerprints(release_id,fingerprint) VALUES (?1,?2)",
+                params![id.to_hex(), fingerprint],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Releases sealed from files with this fingerprint, oldest first.
+    pub fn releases_with_fingerprint(&self, fingerprint: &str) -> Result<Vec<ReleaseRow>> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {} FROM releases r JOIN fingerprints f ON f.release_id = r.id WHERE f.fingerprint = ?1 ORDER BY r.created, r.id",
+                COLUMNS.split(',').map(|c| format!("r.{c}")).collect::<Vec<_>>().join(",")
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([fingerprint], release_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
     }
 
     /// When a release was retired, if it was.
