@@ -15,5 +15,6 @@ mod play;
 mod revoke_rotate_serve;
 mod seal_grant_open;
 mod swarm;
+mod tour;
 mod trace;
 mod variants;
