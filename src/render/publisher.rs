@@ -324,6 +324,30 @@ impl Report for GrantList {
     }
 }
 
+/// What a revocation (or its undoing) reaches — "3 grants in 2 releases" — and the list
+/// that carries it.
+fn reach(
+    out: &mut Human,
+    verb: &str,
+    affected: &[crate::ops::studio::revoke::Affected],
+    sequence: u64,
+    list: &std::path::Path,
+) {
+    let grants: usize = affected.iter().map(|a| a.grants).sum();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    out.line(format!(
+        "{verb:<8} {grants} grant{} in {} release{}",
+        plural(grants),
+        affected.len(),
+        plural(affected.len())
+    ));
+    out.line(format!(
+        "{:<8} sequence {sequence}, {}",
+        "list",
+        list.display()
+    ));
+}
+
 impl Report for UnrevokeReport {
     fn human(&self, out: &mut Human) {
         let r = &self.unrevoked;
@@ -331,18 +355,13 @@ impl Report for UnrevokeReport {
             "unrevoked  {} {} (had been revoked: {})",
             r.kind, r.subject, r.reason
         ));
-        let grants: usize = self.affected.iter().map(|a| a.grants).sum();
-        out.line(format!(
-            "opens again  {grants} grant{} in {} release{}",
-            if grants == 1 { "" } else { "s" },
-            self.affected.len(),
-            if self.affected.len() == 1 { "" } else { "s" }
-        ));
-        out.line(format!(
-            "list       sequence {}, {}",
+        reach(
+            out,
+            "opens again",
+            &self.affected,
             self.sequence,
-            self.list.display()
-        ));
+            &self.list,
+        );
     }
 }
 
@@ -354,18 +373,7 @@ impl Report for RevokeReport {
         } else {
             out.line(format!("already revoked: {} {}", r.kind, r.subject));
         }
-        let grants: usize = self.affected.iter().map(|a| a.grants).sum();
-        out.line(format!(
-            "affects  {grants} grant{} in {} release{}",
-            if grants == 1 { "" } else { "s" },
-            self.affected.len(),
-            if self.affected.len() == 1 { "" } else { "s" }
-        ));
-        out.line(format!(
-            "list     sequence {}, {}",
-            self.sequence,
-            self.list.display()
-        ));
+        reach(out, "affects", &self.affected, self.sequence, &self.list);
         out.hint("Publish it: `reelseal serve` hands it to every viewer; or send the file (`reelview … --revocations FILE`). Then `reelseal rotate RELEASE` so the revoked key opens nothing new.");
     }
 }
