@@ -180,7 +180,8 @@ const MIGRATIONS: &[&str] = &[
         release_id TEXT REFERENCES releases(id)
      );",
     // 5: releases the publisher stopped offering, the viewer address book, and a
-    // fingerprint of each release's inputs (to notice a film sealed twice).
+    // fingerprint of each release's inputs (to notice a film sealed twice), and
+    // revocations taken back (so `keyserver sync` takes them back on the replicas too).
     "CREATE TABLE retired(
         release_id TEXT PRIMARY KEY REFERENCES releases(id),
         time INTEGER NOT NULL
@@ -200,7 +201,13 @@ const MIGRATIONS: &[&str] = &[
         release_id TEXT PRIMARY KEY REFERENCES releases(id),
         fingerprint TEXT NOT NULL
      );
-     CREATE INDEX releases_by_fingerprint ON fingerprints(fingerprint);",
+     CREATE INDEX releases_by_fingerprint ON fingerprints(fingerprint);
+     CREATE TABLE unrevocations(
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        PRIMARY KEY (kind, subject)
+     );",
 ];
 
 /// A release as the ledger records it.
