@@ -10,6 +10,7 @@ mod edges;
 mod examples;
 mod house;
 mod keyserver_pg;
+mod output_files;
 mod play;
 mod revoke_rotate_serve;
 mod seal_grant_open;

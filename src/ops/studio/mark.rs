@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::Studio;
 use crate::feedback::{Feedback, Unit};
+use crate::ops::partials;
 
 /// What `reelseal mark` was asked.
 #[derive(Clone, Debug)]
@@ -80,9 +81,14 @@ pub fn need_tool(tool: &str) -> Result<()> {
 }
 
 pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<()> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
+    let (child, _helper) = partials::Helper::spawn(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .with_context(|| format!("cannot run {what}"))?;
+    let out = child
+        .wait_with_output()
         .with_context(|| format!("cannot run {what}"))?;
     if !out.status.success() {
         bail!(
@@ -187,9 +193,8 @@ fn render_renditions(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".reelseal-mark-")
-        .tempdir_in(parent)?;
+    // An interrupt removes the temporary folder and stops ffmpeg.
+    let (tmp, _partial) = partials::temp_dir_in(parent, ".reelseal-mark-")?;
     // The pattern: mid-grey ± strength in a 16×9 grid of blocks (PGM, read by ffmpeg).
     let mut pgm = format!("P5\n{w} {h}\n255\n").into_bytes();
     for y in 0..h {
@@ -273,9 +278,11 @@ fn render_renditions(
         std::fs::remove_dir_all(&a.out)
             .with_context(|| format!("cannot replace {}", a.out.display()))?;
     }
-    let kept = tmp.keep();
-    std::fs::rename(&kept, &a.out)
-        .with_context(|| format!("cannot rename into {}", a.out.display()))?;
+    partials::settle(|| {
+        let kept = tmp.keep();
+        std::fs::rename(&kept, &a.out)
+            .with_context(|| format!("cannot rename into {}", a.out.display()))
+    })?;
     let duration: u64 = segs_a.iter().map(|s| s.duration_ms).sum();
     Ok(MarkReport {
         a: a.out.join("a"),
