@@ -128,21 +128,19 @@ impl Viewer {
     }
 }
 
-/// Interrupted while downloading: the partial film files go (the decrypting thread of
-/// the one being written, cut off from its input, stops without putting it in place);
-/// the verified ciphertext stays for a resume.
+/// Interrupted while downloading: the partial film file being written goes (its
+/// decrypting thread, cut off from its input, also removes it without putting it in
+/// place: whichever comes first); the verified ciphertext stays for a resume.
 fn interrupted(
     partials: &std::sync::Mutex<Vec<PathBuf>>,
     cache: &std::path::Path,
 ) -> anyhow::Error {
-    let partials = partials.lock().map(|p| p.clone()).unwrap_or_default();
-    let removed: Vec<PathBuf> = partials
-        .into_iter()
-        .filter(|p| {
-            std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file())
-                && std::fs::remove_file(p).is_ok()
-        })
-        .collect();
+    let removed = partials.lock().map(|p| p.clone()).unwrap_or_default();
+    for p in &removed {
+        if std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
     refuse(
         Exit::Interrupted,
         format!(
@@ -154,8 +152,8 @@ fn interrupted(
 }
 
 /// Join the release, then decrypt each output (a file, or a track of this viewer's
-/// segments) as its verified pieces stream in. The outputs' partial files are listed in
-/// `partials` for an interrupt to remove.
+/// segments) as its verified pieces stream in. The partial file being written is listed
+/// in `partials` for an interrupt to remove.
 async fn download(
     swarm: &Swarm,
     card: &Card,
@@ -178,18 +176,26 @@ async fn download(
         replace: plan.force,
     };
     for o in &outputs {
-        let dest = ropen::output_destination(&plan.out, o);
-        ropen::check_destination(&dest, place).map_err(open_refusal)?;
-        if let Ok(mut p) = partials.lock() {
-            p.push(ropen::partial_path(&dest));
-        }
+        ropen::check_destination(&ropen::output_destination(&plan.out, o), place)
+            .map_err(open_refusal)?;
     }
     let status = status_ticker(&joined, pb.clone());
     let mut written = Vec::new();
     let result = async {
         for o in &outputs {
             let dest = ropen::output_destination(&plan.out, o);
-            decrypt_output(&joined, card, keys, o, &dest, place, cache, pb.clone()).await?;
+            decrypt_output(
+                &joined,
+                card,
+                keys,
+                o,
+                &dest,
+                place,
+                cache,
+                partials,
+                pb.clone(),
+            )
+            .await?;
             written.push(dest);
         }
         Ok::<_, anyhow::Error>(())
@@ -236,10 +242,16 @@ async fn decrypt_output(
     dest: &std::path::Path,
     place: ropen::Placement,
     cache: &std::path::Path,
+    partials: &std::sync::Mutex<Vec<PathBuf>>,
     pb: Arc<dyn Progress>,
 ) -> Result<()> {
     let mut sink =
         FileSink::create(card, keys, &o.parts, dest, cache, place).map_err(open_refusal)?;
+    // Being written: an interrupt removes it (see `interrupted`).
+    let partial = ropen::partial_path(dest);
+    if let Ok(mut p) = partials.lock() {
+        p.push(partial.clone());
+    }
     let geos: Vec<_> = (0..o.parts.len()).map(|i| sink.geometry(i)).collect();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
     let (spare_tx, mut spare_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
@@ -279,5 +291,9 @@ async fn decrypt_output(
     drop(tx);
     let finished = feeder.await.context("the decrypting thread panicked")?;
     read?;
-    finished.map_err(open_refusal)
+    finished.map_err(open_refusal)?;
+    if let Ok(mut p) = partials.lock() {
+        p.retain(|x| *x != partial);
+    }
+    Ok(())
 }
