@@ -596,6 +596,21 @@ fn interrupted_mark_and_trace_remove_their_temporary_folders_and_exit_130() {
     let o = interrupt_when(&mut mark(&r.join("marked")), "INT", marking);
     assert_interrupted(&o, ".reelseal-mark-");
     assert_eq!(names(r), before, "nothing partial remains");
+    // …and the ffmpeg it ran is stopped too (killed: gone within a few seconds).
+    let ffmpeg_running = || {
+        StdCommand::new("pgrep")
+            .args(["-f", &film.display().to_string()])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ffmpeg_running() {
+        assert!(
+            Instant::now() < deadline,
+            "ffmpeg still runs after the interrupt"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     // Marked and sealed, then a trace of the unmarked film (read frame by frame by
     // ffmpeg, against references written to a temporary folder) is interrupted.

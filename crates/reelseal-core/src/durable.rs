@@ -163,3 +163,68 @@ pub fn place(tmp: &Path, dest: &Path, replace: bool) -> Result<()> {
         Err(e) => Err(in_the_way(dest, e.into())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_files_are_never_created_through_a_link_or_over_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "mine").unwrap();
+        for (name, target) in [
+            ("to-file", victim.clone()),
+            ("dangling", dir.path().join("nowhere")),
+        ] {
+            let link = dir.path().join(name);
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            let e = create_new(&link, 0o600).unwrap_err().to_string();
+            assert!(e.contains("a symbolic link is already there"), "{e}");
+        }
+        assert!(create_new(&victim, 0o600).is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "mine");
+        assert!(!dir.path().join("nowhere").exists());
+        let fresh = dir.path().join("fresh");
+        drop(create_new(&fresh, 0o600).unwrap());
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Put in place: never over something there, unless replacing a regular file.
+        assert!(place(&fresh, &victim, false).is_err());
+        assert!(place(&fresh, &dir.path().join("to-file"), true).is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "mine");
+        place(&fresh, &dir.path().join("placed"), false).unwrap();
+        assert!(!fresh.exists());
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .unwrap();
+        // No writer: a blocking open would hang here.
+        let e = open_regular(&fifo, true).unwrap_err();
+        assert!(e.to_string().contains("named pipe"), "{e}");
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert_eq!(read_regular(&link).unwrap(), b"x");
+        let e = open_regular(&link, false).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(
+            open_regular(&dir.path().join("absent"), true)
+                .unwrap_err()
+                .kind(),
+            std::io::ErrorKind::NotFound
+        );
+    }
+}

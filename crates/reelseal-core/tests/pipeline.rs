@@ -218,8 +218,8 @@ proptest! {
         let payload = payload(dir.path(), "rel", &sealed);
         let cts: Vec<Vec<u8>> = sealed.manifest.files.iter().map(|f| std::fs::read(payload.join(&f.ct_name)).unwrap()).collect();
         // All files as the parts of one output (a track), and the first on its own.
-        for parts in [&sealed.manifest.files[..], &sealed.manifest.files[..1]] {
-            let dest = dir.path().join(format!("out-{}", parts.len()));
+        for (k, parts) in [&sealed.manifest.files[..], &sealed.manifest.files[..1]].into_iter().enumerate() {
+            let dest = dir.path().join(format!("out-{k}"));
             let mut sink = FileSink::create(sealed.card.card(), &sealed.keys, parts, &dest, &payload, open::Placement::default()).unwrap();
             push_in_blocks(&mut sink, &cts[..parts.len()], &blocks).unwrap();
             sink.finish().unwrap();

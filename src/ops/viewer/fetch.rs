@@ -229,11 +229,11 @@ fn status_ticker(joined: &Joined, pb: Arc<dyn Progress>) -> tokio::task::JoinHan
 const FETCH_BLOCK_CHUNKS: u64 = 32;
 
 /// Decrypt one output from the swarm's verified streams into `dest` (atomically).
-#[allow(clippy::too_many_arguments)]
 ///
 /// This task only moves bytes: it reads verified ciphertext in 2 MiB blocks and hands them
 /// over a bounded channel to a blocking thread that feeds the [`FileSink`], whose pool
 /// hashes, decrypts and writes on every core. Nothing heavy runs on the async runtime.
+#[allow(clippy::too_many_arguments)]
 async fn decrypt_output(
     joined: &Joined,
     card: &Card,
