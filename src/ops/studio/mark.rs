@@ -169,6 +169,14 @@ impl Studio {
     }
 }
 
+/// A new file of ours in the temporary folder (0644, never through a link).
+fn write_new(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut f = reelseal_core::durable::create_new(path, 0o644)?;
+    f.write_all(data)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Encode both renditions into a temporary folder and rename it into place.
 fn render_renditions(
     a: &MarkPlan,
@@ -204,7 +212,7 @@ fn render_renditions(
         }
     }
     let pattern = tmp.path().join("pattern.pgm");
-    std::fs::write(&pattern, &pgm)?;
+    write_new(&pattern, &pgm)?;
     let seg = format!("{}", a.segment_seconds);
     let pb = fb.progress("encoding A and B", Unit::Items, 2);
     for (name, marked) in [("a", false), ("b", true)] {
@@ -273,7 +281,10 @@ fn render_renditions(
         }
     }
     let _ = std::fs::remove_file(&pattern);
-    std::fs::write(tmp.path().join(MARK_ID_FILE), format!("{mark_id}\n"))?;
+    write_new(
+        &tmp.path().join(MARK_ID_FILE),
+        format!("{mark_id}\n").as_bytes(),
+    )?;
     if a.out.exists() {
         std::fs::remove_dir_all(&a.out)
             .with_context(|| format!("cannot replace {}", a.out.display()))?;
