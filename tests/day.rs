@@ -397,3 +397,71 @@ fn sealing_the_same_film_twice_names_the_earlier_release() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("sealed before"), "{}", stderr(&o));
 }
+
+#[test]
+fn sealing_a_folder_skips_hidden_files_and_earlier_releases_and_seal_dot_works() {
+    let root = tempfile::tempdir().unwrap();
+    let publisher = home_from_demo(root.path(), "publisher");
+    let project = root.path().join("project");
+    std::fs::create_dir_all(project.join(".git")).unwrap();
+    std::fs::create_dir_all(project.join("subs")).unwrap();
+    std::fs::write(project.join(".git/config"), "[core]\n").unwrap();
+    std::fs::write(project.join(".DS_Store"), [0u8; 10]).unwrap();
+    std::fs::write(project.join("film.mp4"), film_bytes(50_000, 3)).unwrap();
+    std::fs::write(project.join("subs/en.srt"), "1\n").unwrap();
+    // `seal .` from inside the folder, with the default output (which lands inside it).
+    let seal_dot = |title: &str| {
+        reelseal(&publisher)
+            .args(["--json", "seal", ".", "--title", title])
+            .current_dir(&project)
+            .output()
+            .unwrap()
+    };
+    let o = seal_dot("Cut One");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = stdout_json(&o);
+    let files: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["project/film.mp4", "project/subs/en.srt"], "{v}");
+    let skipped: Vec<String> = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        skipped.iter().any(|p| p.ends_with(".git"))
+            && skipped.iter().any(|p| p.ends_with(".DS_Store")),
+        "{v}"
+    );
+    assert!(project.join("Cut-One.reelseal/card.rscard").is_file());
+    // Again: the first release (now inside the folder) is skipped, not sealed into the second.
+    let o = seal_dot("Cut Two");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = stdout_json(&o);
+    assert_eq!(v["files"].as_array().unwrap().len(), 2, "{v}");
+    assert!(
+        v["skipped"].as_array().unwrap().iter().any(|s| s["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("Cut-One.reelseal")
+            && s["kind"] == "an earlier release"),
+        "{v}"
+    );
+    // The human report lists them.
+    let o = reelseal(&publisher)
+        .args(["seal", ".", "--title", "Cut Three"])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("skipped"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

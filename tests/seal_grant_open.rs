@@ -433,7 +433,10 @@ fn csv_batch_issues_good_rows_and_reports_bad_lines() {
         stderr(&o)
     );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("2 issued, 0 already issued before, 1 rejected"), "{out}");
+    assert!(
+        out.contains("2 issued, 0 already issued before, 1 rejected"),
+        "{out}"
+    );
     assert!(dir.join("Berlinale-jury-1.rskey").is_file());
     assert!(dir.join("Buyer.rskey").is_file());
 

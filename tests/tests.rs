@@ -11,6 +11,7 @@ mod examples;
 mod festival;
 mod house;
 mod keyserver_pg;
+mod output_files;
 mod play;
 mod revoke_rotate_serve;
 mod seal_grant_open;

@@ -34,20 +34,43 @@ fn the_readme_tour_runs_as_printed() {
         bins.parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = assert_cmd::Command::from_std({
-        let mut c = Command::new("bash");
-        c.arg("tour.sh")
+    // Its own process group, killed whole at the end: the background servers it starts
+    // go with it even if the tour stops half-way or runs out of time.
+    let mut child = {
+        use std::os::unix::process::CommandExt;
+        Command::new("bash")
+            .arg("tour.sh")
             .current_dir(d)
             .env("PATH", path)
             .env("XDG_DATA_HOME", d.join("data"))
             .env("HOME", d)
             .env_remove("REELSEAL_HOME")
-            .env_remove("REELVIEW_HOME");
-        c
-    })
-    .timeout(Duration::from_secs(240))
-    .output()
-    .unwrap();
+            .env_remove("REELVIEW_HOME")
+            .stdout(std::fs::File::create(d.join("tour.out")).unwrap())
+            .stderr(std::fs::File::create(d.join("tour.err")).unwrap())
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(240);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status();
+    let _ = child.wait();
+    let out = std::process::Output {
+        status: status.unwrap_or_else(|| panic!("the tour took more than 240 s")),
+        stdout: std::fs::read(d.join("tour.out")).unwrap(),
+        stderr: std::fs::read(d.join("tour.err")).unwrap(),
+    };
     assert!(
         out.status.success(),
         "the tour stopped:\n--- stdout\n{}\n--- stderr\n{}",

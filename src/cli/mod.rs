@@ -96,6 +96,63 @@ pub fn window(
     }
 }
 
+/// `--mode OCTAL`: file permission bits (e.g. 640), at most 777 (no setuid, setgid or
+/// sticky bit on a film file).
+pub fn octal_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o777 && !digits.is_empty() => Ok(m),
+        _ => Err(format!(
+            "{s:?} is not an octal file mode from 000 to 777 (e.g. 600, 640, 644)"
+        )),
+    }
+}
+
+/// For commands that write big files without a runtime of their own (open, seal, rotate,
+/// mark, trace): on ^C or SIGTERM, remove what they were writing
+/// ([`crate::ops::partials::stop`]), say so, and exit with 130.
+pub fn exit_on_interrupt(mode: Mode) {
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    let watcher = std::thread::Builder::new()
+        .name("reelseal-interrupt".into())
+        .spawn(move || {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            let signals = rt.block_on(async {
+                Ok::<_, std::io::Error>((
+                    signal(SignalKind::interrupt())?,
+                    signal(SignalKind::terminate())?,
+                ))
+            });
+            let _ = ready_tx.send(());
+            let Ok((mut int, mut term)) = signals else {
+                return;
+            };
+            rt.block_on(async {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            });
+            let removed = crate::ops::partials::stop();
+            let e = refuse(
+                Exit::Interrupted,
+                crate::ops::partials::interrupted_message(&removed),
+            );
+            std::process::exit(i32::from(render::error(&e, mode).code()));
+        });
+    // Once the handlers are in place (without them the signals keep their default
+    // action: the partial files then stay, and the next run cleans them).
+    if watcher.is_ok() {
+        let _ = ready.recv();
+    }
+}
+
 /// Run async work on a fresh multi-threaded runtime.
 pub fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Runtime::new()?.block_on(f)

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 pub mod identity;
 pub mod net;
+pub mod partials;
 pub mod studio;
 pub mod viewer;
 

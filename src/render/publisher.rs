@@ -66,6 +66,13 @@ impl Report for SealReport {
                 v.shared, human_bytes(v.extra_bytes_b), 100.0 * v.storage_overhead
             ));
         }
+        for k in &self.skipped {
+            out.line(format!(
+                "skipped  {} ({}: not read)",
+                k.path.display(),
+                k.kind
+            ));
+        }
         out.line(format!("release  {}", self.release_id));
         out.line(format!("dir      {}", self.dir.display()));
         out.line(format!("infohash {}", self.infohash));

@@ -54,11 +54,13 @@ pub(crate) struct OutFile {
 }
 
 impl OutFile {
-    /// Create (truncate) `path`, `len` bytes long once written. Blocks will be written at
-    /// offsets that are multiples of `offsets` from buffers aligned to [`ALIGN`]; direct
-    /// I/O is used only if the file system's alignment divides that.
-    pub(crate) fn create(path: &Path, len: u64, offsets: u64) -> Result<Self> {
-        let cached = File::create(path).map_err(|e| Error::io(path, e))?;
+    /// Create `path` (new: never an existing file, never through a symbolic link; see
+    /// [`crate::durable::create_new`]) with mode `mode`, `len` bytes long once written.
+    /// Blocks will be written at offsets that are multiples of `offsets` from buffers
+    /// aligned to [`ALIGN`]; direct I/O is used only if the file system's alignment
+    /// divides that.
+    pub(crate) fn create(path: &Path, len: u64, offsets: u64, mode: u32) -> Result<Self> {
+        let cached = crate::durable::create_new(path, mode)?;
         if len > 0 {
             // Allocating up front reports a full disk before any work and lets direct
             // writes into the file run side by side (they no longer extend it).
@@ -70,7 +72,7 @@ impl OutFile {
                 Err(_) => {} // not supported here: the writes allocate as they go
             }
         }
-        let (direct, align) = match open_direct(path, offsets) {
+        let (direct, align) = match open_direct(path, &cached, offsets) {
             Some((f, a)) => (Some(f), a),
             None => (None, 1),
         };
@@ -119,6 +121,12 @@ impl OutFile {
             .map_err(|e| Error::io(&self.path, e))
     }
 
+    /// Set the file's mode (exactly: the umask does not apply).
+    pub(crate) fn set_mode(&self, mode: u32) -> Result<()> {
+        rustix::fs::fchmod(&self.cached, rustix::fs::Mode::from_raw_mode(mode))
+            .map_err(|e| Error::io(&self.path, e.into()))
+    }
+
     /// Make everything written durable.
     pub(crate) fn sync(&self) -> Result<()> {
         self.cached.sync_all().map_err(|e| Error::io(&self.path, e))
@@ -127,8 +135,10 @@ impl OutFile {
 
 /// Open `path` again with `O_DIRECT` if its file system supports direct writes at
 /// multiples of `offsets` from [`ALIGN`]-aligned memory; returns it and the alignment.
+/// Only the very file `cached` is (no link followed, same device and inode): if the name
+/// was swapped meanwhile, no direct I/O.
 #[cfg(target_os = "linux")]
-fn open_direct(path: &Path, offsets: u64) -> Option<(File, u64)> {
+fn open_direct(path: &Path, cached: &File, offsets: u64) -> Option<(File, u64)> {
     use rustix::fs::{AtFlags, OFlags, StatxFlags};
     use std::os::unix::fs::OpenOptionsExt;
     if std::env::var_os("REELSEAL_NO_DIRECT_IO").is_some() {
@@ -136,9 +146,16 @@ fn open_direct(path: &Path, offsets: u64) -> Option<(File, u64)> {
     }
     let f = std::fs::OpenOptions::new()
         .write(true)
-        .custom_flags(OFlags::DIRECT.bits() as i32)
+        .custom_flags((OFlags::DIRECT | OFlags::NOFOLLOW | OFlags::CLOEXEC).bits() as i32)
         .open(path)
         .ok()?;
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (a, b) = (f.metadata().ok()?, cached.metadata().ok()?);
+        if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+            return None;
+        }
+    }
     // Linux 6.1+ says what direct I/O needs; before that, a page is always enough.
     let (mem, offset) = match rustix::fs::statx(&f, "", AtFlags::EMPTY_PATH, StatxFlags::DIOALIGN) {
         Ok(s) if s.stx_mask & StatxFlags::DIOALIGN.bits() != 0 => (
@@ -156,7 +173,7 @@ fn open_direct(path: &Path, offsets: u64) -> Option<(File, u64)> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn open_direct(_: &Path, _: u64) -> Option<(File, u64)> {
+fn open_direct(_: &Path, _: &File, _: u64) -> Option<(File, u64)> {
     None
 }
 
@@ -179,7 +196,7 @@ mod tests {
         let path = dir.path().join("out");
         let block = 1 << 20;
         let len = 3 * block as u64 + 1234;
-        let out = OutFile::create(&path, len, block as u64).unwrap();
+        let out = OutFile::create(&path, len, block as u64, 0o600).unwrap();
         let mut want = Vec::new();
         let mut buf = AlignedBuf::new(block);
         for k in 0..4u64 {

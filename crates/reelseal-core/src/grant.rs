@@ -498,12 +498,16 @@ mod tests {
     /// without an armor line around it does not.
     #[test]
     fn a_key_file_is_its_armor_block_whatever_follows() {
-        let text = "-----BEGIN REELSEAL GRANT-----\nZDU6ZQ==\n-----END REELSEAL GRANT-----\n(\n\n\n";
+        let text =
+            "-----BEGIN REELSEAL GRANT-----\nZDU6ZQ==\n-----END REELSEAL GRANT-----\n(\n\n\n";
         match KeyFile::parse(text).unwrap() {
             KeyFile::Grant(b) => assert_eq!(b, b"d5:e"),
             KeyFile::Access(_) => panic!("a grant armor is a grant"),
         }
-        assert!(armor::decode(GRANT_LABEL, text).is_err(), "decode alone stays strict");
+        assert!(
+            armor::decode(GRANT_LABEL, text).is_err(),
+            "decode alone stays strict"
+        );
         assert!(KeyFile::parse("ZDU6ZQ==").is_err());
     }
 

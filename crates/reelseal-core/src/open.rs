@@ -7,7 +7,6 @@
 //! hash matched the card is the temporary file renamed into place; on any failure it is
 //! removed, so no partial or unauthenticated output stays.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -91,7 +90,7 @@ pub fn read_manifest(
     keys: &KeySet,
 ) -> std::result::Result<Manifest, OpenError> {
     let path = payload.join(MANIFEST_NAME);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match crate::durable::read_regular(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(OpenError::Missing { path })
@@ -152,6 +151,28 @@ pub fn destination(out: &Path, f: &ManifestFile) -> PathBuf {
     p
 }
 
+/// How an output is put in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// Its mode once complete (the partial file is 0600 until then).
+    pub mode: u32,
+    /// Replace an existing regular file of the same name (never a link or anything else).
+    pub replace: bool,
+}
+
+impl Default for Placement {
+    /// 0600, never replacing.
+    fn default() -> Self {
+        Placement {
+            mode: PLAINTEXT_MODE,
+            replace: false,
+        }
+    }
+}
+
+/// Mode of plaintext outputs unless the viewer asks for another: only they can read it.
+pub const PLAINTEXT_MODE: u32 = 0o600;
+
 /// A temporary sibling path for atomic writes.
 pub fn partial_path(dest: &Path) -> PathBuf {
     let name = dest
@@ -169,10 +190,11 @@ pub fn open_file(
     keys: &KeySet,
     file: &ManifestFile,
     dest: &Path,
+    place: Placement,
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), OpenError> {
     let ct_dir = ct_path.parent().unwrap_or(Path::new("."));
-    let mut sink = FileSink::create(card, keys, std::slice::from_ref(file), dest, ct_dir)?;
+    let mut sink = FileSink::create(card, keys, std::slice::from_ref(file), dest, ct_dir, place)?;
     feed_part(&mut sink, 0, ct_path, progress)?;
     sink.finish()
 }
@@ -184,7 +206,7 @@ fn feed_part(
     path: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), OpenError> {
-    let mut src = match File::open(path) {
+    let mut src = match crate::durable::open_regular(path, true) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(OpenError::Missing { path: path.into() })
@@ -228,11 +250,24 @@ fn card_entry<'a>(
         })?)
 }
 
+/// The partial file's path for `dest`, its directory created. A regular file there is a
+/// leftover of a run that was killed: removed. Anything else there (a symbolic link, a
+/// pipe) is refused untouched; the partial file is then created new and without
+/// following links, so nothing planted there is ever written through.
 fn prepare_partial(dest: &Path) -> std::result::Result<PathBuf, OpenError> {
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
-    Ok(partial_path(dest))
+    let tmp = partial_path(dest);
+    if let Ok(m) = std::fs::symlink_metadata(&tmp) {
+        if !m.file_type().is_file() {
+            return Err(
+                crate::durable::in_the_way(&tmp, std::io::ErrorKind::AlreadyExists.into()).into(),
+            );
+        }
+        std::fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    Ok(tmp)
 }
 
 /// Decrypts one file's chunks in order, in place; names the file and chunk on failure.
@@ -348,6 +383,7 @@ pub struct FileSink {
     out: Arc<OutFile>,
     tmp: PathBuf,
     dest: PathBuf,
+    place: Placement,
     done: bool,
 }
 
@@ -399,14 +435,16 @@ enum Write {
 const QUEUED: usize = 1;
 
 impl FileSink {
-    /// Start writing the concatenation of `parts` to `dest`; `ct_dir` is where their
-    /// ciphertext is (for messages).
+    /// Start writing the concatenation of `parts` to `dest` (put in place as `place`
+    /// says); `ct_dir` is where their ciphertext is (for messages). The partial file
+    /// ([`partial_path`]) is created new, mode 0600, never through a link.
     pub fn create(
         card: &Card,
         keys: &KeySet,
         parts: &[ManifestFile],
         dest: &Path,
         ct_dir: &Path,
+        place: Placement,
     ) -> std::result::Result<Self, OpenError> {
         let mut plain_start = 0u64;
         let parts = parts
@@ -432,7 +470,7 @@ impl FileSink {
         } else {
             1
         };
-        let out = Arc::new(OutFile::create(&tmp, plain_start, offsets)?);
+        let out = Arc::new(OutFile::create(&tmp, plain_start, offsets, 0o600)?);
         let workers = crate::par::workers();
         let (tx, rx) = sync_channel::<Vec<u8>>(QUEUED);
         let (recycle_tx, recycled) = sync_channel::<Vec<u8>>(QUEUED + crate::par::buffers(workers));
@@ -452,6 +490,7 @@ impl FileSink {
             out,
             tmp,
             dest: dest.to_path_buf(),
+            place,
             done: false,
         })
     }
@@ -524,8 +563,11 @@ impl FileSink {
                 expected: p.dec.geo.chunks,
             });
         }
+        if self.place.mode != 0o600 {
+            self.out.set_mode(self.place.mode)?;
+        }
         self.out.sync()?;
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
+        crate::durable::place(&self.tmp, &self.dest, self.place.replace)?;
         self.done = true;
         Ok(())
     }
@@ -677,6 +719,22 @@ impl SinkPart {
     }
 }
 
+/// May an output be written to `dest`? Not if something is there (unless
+/// `place.replace` and it is a regular file): a symbolic link is refused even then, so
+/// what it points at is never touched.
+pub fn check_destination(dest: &Path, place: Placement) -> std::result::Result<(), OpenError> {
+    match std::fs::symlink_metadata(dest) {
+        Err(_) => Ok(()),
+        Ok(m) if m.file_type().is_file() && place.replace => Ok(()),
+        Ok(m) if m.file_type().is_file() => Err(OpenError::Exists {
+            path: dest.to_path_buf(),
+        }),
+        Ok(_) => {
+            Err(crate::durable::in_the_way(dest, std::io::ErrorKind::AlreadyExists.into()).into())
+        }
+    }
+}
+
 /// Where an output goes under `out`.
 pub fn output_destination(out: &Path, o: &Output) -> PathBuf {
     let mut p = out.to_path_buf();
@@ -693,9 +751,10 @@ fn open_parts(
     keys: &KeySet,
     o: &Output,
     dest: &Path,
+    place: Placement,
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), OpenError> {
-    let mut sink = FileSink::create(card, keys, &o.parts, dest, payload)?;
+    let mut sink = FileSink::create(card, keys, &o.parts, dest, payload, place)?;
     for (i, part) in o.parts.iter().enumerate() {
         feed_part(&mut sink, i, &payload.join(&part.ct_name), progress)?;
     }
@@ -704,31 +763,35 @@ fn open_parts(
 
 /// Decrypt every output of a release (files, and tracks assembled from the segments the
 /// key set opens) from `payload` into `out`. Refuses to overwrite existing files unless
-/// `force`. Returns the outputs and the destinations written.
+/// `place.replace`, and never writes through or replaces a symbolic link. Returns the
+/// outputs and the destinations written.
 pub fn open_release(
     payload: &Path,
     card: &Card,
     keys: &KeySet,
     out: &Path,
-    force: bool,
+    place: Placement,
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(Vec<Output>, Vec<PathBuf>), OpenError> {
     let m = read_manifest(payload, card, keys)?;
     let outputs = m.outputs(keys)?;
-    if !force {
-        for o in &outputs {
-            let d = output_destination(out, o);
-            if d.exists() {
-                return Err(OpenError::Exists { path: d });
-            }
-        }
+    for o in &outputs {
+        check_destination(&output_destination(out, o), place)?;
     }
     let mut written = Vec::new();
     for o in &outputs {
         let d = output_destination(out, o);
         match o.parts.as_slice() {
-            [f] => open_file(&payload.join(&f.ct_name), card, keys, f, &d, progress)?,
-            _ => open_parts(payload, card, keys, o, &d, progress)?,
+            [f] => open_file(
+                &payload.join(&f.ct_name),
+                card,
+                keys,
+                f,
+                &d,
+                place,
+                progress,
+            )?,
+            _ => open_parts(payload, card, keys, o, &d, place, progress)?,
         }
         written.push(d);
     }

@@ -103,13 +103,46 @@ pub struct TrackPlan {
     pub segments: Vec<(u64, Vec<usize>)>,
 }
 
+/// A file in a folder being sealed that was left out, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Skipped {
+    /// The file.
+    pub path: PathBuf,
+    /// What it is ("a named pipe (FIFO)", "a socket", "a device file", "hidden", "an
+    /// earlier release").
+    pub kind: &'static str,
+}
+
+/// The inputs found, and the files of folders that were left out.
+#[derive(Clone, Debug, Default)]
+pub struct Collected {
+    /// Regular files to seal, sorted.
+    pub inputs: Vec<Input>,
+    /// Named pipes, sockets and devices found in folders: never read.
+    pub skipped: Vec<Skipped>,
+}
+
 /// Expand files and directories into a sorted list of inputs. A directory's files keep
 /// their paths below the directory's own name (`extras/subs/en.srt`).
-pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
-    let mut out = Vec::new();
+///
+/// In a folder, hidden files and folders (`.git`, `.DS_Store`, a seal in progress) and
+/// earlier releases (`*.reelseal`, or any folder holding a card — `seal .` thus skips its
+/// own output) are skipped and listed; given by name, a file is sealed whatever it is called.
+///
+/// Only regular files are sealed. A named pipe, socket or device given as an input is
+/// refused; one found in a folder is skipped and listed in [`Collected::skipped`] (never
+/// opened, so a pipe cannot hang the seal). Symbolic links — given or found — are refused
+/// unless `follow_links`, when what they point at is sealed under the link's name.
+pub fn collect_inputs(paths: &[PathBuf], follow_links: bool) -> Result<Collected> {
+    let mut c = Collected::default();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-        let base = p
+        let meta = stat(p, follow_links)?;
+        // `seal .` (or `..`): the folder's own name, as for any other folder.
+        let named = match p.file_name() {
+            Some(_) => p.clone(),
+            None => p.canonicalize().map_err(|e| Error::io(p, e))?,
+        };
+        let base = named
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| {
@@ -120,20 +153,31 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
             })?
             .to_string();
         if meta.is_dir() {
-            walk(p, vec![base], &mut out)?;
-        } else {
-            out.push(Input {
+            walk(p, vec![base], follow_links, &mut c)?;
+        } else if meta.is_file() {
+            c.inputs.push(Input {
                 source: Source::File(p.clone()),
                 rel: vec![base],
                 size: meta.len(),
                 key_id: MAIN_KEY,
             });
+        } else {
+            return Err(Error::io(
+                p,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "it is {}, not a film file or folder: reelseal seals regular files only and did not read it",
+                        crate::durable::kind_of(&meta.file_type())
+                    ),
+                ),
+            ));
         }
     }
     let mut seen = std::collections::HashSet::new();
-    for i in &out {
-        for c in &i.rel {
-            manifest::check_component(c)?;
+    for i in &c.inputs {
+        for part in &i.rel {
+            manifest::check_component(part)?;
         }
         if !seen.insert(i.rel.clone()) {
             return Err(Error::malformed(
@@ -142,16 +186,34 @@ pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
             ));
         }
     }
-    if out.is_empty() {
+    if c.inputs.is_empty() {
         return Err(Error::malformed(
             "inputs",
             "no files to seal (empty directories?)",
         ));
     }
-    Ok(out)
+    Ok(c)
 }
 
-fn walk(dir: &Path, prefix: Vec<String>, out: &mut Vec<Input>) -> Result<()> {
+/// The metadata of an input: a symbolic link is refused unless `follow`, then followed.
+fn stat(path: &Path, follow: bool) -> Result<std::fs::Metadata> {
+    let m = std::fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+    if !m.file_type().is_symlink() {
+        return Ok(m);
+    }
+    if !follow {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "it is a symbolic link: reelseal does not follow links unless told to; seal what it points at, or pass --follow-symlinks",
+            ),
+        ));
+    }
+    std::fs::metadata(path).map_err(|e| Error::io(path, e))
+}
+
+fn walk(dir: &Path, prefix: Vec<String>, follow: bool, out: &mut Collected) -> Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .collect::<std::io::Result<_>>()
@@ -165,17 +227,36 @@ fn walk(dir: &Path, prefix: Vec<String>, out: &mut Vec<Input>) -> Result<()> {
                 format!("{} is not valid UTF-8", path.display()),
             )
         })?;
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+        if name.starts_with('.') {
+            out.skipped.push(Skipped {
+                kind: "hidden",
+                path,
+            });
+            continue;
+        }
+        if name.ends_with(".reelseal") || path.join(CARD_FILE).exists() {
+            out.skipped.push(Skipped {
+                kind: "an earlier release",
+                path,
+            });
+            continue;
+        }
+        let meta = stat(&path, follow)?;
         let mut rel = prefix.clone();
         rel.push(name);
         if meta.is_dir() {
-            walk(&path, rel, out)?;
+            walk(&path, rel, follow, out)?;
         } else if meta.is_file() {
-            out.push(Input {
+            out.inputs.push(Input {
                 source: Source::File(path),
                 rel,
                 size: meta.len(),
                 key_id: MAIN_KEY,
+            });
+        } else {
+            out.skipped.push(Skipped {
+                kind: crate::durable::kind_of(&meta.file_type()),
+                path,
             });
         }
     }
@@ -278,7 +359,7 @@ fn open_seal_file(
 ) -> Result<SealFile> {
     let cipher = mf.cipher(keys, release)?;
     let src_path = inp.source.path().to_path_buf();
-    let src = File::open(&src_path).map_err(|e| Error::io(&src_path, e))?;
+    let src = crate::durable::open_regular(&src_path, true).map_err(|e| Error::io(&src_path, e))?;
     let resealed = match &inp.source {
         Source::File(_) => None,
         Source::Sealed {
@@ -307,6 +388,7 @@ fn open_seal_file(
         &payload.join(&mf.ct_name),
         stream::ciphertext_len(inp.size),
         BLOCK_CT as u64,
+        PUBLIC_MODE,
     )?;
     // The size listed up front fixes which chunk is last; a file that changes meanwhile is
     // caught when its blocks are read and refused.
@@ -767,8 +849,12 @@ pub fn seal_into(
     })
 }
 
+/// Mode of a release's files: ciphertext, torrent and card are for anyone to seed.
+const PUBLIC_MODE: u32 = 0o644;
+
+/// Write a new file of the release (never an existing one, never through a link).
 fn write_synced(path: &Path, data: &[u8]) -> Result<()> {
-    let mut f = File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut f = crate::durable::create_new(path, PUBLIC_MODE)?;
     f.write_all(data).map_err(|e| Error::io(path, e))?;
     f.sync_all().map_err(|e| Error::io(path, e))
 }

@@ -123,7 +123,9 @@ pub fn find_playlist(dir: &Path) -> Result<PathBuf> {
 /// Read a rendition: its playlist path and segments.
 pub fn read_rendition(dir: &Path) -> Result<(PathBuf, Vec<PlaylistSegment>)> {
     let pl = find_playlist(dir)?;
-    let text = std::fs::read_to_string(&pl).map_err(|e| Error::io(&pl, e))?;
+    let text = crate::durable::read_regular(&pl)
+        .and_then(|b| String::from_utf8(b).map_err(std::io::Error::other))
+        .map_err(|e| Error::io(&pl, e))?;
     let segs = parse_playlist(&text, &pl.display().to_string())?;
     Ok((pl, segs))
 }
@@ -148,7 +150,7 @@ pub struct VariantPlan {
 }
 
 fn file_sha256(path: &Path) -> Result<([u8; 32], u64)> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut f = crate::durable::open_regular(path, true).map_err(|e| Error::io(path, e))?;
     let mut sha = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut len = 0u64;

@@ -150,7 +150,7 @@ fn open_all(dir: &Path, name: &str, sealed: &Sealed, films: &[Vec<u8>]) {
         sealed.card.card(),
         &sealed.keys,
         &out,
-        false,
+        open::Placement::default(),
         &mut |_| {},
     )
     .unwrap();
@@ -218,9 +218,9 @@ proptest! {
         let payload = payload(dir.path(), "rel", &sealed);
         let cts: Vec<Vec<u8>> = sealed.manifest.files.iter().map(|f| std::fs::read(payload.join(&f.ct_name)).unwrap()).collect();
         // All files as the parts of one output (a track), and the first on its own.
-        for parts in [&sealed.manifest.files[..], &sealed.manifest.files[..1]] {
-            let dest = dir.path().join(format!("out-{}", parts.len()));
-            let mut sink = FileSink::create(sealed.card.card(), &sealed.keys, parts, &dest, &payload).unwrap();
+        for (k, parts) in [&sealed.manifest.files[..], &sealed.manifest.files[..1]].into_iter().enumerate() {
+            let dest = dir.path().join(format!("out-{k}"));
+            let mut sink = FileSink::create(sealed.card.card(), &sealed.keys, parts, &dest, &payload, open::Placement::default()).unwrap();
             push_in_blocks(&mut sink, &cts[..parts.len()], &blocks).unwrap();
             sink.finish().unwrap();
             let want: Vec<u8> = films[..parts.len()].concat();
@@ -247,7 +247,7 @@ proptest! {
         // Through open (the file on disk)...
         std::fs::write(payload.join(&f.ct_name), &ct).unwrap();
         let out = dir.path().join("out");
-        let e = open::open_release(&payload, sealed.card.card(), &sealed.keys, &out, false, &mut |_| {}).unwrap_err();
+        let e = open::open_release(&payload, sealed.card.card(), &sealed.keys, &out, open::Placement::default(), &mut |_| {}).unwrap_err();
         match e {
             OpenError::Tampered { index, .. } => prop_assert_eq!(index, (bit / 8 / CHUNK_CT) as u64),
             other => prop_assert!(false, "{other}"),
@@ -256,7 +256,7 @@ proptest! {
         assert_no_partials(&out);
         // ...and through a sink fed blocks of another size.
         let dest = dir.path().join("sink-out");
-        let mut sink = FileSink::create(sealed.card.card(), &sealed.keys, std::slice::from_ref(f), &dest, &payload).unwrap();
+        let mut sink = FileSink::create(sealed.card.card(), &sealed.keys, std::slice::from_ref(f), &dest, &payload, open::Placement::default()).unwrap();
         let r = push_in_blocks(&mut sink, &[ct], &[blocks]).and_then(|()| sink.finish());
         match r {
             Err(OpenError::Tampered { index, .. }) => prop_assert_eq!(index, (bit / 8 / CHUNK_CT) as u64),

@@ -64,6 +64,7 @@ impl MarkArgs {
     pub fn run(self, home: PublisherHome, g: &Global) -> Result<MarkReport> {
         let plan = self.plan()?;
         let fb = g.console();
+        crate::cli::exit_on_interrupt(g.mode());
         Studio::open(home, &fb)?.mark(&plan, &fb)
     }
 }

@@ -48,6 +48,7 @@ impl RotateArgs {
     pub fn run(self, home: PublisherHome, g: &Global) -> Result<RotateReport> {
         let plan = self.plan();
         let fb = g.console();
+        crate::cli::exit_on_interrupt(g.mode());
         Studio::open(home, &fb)?.rotate(&plan, &fb)
     }
 }

@@ -14,8 +14,10 @@ use crate::ops::studio::Studio;
 ///
 /// Creates a release directory with release.torrent, card.rscard and a folder named like
 /// the torrent holding the encrypted manifest and the ciphertext (opaque names), and records
-/// the release and its secret key set in your ledger. Interrupting it leaves nothing that
-/// looks complete.
+/// the release and its secret key set in your ledger. Interrupting it (^C, SIGTERM)
+/// removes the partial release and exits with 130: nothing that looks complete is left.
+/// Only regular files are read: pipes, sockets and devices in a folder are skipped and
+/// listed; symbolic links are refused unless --follow-symlinks.
 ///
 /// For tracing leaks, give two renditions cut into the same segments (HLS playlist +
 /// MPEG-TS segments, e.g. from `reelseal mark`) with --variant-a/--variant-b: segments
@@ -107,6 +109,11 @@ pub struct SealArgs {
     /// With --force, replace a release even though its grants will open nothing.
     #[arg(long, requires = "force")]
     pub discard_grants: bool,
+    /// Seal what symbolic links among the inputs point at (by default a link is refused).
+    /// Named pipes, sockets and devices are never read: refused when given, skipped (and
+    /// listed) when found in a folder.
+    #[arg(long)]
+    pub follow_symlinks: bool,
 }
 
 impl SealArgs {
@@ -151,6 +158,7 @@ impl SealArgs {
                 (true, false) => Replace::IfUnused,
                 (true, true) => Replace::EvenWithGrants,
             },
+            follow_symlinks: self.follow_symlinks,
         })
     }
 
@@ -158,6 +166,7 @@ impl SealArgs {
     pub fn run(self, home: PublisherHome, g: &Global) -> Result<SealReport> {
         let plan = self.plan()?;
         let fb = g.console();
+        crate::cli::exit_on_interrupt(g.mode());
         Studio::open(home, &fb)?.seal(&plan, &fb)
     }
 }

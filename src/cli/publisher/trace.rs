@@ -51,6 +51,7 @@ impl TraceArgs {
     /// Run.
     pub fn run(self, home: PublisherHome, g: &Global) -> Result<TraceReport> {
         let plan = self.plan()?;
+        crate::cli::exit_on_interrupt(g.mode());
         Studio::open(home, &g.console())?.trace(&plan)
     }
 }

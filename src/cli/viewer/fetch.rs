@@ -15,8 +15,9 @@ use crate::ops::Interrupt;
 ///
 /// The grant is checked before any network traffic. Only hash-verified pieces are
 /// decrypted, every chunk is authenticated, and each file appears under its real name
-/// only when complete and matching the signed card. Interrupted (^C), it keeps what it
-/// downloaded (in OUT/.reelview-<infohash>) and resumes when run again.
+/// only when complete and matching the signed card. Interrupted (^C or SIGTERM), it
+/// removes the partial film file, keeps the verified ciphertext it downloaded (in
+/// OUT/.reelview-<infohash>) and resumes when run again.
 ///
 /// Examples:
 ///   reelview fetch jury.rskey --out film/
@@ -35,9 +36,12 @@ pub struct FetchArgs {
     /// Keep seeding after the download until ^C.
     #[arg(long)]
     pub seed: bool,
-    /// Overwrite existing output files.
+    /// Overwrite existing output files (never a symbolic link, nor what it points at).
     #[arg(long)]
     pub force: bool,
+    /// Permissions of the film files, in octal. Default 600: only you can read them.
+    #[arg(long, value_name = "OCTAL", value_parser = crate::cli::octal_mode)]
+    pub mode: Option<u32>,
     /// Network flags.
     #[command(flatten)]
     pub net: NetArgs,
@@ -57,6 +61,7 @@ impl FetchArgs {
             keep_ciphertext: self.keep_ciphertext,
             seed: self.seed,
             force: self.force,
+            mode: self.mode.unwrap_or(reelseal_core::open::PLAINTEXT_MODE),
         }
     }
 
@@ -65,7 +70,7 @@ impl FetchArgs {
         let plan = self.plan();
         let fb = g.console();
         block_on(async {
-            let stop = Interrupt::on_ctrl_c();
+            let stop = Interrupt::on_ctrl_c_or_term();
             v.fetch(&plan, &fb, &stop).await
         })
     }

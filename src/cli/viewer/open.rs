@@ -13,6 +13,8 @@ use crate::ops::viewer::Viewer;
 ///
 /// Every chunk is authenticated and every file's hash checked against the signed card
 /// before it appears under its real name; nothing partial or unauthenticated is left.
+/// Film files are created new (0600 unless --mode) and never through a symbolic link;
+/// ^C or SIGTERM removes the partial file and exits with 130.
 ///
 /// Example:
 ///   reelview open jury.rskey --from ~/Downloads --out film/
@@ -27,9 +29,12 @@ pub struct OpenArgs {
     /// Where to write the film files.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub out: PathBuf,
-    /// Overwrite existing output files.
+    /// Overwrite existing output files (never a symbolic link, nor what it points at).
     #[arg(long)]
     pub force: bool,
+    /// Permissions of the film files, in octal. Default 600: only you can read them.
+    #[arg(long, value_name = "OCTAL", value_parser = crate::cli::octal_mode)]
+    pub mode: Option<u32>,
     /// Trust and revocation flags.
     #[command(flatten)]
     pub access: AccessArgs,
@@ -44,7 +49,9 @@ impl OpenArgs {
             from: self.from,
             out: self.out,
             force: self.force,
+            mode: self.mode.unwrap_or(reelseal_core::open::PLAINTEXT_MODE),
         };
+        crate::cli::exit_on_interrupt(g.mode());
         v.open(&plan, &g.console())
     }
 }

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::Studio;
 use crate::feedback::{Feedback, Unit};
+use crate::ops::partials;
 
 /// What `reelseal mark` was asked.
 #[derive(Clone, Debug)]
@@ -88,12 +89,13 @@ fn run_with_progress(
     pb: &dyn crate::feedback::Progress,
 ) -> Result<()> {
     use std::io::{BufRead, Read};
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot run {what}"))?;
+    // Tracked, so an interrupt kills it (and removes its temporary folder).
+    let (mut child, _helper) = partials::Helper::spawn(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .with_context(|| format!("cannot run {what}"))?;
     let mut stderr = child.stderr.take().expect("piped stderr");
     let errors = std::thread::spawn(move || {
         let mut s = String::new();
@@ -211,6 +213,14 @@ impl Studio {
     }
 }
 
+/// A new file of ours in the temporary folder (0644, never through a link).
+fn write_new(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut f = reelseal_core::durable::create_new(path, 0o644)?;
+    f.write_all(data)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Encode both renditions into a temporary folder and rename it into place.
 fn render_renditions(
     a: &MarkPlan,
@@ -235,9 +245,8 @@ fn render_renditions(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".reelseal-mark-")
-        .tempdir_in(parent)?;
+    // An interrupt removes the temporary folder and stops ffmpeg.
+    let (tmp, _partial) = partials::temp_dir_in(parent, ".reelseal-mark-")?;
     // The pattern: mid-grey ± strength in a 16×9 grid of blocks (PGM, read by ffmpeg).
     let mut pgm = format!("P5\n{w} {h}\n255\n").into_bytes();
     for y in 0..h {
@@ -247,7 +256,7 @@ fn render_renditions(
         }
     }
     let pattern = tmp.path().join("pattern.pgm");
-    std::fs::write(&pattern, &pgm)?;
+    write_new(&pattern, &pgm)?;
     let seg = format!("{}", a.segment_seconds);
     // Progress in seconds of film encoded (ffmpeg's `-progress`), both renditions.
     let seconds = probe_duration(&a.film).unwrap_or(0.0).ceil() as u64;
@@ -320,14 +329,19 @@ fn render_renditions(
         }
     }
     let _ = std::fs::remove_file(&pattern);
-    std::fs::write(tmp.path().join(MARK_ID_FILE), format!("{mark_id}\n"))?;
+    write_new(
+        &tmp.path().join(MARK_ID_FILE),
+        format!("{mark_id}\n").as_bytes(),
+    )?;
     if a.out.exists() {
         std::fs::remove_dir_all(&a.out)
             .with_context(|| format!("cannot replace {}", a.out.display()))?;
     }
-    let kept = tmp.keep();
-    std::fs::rename(&kept, &a.out)
-        .with_context(|| format!("cannot rename into {}", a.out.display()))?;
+    partials::settle(|| {
+        let kept = tmp.keep();
+        std::fs::rename(&kept, &a.out)
+            .with_context(|| format!("cannot rename into {}", a.out.display()))
+    })?;
     let duration: u64 = segs_a.iter().map(|s| s.duration_ms).sum();
     Ok(MarkReport {
         a: a.out.join("a"),

@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::{Studio, ACTOR};
 use crate::feedback::{Feedback, Unit};
 use crate::fsutil;
+use crate::ops::partials;
 
 /// What to seal and how.
 #[derive(Clone, Debug)]
@@ -39,6 +40,8 @@ pub struct SealPlan {
     pub key_server: Option<String>,
     /// Whether an existing release directory may be replaced.
     pub replace: Replace,
+    /// Seal what symbolic links among the inputs point at (else they are refused).
+    pub follow_symlinks: bool,
 }
 
 /// May an existing release directory be replaced?
@@ -86,6 +89,8 @@ pub struct SealReport {
     pub files: Vec<SealedFile>,
     /// Tracing summary, when sealed with variants.
     pub variants: Option<VariantSummary>,
+    /// Files in the input folders that were left out (named pipes, sockets, devices).
+    pub skipped: Vec<seal::Skipped>,
     /// Plaintext bytes sealed.
     #[serde(skip)]
     pub total_bytes: u64,
@@ -137,10 +142,13 @@ impl Studio {
         if plan.key_server.is_none() {
             fb.warn("no --key-server: a revocation will reach viewers of this release only if you hand them the list (`reelseal revocations --out FILE`); access codes and `reelview renew` need a key server too");
         }
-        let mut inputs = if plan.inputs.is_empty() {
-            Vec::new()
+        let seal::Collected {
+            mut inputs,
+            skipped,
+        } = if plan.inputs.is_empty() {
+            seal::Collected::default()
         } else {
-            seal::collect_inputs(&plan.inputs)?
+            seal::collect_inputs(&plan.inputs, plan.follow_symlinks)?
         };
         let mut tracks = Vec::new();
         let mut code = None;
@@ -200,6 +208,7 @@ impl Studio {
             piece_length: card.piece,
             files,
             variants,
+            skipped,
             total_bytes,
         })
     }
@@ -222,9 +231,8 @@ impl Studio {
         if replace != Replace::EvenWithGrants {
             self.refuse_replacing_granted(&target.out)?;
         }
-        let tmp = tempfile::Builder::new()
-            .prefix(&target.partial_prefix())
-            .tempdir_in(&target.parent)
+        // An interrupt removes the temporary directory.
+        let (tmp, _partial) = partials::temp_dir_in(&target.parent, &target.partial_prefix())
             .with_context(|| {
                 format!(
                     "cannot create a temporary directory in {}",
@@ -243,13 +251,17 @@ impl Studio {
             )
         })?;
         pb.finish();
-        self.record(&sealed, &target.out, opts, code)?;
-        let tmp_path = tmp.keep();
-        if let Err(e) = target.replace_with(&tmp_path, &sealed, self) {
-            let _ = self.ledger.remove_release(&sealed.release);
-            let _ = std::fs::remove_dir_all(&tmp_path);
-            return Err(e);
-        }
+        // Recorded and in place, or neither: an interrupt waits for this.
+        partials::settle(|| {
+            self.record(&sealed, &target.out, opts, code)?;
+            let tmp_path = tmp.keep();
+            if let Err(e) = target.replace_with(&tmp_path, &sealed, self) {
+                let _ = self.ledger.remove_release(&sealed.release);
+                let _ = std::fs::remove_dir_all(&tmp_path);
+                return Err(e);
+            }
+            Ok(())
+        })?;
         Ok((sealed, target.out))
     }
 

@@ -22,6 +22,7 @@ use subtle::ConstantTimeEq;
 
 use super::mark::{need_tool, probe, probe_first};
 use super::Studio;
+use crate::ops::partials;
 
 /// What `reelseal trace` was asked.
 #[derive(Clone, Debug)]
@@ -363,30 +364,31 @@ const MAX_RESIDUAL: f64 = 16.0;
 const W: usize = 128;
 const H: usize = 72;
 
-fn decoder(file: &Path, fps: Option<&str>) -> Result<std::process::Child> {
+fn decoder(file: &Path, fps: Option<&str>) -> Result<(std::process::Child, partials::Helper)> {
     let vf = match fps {
         Some(r) => format!("fps={r},scale={W}:{H}:flags=area,format=gray"),
         None => format!("scale={W}:{H}:flags=area,format=gray"),
     };
-    Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-i"])
-        .arg(file)
-        .args([
-            "-map",
-            "0:v:0",
-            "-vf",
-            &vf,
-            "-fps_mode",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot run ffmpeg")
+    partials::Helper::spawn(
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-i"])
+            .arg(file)
+            .args([
+                "-map",
+                "0:v:0",
+                "-vf",
+                &vf,
+                "-fps_mode",
+                "passthrough",
+                "-f",
+                "rawvideo",
+                "-",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    )
+    .context("cannot run ffmpeg")
 }
 
 fn next_frame(child: &mut std::process::Child, buf: &mut [u8]) -> bool {
@@ -405,8 +407,8 @@ fn write_references(
 ) -> Result<()> {
     use std::io::Write;
     let (mut fa, mut fb) = (
-        std::io::BufWriter::new(std::fs::File::create(pa)?),
-        std::io::BufWriter::new(std::fs::File::create(pb)?),
+        std::io::BufWriter::new(reelseal_core::durable::create_new(pa, 0o600)?),
+        std::io::BufWriter::new(reelseal_core::durable::create_new(pb, 0o600)?),
     );
     for s in &track.segments {
         let v = ctx.variants(s)?;
@@ -466,18 +468,15 @@ fn correlate(leak: &Path, ctx: &Ctx) -> Result<Reading> {
         .first()
         .context("the release has no track")?;
     // The all-A and all-B films, assembled in a private temporary folder.
-    let tmp = tempfile::Builder::new()
-        .prefix("reelseal-trace-")
-        .tempdir()?;
+    let (tmp, _partial) = partials::temp_dir_in(&std::env::temp_dir(), "reelseal-trace-")?;
     let (pa, pb) = (tmp.path().join("a.ts"), tmp.path().join("b.ts"));
     write_references(ctx, track, &pa, &pb)?;
     let rate = probe_first(&pa, "stream=r_frame_rate")?;
     let positions = frame_positions(&pa, track)?;
-    let (mut dl, mut da, mut db) = (
-        decoder(leak, Some(&rate))?,
-        decoder(&pa, None)?,
-        decoder(&pb, None)?,
-    );
+    // An interrupt stops the decoders (and removes the references).
+    let (mut dl, _hl) = decoder(leak, Some(&rate))?;
+    let (mut da, _ha) = decoder(&pa, None)?;
+    let (mut db, _hb) = decoder(&pb, None)?;
     let traced = ctx.manifest.traced_positions().len();
     let mut num = vec![0f64; traced];
     let mut den = vec![0f64; traced];

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use reelseal_core::card::Card;
 use reelseal_core::keyset::KeySet;
 use reelseal_core::manifest::Output;
@@ -40,6 +40,8 @@ pub struct FetchPlan {
     pub seed: bool,
     /// Overwrite existing files.
     pub force: bool,
+    /// Mode of the film files (0600 unless `--mode`).
+    pub mode: u32,
     /// Trust and revocations.
     pub access: Access,
 }
@@ -80,9 +82,10 @@ impl Viewer {
             .with_context(|| format!("cannot create {}", cache.display()))?;
         let started = Instant::now();
         let swarm = Swarm::start(plan.net.swarm.clone()).await?;
+        let partials = std::sync::Mutex::new(Vec::new());
         let outcome = tokio::select! {
-            r = download(&swarm, &card, &auth.keys, plan, &cache, fb) => r,
-            _ = interrupt.wait() => Err(refuse(Exit::Interrupted, format!("interrupted; what was downloaded is kept in {}: run the same command again to resume", cache.display()))),
+            r = download(&swarm, &card, &auth.keys, plan, &cache, &partials, fb) => r,
+            _ = interrupt.wait() => Err(interrupted(&partials, &cache)),
         };
         let (joined, outputs, written) = match outcome {
             Ok(v) => v,
@@ -125,14 +128,39 @@ impl Viewer {
     }
 }
 
+/// Interrupted while downloading: the partial film file being written goes (its
+/// decrypting thread, cut off from its input, also removes it without putting it in
+/// place: whichever comes first); the verified ciphertext stays for a resume.
+fn interrupted(
+    partials: &std::sync::Mutex<Vec<PathBuf>>,
+    cache: &std::path::Path,
+) -> anyhow::Error {
+    let removed = partials.lock().map(|p| p.clone()).unwrap_or_default();
+    for p in &removed {
+        if std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    refuse(
+        Exit::Interrupted,
+        format!(
+            "{}; the verified ciphertext downloaded so far is kept in {}: run the same command again to resume, or delete that folder",
+            crate::ops::partials::interrupted_message(&removed),
+            cache.display()
+        ),
+    )
+}
+
 /// Join the release, then decrypt each output (a file, or a track of this viewer's
-/// segments) as its verified pieces stream in.
+/// segments) as its verified pieces stream in. The partial file being written is listed
+/// in `partials` for an interrupt to remove.
 async fn download(
     swarm: &Swarm,
     card: &Card,
     keys: &KeySet,
     plan: &FetchPlan,
     cache: &std::path::Path,
+    partials: &std::sync::Mutex<Vec<PathBuf>>,
     fb: &dyn Feedback,
 ) -> Result<(Joined, Vec<Output>, Vec<PathBuf>)> {
     let pb = fb.progress("fetching", Unit::Bytes, 0);
@@ -143,24 +171,31 @@ async fn download(
         .outputs(keys)
         .map_err(|e| open_refusal(e.into()))?;
     pb.set_total(outputs.iter().map(|o| o.size()).sum());
-    if !plan.force {
-        if let Some(d) = outputs
-            .iter()
-            .map(|o| ropen::output_destination(&plan.out, o))
-            .find(|d| d.exists())
-        {
-            bail!(
-                "{} already exists; pass --force to overwrite it, or choose another --out",
-                d.display()
-            );
-        }
+    let place = ropen::Placement {
+        mode: plan.mode,
+        replace: plan.force,
+    };
+    for o in &outputs {
+        ropen::check_destination(&ropen::output_destination(&plan.out, o), place)
+            .map_err(open_refusal)?;
     }
     let status = status_ticker(&joined, pb.clone());
     let mut written = Vec::new();
     let result = async {
         for o in &outputs {
             let dest = ropen::output_destination(&plan.out, o);
-            decrypt_output(&joined, card, keys, o, &dest, cache, pb.clone()).await?;
+            decrypt_output(
+                &joined,
+                card,
+                keys,
+                o,
+                &dest,
+                place,
+                cache,
+                partials,
+                pb.clone(),
+            )
+            .await?;
             written.push(dest);
         }
         Ok::<_, anyhow::Error>(())
@@ -198,16 +233,25 @@ const FETCH_BLOCK_CHUNKS: u64 = 32;
 /// This task only moves bytes: it reads verified ciphertext in 2 MiB blocks and hands them
 /// over a bounded channel to a blocking thread that feeds the [`FileSink`], whose pool
 /// hashes, decrypts and writes on every core. Nothing heavy runs on the async runtime.
+#[allow(clippy::too_many_arguments)]
 async fn decrypt_output(
     joined: &Joined,
     card: &Card,
     keys: &KeySet,
     o: &Output,
     dest: &std::path::Path,
+    place: ropen::Placement,
     cache: &std::path::Path,
+    partials: &std::sync::Mutex<Vec<PathBuf>>,
     pb: Arc<dyn Progress>,
 ) -> Result<()> {
-    let mut sink = FileSink::create(card, keys, &o.parts, dest, cache).map_err(open_refusal)?;
+    let mut sink =
+        FileSink::create(card, keys, &o.parts, dest, cache, place).map_err(open_refusal)?;
+    // Being written: an interrupt removes it (see `interrupted`).
+    let partial = ropen::partial_path(dest);
+    if let Ok(mut p) = partials.lock() {
+        p.push(partial.clone());
+    }
     let geos: Vec<_> = (0..o.parts.len()).map(|i| sink.geometry(i)).collect();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
     let (spare_tx, mut spare_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
@@ -247,5 +291,9 @@ async fn decrypt_output(
     drop(tx);
     let finished = feeder.await.context("the decrypting thread panicked")?;
     read?;
-    finished.map_err(open_refusal)
+    finished.map_err(open_refusal)?;
+    if let Ok(mut p) = partials.lock() {
+        p.retain(|x| *x != partial);
+    }
+    Ok(())
 }

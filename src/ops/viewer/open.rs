@@ -13,6 +13,7 @@ use sha2::Digest;
 use super::{Access, Viewer};
 use crate::exit::{refuse, Exit};
 use crate::feedback::{Feedback, Unit};
+use crate::ops::partials::Partial;
 
 /// What `reelview open` was asked.
 #[derive(Clone, Debug)]
@@ -25,6 +26,8 @@ pub struct OpenPlan {
     pub out: PathBuf,
     /// Overwrite existing files.
     pub force: bool,
+    /// Mode of the film files (0600 unless `--mode`).
+    pub mode: u32,
     /// Trust and revocations.
     pub access: Access,
 }
@@ -94,7 +97,7 @@ pub fn find_payload(from: &Path, card: &SignedCard) -> Result<PathBuf> {
     let mut impostors = Vec::new();
     if let Ok(rd) = std::fs::read_dir(from) {
         for e in rd.flatten() {
-            if let Ok(b) = std::fs::read(e.path().join(MANIFEST_NAME)) {
+            if let Ok(b) = reelseal_core::durable::read_regular(&e.path().join(MANIFEST_NAME)) {
                 if Some(sha2::Sha256::digest(&b).to_vec()) == want {
                     return Ok(e.path());
                 }
@@ -126,19 +129,23 @@ impl Viewer {
         let card = auth.grant.card();
         let payload = find_payload(&plan.from, card)?;
         let m = open::read_manifest(&payload, card.card(), &auth.keys).map_err(open_refusal)?;
-        let total: u64 = m
-            .outputs(&auth.keys)
-            .map_err(|e| open_refusal(e.into()))?
+        let outputs = m.outputs(&auth.keys).map_err(|e| open_refusal(e.into()))?;
+        let total: u64 = outputs.iter().map(|o| o.size()).sum();
+        // An interrupt removes whichever partial file is being written.
+        let _partials: Vec<Partial> = outputs
             .iter()
-            .map(|o| o.size())
-            .sum();
+            .map(|o| Partial::track(open::partial_path(&open::output_destination(&plan.out, o))))
+            .collect();
         let pb = fb.progress("decrypting", Unit::Bytes, total);
         let (outputs, written) = open::open_release(
             &payload,
             card.card(),
             &auth.keys,
             &plan.out,
-            plan.force,
+            open::Placement {
+                mode: plan.mode,
+                replace: plan.force,
+            },
             &mut |n| pb.inc(n),
         )
         .map_err(open_refusal)?;
