@@ -2,6 +2,9 @@
 //! `keys/`, running the real binaries, and generating test films.
 #![allow(dead_code)]
 
+pub mod stock;
+pub mod tracker;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output};
@@ -248,6 +251,121 @@ pub fn seed_loopback(r: &Release) -> (Proc, std::net::SocketAddr) {
         "--seconds",
         "300",
     ];
+    let (p, v) = spawn_announcing("reelseal", &r.publisher, &args, r.root.path());
+    (p, v["listening"].as_str().unwrap().parse().unwrap())
+}
+
+/// The BEP 47 padding files `release.torrent` declares (`[".pad", N]`, attr `p`), as
+/// (path relative to the payload folder, length). Clients that do not implement BEP 47
+/// (aria2, Transmission, rtorrent) need them on disk, zero-filled, to seed.
+pub fn padding_files(torrent: &Path) -> Vec<(PathBuf, u64)> {
+    let meta = reelseal_core::torrent::Metainfo::from_bytes(&std::fs::read(torrent).unwrap())
+        .expect("a valid torrent");
+    let mut out: Vec<(PathBuf, u64)> = meta
+        .info
+        .files
+        .iter()
+        .filter(|f| f.is_padding())
+        .map(|f| (f.path.iter().collect::<PathBuf>(), f.length))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Write every padding file `torrent` declares as zeros under `payload` (`.pad/N`); the
+/// paths written. (Until the app writes them when sealing; then tests can assert that
+/// `padding_files` already exist instead.)
+pub fn write_padding_files(torrent: &Path, payload: &Path) -> Vec<PathBuf> {
+    padding_files(torrent)
+        .into_iter()
+        .map(|(rel, len)| {
+            let path = payload.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, vec![0u8; len as usize]).unwrap();
+            path
+        })
+        .collect()
+}
+
+/// A plain copy of a release's payload folder (the real files, no padding) under
+/// `dest/<payload name>`; the copy's path.
+pub fn copy_payload(release_dir: &Path, dest: &Path) -> PathBuf {
+    let ours = stock::payload_of(release_dir);
+    let copy = dest.join(ours.file_name().unwrap());
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(&ours).unwrap().flatten() {
+        if e.path().is_file() {
+            std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+        }
+    }
+    copy
+}
+
+/// Run a command with piped output, killed after `limit`; its output.
+pub fn run_with_limit(mut c: std::process::Command, limit: std::time::Duration) -> Output {
+    let child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let killer = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + limit;
+            while std::time::Instant::now() < deadline {
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        })
+    };
+    let out = child.wait_with_output().unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = killer.join();
+    out
+}
+
+/// `reelview --json fetch KEY --out OUT --bind 127.0.0.1 --no-dht --publisher <demo>`
+/// (trackers on: peers come from the trackers in the release's card) plus `extra`.
+pub fn fetch_via_trackers(
+    home: &Path,
+    key: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("reelview"));
+    c.arg("--home")
+        .arg(home)
+        .args(["--quiet", "--json", "fetch"])
+        .arg(key)
+        .arg("--out")
+        .arg(out)
+        .args(["--bind", "127.0.0.1", "--no-dht", "--publisher"])
+        .arg(demo_pub("publisher"))
+        .args(extra);
+    c
+}
+
+/// `reelseal seed RELEASE --bind 127.0.0.1 --no-dht --seconds 300` plus `extra` (trackers
+/// on); the process and the address it listens on.
+pub fn seed_via_trackers(r: &Release, extra: &[&str]) -> (Proc, std::net::SocketAddr) {
+    let mut args = vec![
+        "seed",
+        r.id.as_str(),
+        "--bind",
+        "127.0.0.1",
+        "--no-dht",
+        "--seconds",
+        "300",
+    ];
+    args.extend_from_slice(extra);
     let (p, v) = spawn_announcing("reelseal", &r.publisher, &args, r.root.path());
     (p, v["listening"].as_str().unwrap().parse().unwrap())
 }
