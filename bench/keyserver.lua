@@ -1,14 +1,24 @@
 -- wrk script for bench/keyserver.sh: every request redeems a different one-time code.
 -- Codes come from $CODES (one per line); threads interleave so no code is sent twice.
+-- $ADDRS (optional, "127.0.0.1:PORT,127.0.0.1:PORT,…"): thread i talks to address
+-- i mod n, so one wrk run spreads its connections over several replicas.
 local codes = {}
 for line in io.lines(os.getenv("CODES")) do codes[#codes + 1] = line end
 local viewer = os.getenv("VIEWER")
 local threads = {}
 local counter = 1
 
+local addrs = {}
+for a in string.gmatch(os.getenv("ADDRS") or "", "[^,]+") do addrs[#addrs + 1] = a end
+
 function setup(thread)
   thread:set("tid", counter)
   thread:set("nthreads", tonumber(os.getenv("THREADS")))
+  if #addrs > 0 then
+    local a = addrs[((counter - 1) % #addrs) + 1]
+    local host, port = string.match(a, "^(.*):(%d+)$")
+    thread.addr = wrk.lookup(host, port)[1]
+  end
   table.insert(threads, thread)
   counter = counter + 1
 end

@@ -29,16 +29,12 @@ async fn main() -> Result<()> {
             listen: "127.0.0.1:0".parse()?,
             redeem_rate: 5,
             list_validity: reelseal_core::revocation::DEFAULT_VALIDITY,
+            database: None,
+            pool_size: 1,
+            key_file: None,
+            trusted_proxies: vec![],
         };
-        tokio::spawn(async move {
-            serve::serve(
-                &home,
-                &plan,
-                &announcements,
-                async move { stop.wait().await },
-            )
-            .await
-        })
+        tokio::spawn(async move { serve::serve(&home, &plan, &announcements, stop).await })
     };
     let Some(Event::Serving(s)) = events.recv().await else {
         anyhow::bail!("the key server did not start: {:?}", server.await);

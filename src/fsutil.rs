@@ -161,6 +161,32 @@ pub fn read_secret_file(path: &Path, fb: &dyn Feedback) -> Result<zeroize::Zeroi
     Ok(reelseal_core::keys::secret_line(&text)?)
 }
 
+/// Read a secret key file that must be private: refuse (with the fix) unless only its
+/// owner can read it (mode 0600 or 0400). For keys handed to servers (`--key-file`),
+/// where a warning would scroll by unseen.
+pub fn read_private_secret_file(path: &Path) -> Result<zeroize::Zeroizing<String>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "{} has mode {:o}: a signing key must be readable by its owner only; run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            );
+        }
+    }
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+    );
+    Ok(reelseal_core::keys::secret_line(&text)?)
+}
+
 /// A file-name-safe slug of a label (`Berlinale jury 3` → `Berlinale-jury-3`).
 pub fn slug(label: &str) -> String {
     let s: String = label

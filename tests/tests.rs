@@ -5,10 +5,12 @@
 
 mod common;
 
+mod day;
 mod edges;
 mod examples;
 mod house;
 mod interop_clients;
+mod keyserver_pg;
 mod play;
 mod revoke_rotate_serve;
 mod seal_grant_open;

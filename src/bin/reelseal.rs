@@ -4,6 +4,6 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = reelseal::cli::publisher::Cli::parse();
-    reelseal::cli::init_logging("REELSEAL_LOG");
+    reelseal::cli::init_logging("REELSEAL_LOG", cli.log_json());
     cli.run()
 }

@@ -4,6 +4,6 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = reelseal::cli::viewer::Cli::parse();
-    reelseal::cli::init_logging("REELVIEW_LOG");
+    reelseal::cli::init_logging("REELVIEW_LOG", false);
     cli.run()
 }

@@ -16,8 +16,10 @@ use crate::render::{self, Mode, Report};
 
 pub mod access;
 pub mod console;
+pub mod meta;
 pub mod net;
 pub mod publisher;
+pub mod size;
 pub mod viewer;
 
 pub use console::Console;
@@ -62,7 +64,7 @@ pub fn finish<R: Report>(result: Result<R>, mode: Mode) -> ExitCode {
     match result {
         Ok(r) => {
             render::emit(&r, mode);
-            ExitCode::SUCCESS
+            ExitCode::from(r.exit().code())
         }
         Err(e) => ExitCode::from(render::error(&e, mode).code()),
     }
@@ -73,17 +75,53 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     refuse(Exit::Usage, message)
 }
 
+/// The window `--not-before`/`--not-after`/`--valid-for` describe (checked once, the same
+/// rule for every command that takes them).
+pub fn window(
+    not_before: Option<&str>,
+    not_after: Option<&str>,
+    valid_for: Option<humantime::Duration>,
+) -> Result<reelseal_core::validity::Validity> {
+    use reelseal_core::validity::{now, Validity};
+    let w = Validity::parse(not_before, not_after)
+        .map_err(|e| usage(format!("--not-before/--not-after: {e}")))?;
+    match valid_for {
+        None => Ok(w),
+        Some(d) => Validity::lasting(
+            w.not_before(),
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            now(),
+        )
+        .map_err(|e| usage(format!("--valid-for: {e}"))),
+    }
+}
+
 /// Run async work on a fresh multi-threaded runtime.
 pub fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Runtime::new()?.block_on(f)
 }
 
-/// Log warnings and errors to stderr; `<VAR>=info` (or `debug`, or a tracing filter) for more.
-pub fn init_logging(var: &str) {
+/// Log warnings and errors to stderr; `<VAR>=info` (or `debug`, or a tracing filter) for
+/// more. `json`: one JSON object per line, and the key server's access log (info) on by
+/// default, for log collectors.
+pub fn init_logging(var: &str, json: bool) {
+    let default = if json {
+        "warn,reelseal_keyserver=info"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env(var)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
 }

@@ -28,12 +28,12 @@ pub struct NetArgs {
     /// Connect to this peer (repeatable), e.g. 127.0.0.1:4240.
     #[arg(long = "peer", value_name = "ADDR")]
     pub peers: Vec<SocketAddr>,
-    /// Upload limit in bytes per second.
-    #[arg(long, value_name = "BYTES")]
-    pub upload_limit: Option<u32>,
-    /// Download limit in bytes per second.
-    #[arg(long, value_name = "BYTES")]
-    pub download_limit: Option<u32>,
+    /// Upload limit per second, e.g. 2MiB or 500K.
+    #[arg(long, value_name = "SIZE")]
+    pub upload_limit: Option<crate::cli::size::Bytes>,
+    /// Download limit per second, e.g. 8MiB.
+    #[arg(long, value_name = "SIZE")]
+    pub download_limit: Option<crate::cli::size::Bytes>,
     /// Ask the router to forward the listening port (UPnP).
     #[arg(long)]
     pub upnp: bool,
@@ -49,8 +49,12 @@ impl NetArgs {
                 trackers: self.trackers,
                 extra_trackers: self.extra_trackers.clone(),
                 upnp: self.upnp,
-                upload_limit_bps: self.upload_limit,
-                download_limit_bps: self.download_limit,
+                upload_limit_bps: self
+                    .upload_limit
+                    .map(|b| u32::try_from(b.0).unwrap_or(u32::MAX)),
+                download_limit_bps: self
+                    .download_limit
+                    .map(|b| u32::try_from(b.0).unwrap_or(u32::MAX)),
             },
             peers: self.peers.clone(),
         }

@@ -26,8 +26,39 @@ pub struct KeygenReport {
     pub role: Role,
     /// The public key to hand out.
     pub public_key: String,
-    /// Where the secret went.
+    /// Where the secret is.
     pub secret_key_file: PathBuf,
+    /// An existing key shown again (`--show`), not a new one.
+    pub existing: bool,
+}
+
+/// The public key of the identity already in `path` (like `age-keygen -y`).
+pub fn show(role: Role, path: &Path, fb: &dyn crate::feedback::Feedback) -> Result<KeygenReport> {
+    if !path.exists() {
+        anyhow::bail!(
+            "no key in {}: make one with `{} keygen` (or pass --home DIR)",
+            path.display(),
+            match role {
+                Role::Publisher => "reelseal",
+                Role::Viewer => "reelview",
+            }
+        );
+    }
+    let line = fsutil::read_secret_file(path, fb)?;
+    let public_key = match role {
+        Role::Publisher => reelseal_core::keys::PublisherSecret::from_bech32(&line)?
+            .public()
+            .to_bech32(),
+        Role::Viewer => reelseal_core::keys::ViewerSecret::from_bech32(&line)?
+            .public()
+            .to_bech32(),
+    };
+    Ok(KeygenReport {
+        role,
+        public_key,
+        secret_key_file: path.to_path_buf(),
+        existing: true,
+    })
 }
 
 /// Generate a key for `role` and write it to `path` (refusing to replace one unless `force`).
@@ -65,5 +96,6 @@ pub fn keygen(role: Role, path: &Path, force: bool) -> Result<KeygenReport> {
         role,
         public_key: public,
         secret_key_file: path.to_path_buf(),
+        existing: false,
     })
 }

@@ -33,12 +33,31 @@ pub enum Event {
 /// A stop request for long-running operations (^C from the CLI, or a test's own signal).
 /// Cheap to clone; every clone sees the same stop.
 #[derive(Clone)]
-pub struct Interrupt(std::sync::Arc<tokio::sync::watch::Sender<bool>>);
+pub struct Interrupt(std::sync::Arc<tokio::sync::watch::Sender<Option<Stop>>>);
+
+/// Why a long-running operation was asked to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// ^C (SIGINT), or [`Interrupt::trigger`]: the user broke off (exit 130).
+    Interrupted,
+    /// SIGTERM from a service manager: an orderly shutdown (exit 0).
+    Terminated,
+}
+
+impl Stop {
+    /// How reports name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stop::Interrupted => "interrupted",
+            Stop::Terminated => "terminated",
+        }
+    }
+}
 
 impl Interrupt {
     /// Never stops by itself; [`Interrupt::trigger`] stops it.
     pub fn manual() -> Self {
-        Interrupt(std::sync::Arc::new(tokio::sync::watch::channel(false).0))
+        Interrupt(std::sync::Arc::new(tokio::sync::watch::channel(None).0))
     }
 
     /// Stops on ^C (SIGINT). Needs a tokio runtime.
@@ -53,14 +72,62 @@ impl Interrupt {
         i
     }
 
-    /// Stop.
+    /// Stops on ^C (SIGINT) or, on Unix, SIGTERM (what service managers and container
+    /// runtimes send). Needs a tokio runtime.
+    pub fn on_ctrl_c_or_term() -> Self {
+        let i = Self::manual();
+        let j = i.clone();
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            let why = {
+                use tokio::signal::unix::{signal, SignalKind};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut term) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => Stop::Interrupted,
+                            _ = term.recv() => Stop::Terminated,
+                        }
+                    }
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                        Stop::Interrupted
+                    }
+                }
+            };
+            #[cfg(not(unix))]
+            let why = {
+                let _ = tokio::signal::ctrl_c().await;
+                Stop::Interrupted
+            };
+            j.stop(why);
+        });
+        i
+    }
+
+    /// Stop, as ^C does.
     pub fn trigger(&self) {
-        self.0.send_replace(true);
+        self.stop(Stop::Interrupted);
+    }
+
+    /// Stop for `why` (the first reason stands).
+    pub fn stop(&self, why: Stop) {
+        self.0.send_if_modified(|s| {
+            let first = s.is_none();
+            if first {
+                *s = Some(why);
+            }
+            first
+        });
+    }
+
+    /// Why it stopped, once it has.
+    pub fn reason(&self) -> Option<Stop> {
+        *self.0.borrow()
     }
 
     /// Resolves once stopped.
     pub async fn wait(&self) {
         let mut rx = self.0.subscribe();
-        let _ = rx.wait_for(|stopped| *stopped).await;
+        let _ = rx.wait_for(|stopped| stopped.is_some()).await;
     }
 }

@@ -35,6 +35,11 @@ pub enum Mode {
 pub trait Report: Serialize {
     /// Write the human form.
     fn human(&self, out: &mut Human);
+    /// The exit code the program ends with after printing this report (a report can be a
+    /// verdict: `inspect` of a grant that is not valid for you now).
+    fn exit(&self) -> Exit {
+        Exit::Success
+    }
 }
 
 /// Where human text goes: results on stdout, hints and notes on stderr.
@@ -46,6 +51,10 @@ impl Human {
     /// A result line (stdout), made [`safe`].
     pub fn line(&mut self, s: impl std::fmt::Display) {
         let _ = writeln!(std::io::stdout().lock(), "{}", safe(&s.to_string()));
+    }
+    /// Text of our own making (a completion script) on stdout, exactly as it is.
+    pub fn raw(&mut self, s: &str) {
+        let _ = std::io::stdout().lock().write_all(s.as_bytes());
     }
     /// A hint for what to do next (stderr), made [`safe`].
     pub fn hint(&mut self, s: impl std::fmt::Display) {
@@ -127,7 +136,7 @@ struct ErrorBody<'a> {
 /// Print an error (stderr; and as JSON on stdout with `--json`); returns its exit code.
 pub fn error(e: &anyhow::Error, mode: Mode) -> Exit {
     let exit = exit_of(e);
-    let message = format!("{e:#}");
+    let message = message_of(e);
     let _ = writeln!(std::io::stderr().lock(), "error: {}", safe(&message));
     if mode == Mode::Json {
         let doc = document(&ErrorDoc {
@@ -142,6 +151,32 @@ pub fn error(e: &anyhow::Error, mode: Mode) -> Exit {
     exit
 }
 
+/// An error chain as one line: each cause after the one before it, skipping a cause whose
+/// text the line already holds (an I/O error wrapped twice says its reason once).
+pub fn message_of(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let full = cause.to_string();
+        let mut text = full.as_str();
+        // Drop leading parts the line already says ("/x/film.mp4: No such file…").
+        while let Some((head, rest)) = text.split_once(": ") {
+            if line.contains(head) {
+                text = rest;
+            } else {
+                break;
+            }
+        }
+        if text.is_empty() || line.contains(text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text);
+    }
+    line
+}
+
 /// Human size (`1.50 MiB`).
 pub fn human_bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
@@ -154,5 +189,27 @@ impl Report for Event {
             Event::Serving(s) => s.human(out),
             Event::Streaming(s) => s.human(out),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_says_each_reason_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let e = anyhow::Error::new(reelseal_core::Error::io("/x/film.mp4", io))
+            .context("cannot read /x/film.mp4");
+        assert_eq!(
+            message_of(&e),
+            "cannot read /x/film.mp4: No such file or directory"
+        );
+    }
+
+    #[test]
+    fn hostile_text_is_escaped() {
+        assert_eq!(safe("a\u{1b}[2J\u{202E}b\n"), "a\\u{1b}[2J\\u{202e}b\\u{a}");
+        assert_eq!(safe("Café 🎬"), "Café 🎬");
     }
 }

@@ -1,9 +1,11 @@
 //! Human text for the filmmaker's reports.
 
 use super::{human_bytes, Human, Report};
+use crate::exit::Exit;
 use crate::ops::identity::{KeygenReport, Role};
 use crate::ops::studio::codes::CodesReport;
 use crate::ops::studio::grant::GrantReport;
+use crate::ops::studio::keyserver::SyncReport;
 use crate::ops::studio::mark::MarkReport;
 use crate::ops::studio::releases::{GrantList, ReleaseList, ReleaseShow};
 use crate::ops::studio::revoke::{RevocationsReport, RevokeReport};
@@ -19,6 +21,10 @@ fn or_dash(v: &Option<String>) -> &str {
 
 impl Report for KeygenReport {
     fn human(&self, out: &mut Human) {
+        if self.existing {
+            out.line(&self.public_key);
+            return;
+        }
         out.hint(format!(
             "Secret key written to {} (mode 0600).",
             self.secret_key_file.display()
@@ -375,17 +381,58 @@ impl Report for SeedReport {
             human_bytes(self.uploaded.iter().map(|u| u.bytes).sum())
         ));
     }
+    fn exit(&self) -> Exit {
+        interrupted(&self.stopped)
+    }
+}
+
+/// ^C ends every command with 130, long-running ones included.
+pub(super) fn interrupted(stopped: &str) -> Exit {
+    if stopped == "interrupted" {
+        Exit::Interrupted
+    } else {
+        Exit::Success
+    }
 }
 
 impl Report for Serving {
     fn human(&self, out: &mut Human) {
-        out.line(format!("listening on {}", self.listening));
-        out.hint("Admin token: admin.token in the publisher home. Stop with ^C.");
+        out.line(format!("listening on {} ({})", self.listening, self.store));
+        out.hint("Admin token: admin.token in the publisher home. Stop with ^C (or SIGTERM).");
+    }
+}
+
+impl Report for SyncReport {
+    fn human(&self, out: &mut Human) {
+        let (u, d) = (&self.up, &self.down);
+        out.line(format!(
+            "synced with {} (schema {}): sent {} releases, {} grants, {} codes, {} redemptions, {} revocations; learnt {} grants, {} codes, {} redemptions, {} revocations",
+            self.database,
+            self.schema_version,
+            u.releases,
+            u.grants,
+            u.codes,
+            u.redemptions,
+            u.revocations,
+            d.grants,
+            d.codes,
+            d.redemptions,
+            d.revocations
+        ));
+        if let Some(seq) = self.new_revocation_list {
+            out.line(format!("signed revocation list {seq} for both"));
+        }
+        out.hint(
+            "Run it again after seal, grant, codes, revoke or rotate, and before rotate or trace.",
+        );
     }
 }
 
 impl Report for ServeReport {
     fn human(&self, out: &mut Human) {
         out.hint(format!("stopped ({})", self.stopped));
+    }
+    fn exit(&self) -> Exit {
+        interrupted(&self.stopped)
     }
 }

@@ -7,7 +7,7 @@ use crate::ops::viewer::open::{OpenReport, OpenedFile};
 use crate::ops::viewer::play::{PlayReport, Streaming};
 use crate::ops::viewer::redeem::RedeemReport;
 use crate::ops::viewer::renew::RenewReport;
-use crate::ops::viewer::trust::TrustReport;
+use crate::ops::viewer::trust::{TrustList, TrustRemoved, TrustReport};
 
 fn files(out: &mut Human, files: &[OpenedFile]) {
     for f in files {
@@ -19,8 +19,41 @@ fn files(out: &mut Human, files: &[OpenedFile]) {
     }
 }
 
+impl Report for TrustList {
+    fn human(&self, out: &mut Human) {
+        if self.publishers.is_empty() {
+            out.hint("No publisher is pinned yet: `reelview trust rspub1… --name \"…\"` once you checked the key with them.");
+            return;
+        }
+        for p in &self.publishers {
+            out.line(format!(
+                "{}  {:<24}  pinned {}",
+                p.publisher, p.name, p.added
+            ));
+        }
+    }
+}
+
+impl Report for TrustRemoved {
+    fn human(&self, out: &mut Human) {
+        if self.was_pinned {
+            out.line(format!("unpinned {}", self.removed));
+        } else {
+            out.line(format!("{} was not pinned", self.removed));
+        }
+    }
+}
+
 impl Report for TrustReport {
     fn human(&self, out: &mut Human) {
+        if let Some(old) = &self.renamed_from {
+            out.line(format!(
+                "renamed  {} ({old:?} → {:?})",
+                self.publisher,
+                self.name.as_deref().unwrap_or("")
+            ));
+            return;
+        }
         if self.newly_pinned {
             let name = self
                 .name
@@ -66,6 +99,11 @@ impl Report for InspectReport {
         }
         let total: u64 = self.ciphertext_files.iter().map(|f| f.bytes).sum();
         out.line(format!("download   {} in {} ciphertext files (names and sizes of the film files are in the encrypted manifest)", human_bytes(total), self.ciphertext_files.len()));
+        out.line(format!("verdict    {}", self.verdict.message));
+    }
+
+    fn exit(&self) -> crate::exit::Exit {
+        self.verdict.exit
     }
 }
 
@@ -138,5 +176,8 @@ impl Report for Streaming {
 impl Report for PlayReport {
     fn human(&self, out: &mut Human) {
         out.hint(format!("stopped ({})", self.stopped));
+    }
+    fn exit(&self) -> crate::exit::Exit {
+        super::publisher::interrupted(&self.stopped)
     }
 }

@@ -11,6 +11,8 @@ use std::process::{Child, Output};
 
 use assert_cmd::Command;
 
+pub mod pg;
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -32,6 +32,36 @@ pub fn label(text: &str) -> Option<&str> {
         .strip_suffix("-----")
 }
 
+/// Find an armored block in a pasted message: the first `-----BEGIN REELSEAL <LABEL>-----`
+/// line through its `-----END REELSEAL <LABEL>-----` line, with text around it ignored and
+/// e-mail quoting (`> `, `>>`) and indentation removed from each line (armor lines never
+/// start with either). Returns the label and the block as [`decode`] expects it; the block
+/// itself is then checked as strictly as ever.
+pub fn extract(text: &str) -> Option<(String, String)> {
+    let unquote = |l: &str| {
+        l.trim_end_matches('\r')
+            .trim_start_matches(|c: char| c == '>' || c.is_whitespace())
+            .trim_end()
+            .to_string()
+    };
+    let mut lines = text.lines().map(unquote);
+    let begin = lines.find(|l| l.starts_with("-----BEGIN REELSEAL ") && l.ends_with("-----"))?;
+    let label = begin
+        .strip_prefix("-----BEGIN REELSEAL ")?
+        .strip_suffix("-----")?
+        .to_string();
+    let end = format!("-----END REELSEAL {label}-----");
+    let mut block = vec![begin];
+    for l in lines {
+        let done = l == end;
+        block.push(l);
+        if done {
+            return Some((label, block.join("\n") + "\n"));
+        }
+    }
+    None
+}
+
 /// Remove the armor of the given label.
 pub fn decode(label: &str, text: &str) -> Result<Vec<u8>> {
     let what = "armored file";
@@ -66,4 +96,27 @@ pub fn decode(label: &str, text: &str) -> Result<Vec<u8>> {
     STANDARD
         .decode(b64.as_bytes())
         .map_err(|e| Error::malformed(what, format!("bad base64: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_pasted_into_mail_is_found() {
+        let a = encode("GRANT", &[7u8; 100]);
+        let quoted: String = a.lines().map(|l| format!(">  {l}\r\n")).collect();
+        let mail = format!("Hi,\n\nhere is your screener key:\n\n{quoted}\n> Best, the festival\n");
+        let (label, block) = extract(&mail).unwrap();
+        assert_eq!(label, "GRANT");
+        assert_eq!(decode("GRANT", &block).unwrap(), vec![7u8; 100]);
+        let nested: String = a.lines().map(|l| format!(">> \t{l}\n")).collect();
+        assert_eq!(
+            decode("GRANT", &extract(&nested).unwrap().1).unwrap(),
+            vec![7u8; 100]
+        );
+        // Cut short: no END line, nothing found.
+        let cut: String = a.lines().take(2).map(|l| format!("{l}\n")).collect();
+        assert!(extract(&cut).is_none());
+    }
 }

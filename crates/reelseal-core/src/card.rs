@@ -6,6 +6,8 @@
 //! infohash and every ciphertext file's length and SHA-256, so pinned publisher key →
 //! card → infohash → piece hashes → AEAD tags is one unbroken chain.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{PublisherPublic, PublisherSecret};
@@ -209,8 +211,8 @@ impl Card {
             sig: sig.to_vec(),
         };
         Ok(SignedCard {
-            bytes: canonical::encode(&wire),
-            card: self.clone(),
+            bytes: canonical::encode(&wire).into(),
+            card: Arc::new(self.clone()),
         })
     }
 }
@@ -235,11 +237,12 @@ struct WireSigned {
     sig: Vec<u8>,
 }
 
-/// A card together with its exact signed encoding.
+/// A card together with its exact signed encoding. Cheap to clone (every grant of a
+/// release carries one).
 #[derive(Clone, Debug)]
 pub struct SignedCard {
-    bytes: Vec<u8>,
-    card: Card,
+    bytes: Arc<[u8]>,
+    card: Arc<Card>,
 }
 
 impl SignedCard {
@@ -254,8 +257,8 @@ impl SignedCard {
         }
         pinned.verify("card", &body, &sig, "release card")?;
         Ok(SignedCard {
-            bytes: bytes.to_vec(),
-            card,
+            bytes: bytes.into(),
+            card: Arc::new(card),
         })
     }
 

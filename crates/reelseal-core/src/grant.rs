@@ -166,26 +166,9 @@ pub fn issue_with_ephemeral(
     let body = ChaCha20Poly1305::new((&*k).into())
         .encrypt(&[0u8; 12].into(), keys.to_bytes().as_slice())
         .expect("small plaintext");
-    let wire = WireGrant {
-        card: card.as_bytes().to_vec(),
-        grant: p.id.0.to_vec(),
-        issued: p.issued,
-        label: p.label.clone(),
-        naf: p.validity.not_after(),
-        nbf: p.validity.not_before(),
-        stanza: WireStanza {
-            body: body.clone(),
-            epk: epk.to_vec(),
-        },
-        v: FORMAT_VERSION,
-        viewer: viewer.to_vec(),
-    };
-    let g = canonical::encode(&wire);
+    let g = encode_grant(card.as_bytes(), p, &body, &epk, &viewer);
     let sig = publisher.sign("grant", &g);
-    let bytes = canonical::encode(&WireSignedGrant {
-        grant: g,
-        sig: sig.to_vec(),
-    });
+    let bytes = encode_signed_grant(&g, &sig);
     Ok(Grant {
         bytes,
         card: card.clone(),
@@ -193,6 +176,67 @@ pub fn issue_with_ephemeral(
         epk,
         body,
     })
+}
+
+/// The canonical bencode of a grant (a `WireGrant`), written field by field in key order:
+/// the same bytes as `canonical::encode` gives (a test checks), without first copying the
+/// card and the rest into a `WireGrant`.
+fn encode_grant(
+    card: &[u8],
+    p: &GrantParams,
+    body: &[u8],
+    epk: &[u8; 32],
+    viewer: &[u8; 32],
+) -> Vec<u8> {
+    let mut o = Vec::with_capacity(card.len() + p.label.len() + body.len() + 192);
+    o.push(b'd');
+    ben::bytes_field(&mut o, "card", card);
+    ben::bytes_field(&mut o, "grant", &p.id.0);
+    ben::int_field(&mut o, "issued", p.issued.into());
+    ben::bytes_field(&mut o, "label", p.label.as_bytes());
+    if let Some(t) = p.validity.not_after() {
+        ben::int_field(&mut o, "naf", t.into());
+    }
+    if let Some(t) = p.validity.not_before() {
+        ben::int_field(&mut o, "nbf", t.into());
+    }
+    ben::bytes(&mut o, b"stanza");
+    o.push(b'd');
+    ben::bytes_field(&mut o, "body", body);
+    ben::bytes_field(&mut o, "epk", epk);
+    o.push(b'e');
+    ben::int_field(&mut o, "v", FORMAT_VERSION.into());
+    ben::bytes_field(&mut o, "viewer", viewer);
+    o.push(b'e');
+    o
+}
+
+/// The canonical bencode of a `WireSignedGrant`.
+fn encode_signed_grant(g: &[u8], sig: &[u8; 64]) -> Vec<u8> {
+    let mut o = Vec::with_capacity(g.len() + 96);
+    o.push(b'd');
+    ben::bytes_field(&mut o, "grant", g);
+    ben::bytes_field(&mut o, "sig", sig);
+    o.push(b'e');
+    o
+}
+
+/// Bencode pieces for the writers above.
+mod ben {
+    use std::io::Write;
+
+    pub(super) fn bytes(o: &mut Vec<u8>, b: &[u8]) {
+        write!(o, "{}:", b.len()).expect("writing to a Vec");
+        o.extend_from_slice(b);
+    }
+    pub(super) fn bytes_field(o: &mut Vec<u8>, key: &str, b: &[u8]) {
+        bytes(o, key.as_bytes());
+        bytes(o, b);
+    }
+    pub(super) fn int_field(o: &mut Vec<u8>, key: &str, v: i128) {
+        bytes(o, key.as_bytes());
+        write!(o, "i{v}e").expect("writing to a Vec");
+    }
 }
 
 /// What a grant claims, parsed but *not* verified: for showing to a user.
@@ -370,15 +414,23 @@ pub enum KeyFile {
 }
 
 impl KeyFile {
-    /// Parse an armored `.rskey` text.
+    /// Parse an armored `.rskey` text, or a message it was pasted into (e-mail quoting,
+    /// indentation and text around the block are ignored: [`armor::extract`]).
     pub fn parse(text: &str) -> Result<Self> {
-        match armor::label(text) {
-            Some(GRANT_LABEL) => Ok(KeyFile::Grant(armor::decode(GRANT_LABEL, text)?)),
-            Some(ACCESS_LABEL) => {
-                let b = Zeroizing::new(armor::decode(ACCESS_LABEL, text)?);
+        let Some((label, block)) = armor::extract(text) else {
+            return Err(Error::malformed("key file", "not a reelseal grant or access key (expected -----BEGIN REELSEAL GRANT----- or ACCESS KEY)"));
+        };
+        let block = Zeroizing::new(block);
+        match label.as_str() {
+            GRANT_LABEL => Ok(KeyFile::Grant(armor::decode(GRANT_LABEL, &block)?)),
+            ACCESS_LABEL => {
+                let b = Zeroizing::new(armor::decode(ACCESS_LABEL, &block)?);
                 Ok(KeyFile::Access(AccessKey::from_bytes(&b)?))
             }
-            _ => Err(Error::malformed("key file", "not a reelseal grant or access key (expected -----BEGIN REELSEAL GRANT----- or ACCESS KEY)")),
+            other => Err(Error::malformed(
+                "key file",
+                format!("it holds a REELSEAL {other} block, not a GRANT or ACCESS KEY"),
+            )),
         }
     }
     /// The grant's binary encoding.
@@ -434,5 +486,57 @@ pub mod challenge {
             .decrypt(&[0u8; 12].into(), boxed)
             .map_err(|_| Error::Unwrap)?;
         fixed(&plain, "challenge token")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct writers give exactly the canonical (serde) encoding.
+    #[test]
+    fn direct_encoding_is_canonical() {
+        let viewer = ViewerSecret::from_bytes(&[5; 32]).public();
+        let windows = [
+            (None, None),
+            (Some(-5), None),
+            (None, Some(1_900_000_000)),
+            (Some(0), Some(i64::MAX)),
+            (Some(i64::MIN), Some(0)),
+        ];
+        for (i, (nbf, naf)) in windows.into_iter().enumerate() {
+            let p = GrantParams {
+                id: GrantId([i as u8; 16]),
+                label: ["", "jury 3", "Jüri «3» 🎬", &"x".repeat(300)][i % 4].into(),
+                viewer,
+                validity: Validity::new(nbf, naf).unwrap(),
+                issued: [0, -1, 1_800_000_000, i64::MAX, i64::MIN][i],
+            };
+            let card = vec![i as u8; 300 + 97 * i];
+            let body = vec![7u8; 16 + 41 * i];
+            let (epk, v) = ([1u8; 32], viewer.to_bytes());
+            let wire = WireGrant {
+                card: card.clone(),
+                grant: p.id.0.to_vec(),
+                issued: p.issued,
+                label: p.label.clone(),
+                naf,
+                nbf,
+                stanza: WireStanza {
+                    body: body.clone(),
+                    epk: epk.to_vec(),
+                },
+                v: FORMAT_VERSION,
+                viewer: v.to_vec(),
+            };
+            let g = encode_grant(&card, &p, &body, &epk, &v);
+            assert_eq!(g, canonical::encode(&wire), "case {i}");
+            let sig = [i as u8; 64];
+            let signed = WireSignedGrant {
+                grant: g.clone(),
+                sig: sig.to_vec(),
+            };
+            assert_eq!(encode_signed_grant(&g, &sig), canonical::encode(&signed));
+        }
     }
 }

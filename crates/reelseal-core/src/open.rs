@@ -1,27 +1,33 @@
 //! Opening: decrypt a release's ciphertext files into the real file names.
 //!
-//! Each file is streamed through two threads: one reads the ciphertext and hashes it with
-//! SHA-256 (checked against the signed card at the end), the other decrypts chunk by chunk
-//! and writes a temporary file next to the destination. Only when every chunk
-//! authenticated *and* the whole file's hash matched the card is the temporary file renamed
-//! into place; on any failure it is removed, so no partial or unauthenticated output stays.
+//! Every output goes through a [`FileSink`]: ciphertext is read in 2 MiB blocks and
+//! hashed with SHA-256 in order (checked against the signed card as each file ends), then
+//! decrypted chunk by chunk in place on every core and written at its offset in a temporary
+//! file next to the destination. Only when every chunk authenticated *and* every file's
+//! hash matched the card is the temporary file renamed into place; on any failure it is
+//! removed, so no partial or unauthenticated output stays.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::card::Card;
-use crate::durable::DurableFile;
+use crate::direct::{AlignedBuf, OutFile};
 use crate::keyset::KeySet;
 use crate::manifest::{Manifest, ManifestFile, Output, MANIFEST_NAME};
-use crate::stream::{Geometry, CHUNK_CT};
-
-const BLOCK_CHUNKS: usize = 16;
+use crate::stream::{Geometry, CHUNK_CT, CHUNK_PLAIN, TAG_LEN};
 use crate::Error;
+
+/// Ciphertext read, hashed and decrypted at a time: 32 chunks, 2 MiB.
+const BLOCK_CT: usize = 32 * CHUNK_CT;
+/// The plaintext of a block.
+const BLOCK_PLAIN: usize = 32 * CHUNK_PLAIN;
 
 /// Why opening a release failed, with the file concerned.
 #[derive(Debug, thiserror::Error)]
@@ -165,104 +171,45 @@ pub fn open_file(
     dest: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), OpenError> {
-    let entry = card_entry(card, file)?;
-    let mut src = match File::open(ct_path) {
+    let ct_dir = ct_path.parent().unwrap_or(Path::new("."));
+    let mut sink = FileSink::create(card, keys, std::slice::from_ref(file), dest, ct_dir)?;
+    feed_part(&mut sink, 0, ct_path, progress)?;
+    sink.finish()
+}
+
+/// Read part `i` of `sink` from `path` in blocks and push them.
+fn feed_part(
+    sink: &mut FileSink,
+    i: usize,
+    path: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> std::result::Result<(), OpenError> {
+    let mut src = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(OpenError::Missing {
-                path: ct_path.into(),
-            })
+            return Err(OpenError::Missing { path: path.into() })
         }
-        Err(e) => return Err(Error::io(ct_path, e).into()),
+        Err(e) => return Err(Error::io(path, e).into()),
     };
-    let found = src.metadata().map_err(|e| Error::io(ct_path, e))?.len();
-    if found != entry.len {
+    let geo = sink.geometry(i);
+    let found = src.metadata().map_err(|e| Error::io(path, e))?.len();
+    if found != geo.ct_len {
         return Err(OpenError::WrongLength {
-            path: ct_path.into(),
+            path: path.into(),
             found,
-            expected: entry.len,
+            expected: geo.ct_len,
         });
     }
-    let mut dec = ChunkDecryptor::new(card, keys, file, ct_path)?;
-    let geo = dec.geo;
-    let tmp = prepare_partial(dest)?;
-    // Three stages: a thread reads and SHA-256-hashes ciphertext blocks, this thread
-    // decrypts them in place, a thread writes plaintext (flushed behind as it goes).
-    let (ct_tx, ct_rx) = sync_channel::<std::io::Result<Vec<u8>>>(4);
-    let (pt_tx, pt_rx) = sync_channel::<Vec<u8>>(4);
-    let reader = std::thread::Builder::new()
-        .name("reelseal-read".into())
-        .spawn(move || -> [u8; 32] {
-            let mut sha = Sha256::new();
-            let mut off = 0u64;
-            while off < geo.ct_len {
-                let len = (geo.ct_len - off).min((CHUNK_CT * BLOCK_CHUNKS) as u64) as usize;
-                let mut buf = vec![0u8; len];
-                let r = src.read_exact(&mut buf).map(|_| {
-                    sha.update(&buf);
-                    buf
-                });
-                let failed = r.is_err();
-                if ct_tx.send(r).is_err() || failed {
-                    break;
-                }
-                off += len as u64;
-            }
-            sha.finalize().into()
-        })
-        .map_err(|e| Error::io(ct_path, e))?;
-    let tmp_w = tmp.clone();
-    let writer = std::thread::Builder::new()
-        .name("reelseal-write".into())
-        .spawn(move || -> crate::Result<DurableFile> {
-            let mut out = DurableFile::create(&tmp_w)?;
-            for b in pt_rx {
-                if let Err(e) = out.write_all(&b) {
-                    out.abandon();
-                    return Err(e);
-                }
-            }
-            Ok(out)
-        })
-        .map_err(|e| Error::io(&tmp, e))?;
-
-    let decrypted = (|| -> std::result::Result<(), OpenError> {
-        while !dec.done() {
-            let mut block = match ct_rx.recv() {
-                Ok(Ok(b)) => b,
-                Ok(Err(e)) => return Err(Error::io(ct_path, e).into()),
-                Err(_) => {
-                    return Err(Error::io(ct_path, std::io::Error::other("reader stopped")).into())
-                }
-            };
-            dec.decrypt_block(&mut block)?;
-            progress(block.len() as u64);
-            if pt_tx.send(block).is_err() {
-                break; // the writer failed; its error is reported below
-            }
-        }
-        Ok(())
-    })();
-    drop(pt_tx);
-    drop(ct_rx);
-    let digest = reader
-        .join()
-        .map_err(|_| Error::io(ct_path, std::io::Error::other("reader thread panicked")))?;
-    let written = writer
-        .join()
-        .map_err(|_| Error::io(&tmp, std::io::Error::other("writer thread panicked")))?;
-    match (written, decrypted) {
-        (Ok(out), Ok(())) => finish_file(out, &digest, &entry.sha256, &tmp, dest, ct_path),
-        (Ok(out), Err(e)) => {
-            out.abandon();
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-        (Err(e), _) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e.into())
-        }
+    let mut off = 0u64;
+    while off < geo.ct_len {
+        let len = (geo.ct_len - off).min(BLOCK_CT as u64) as usize;
+        let mut buf = sink.buffer();
+        buf.resize(len, 0);
+        src.read_exact(&mut buf).map_err(|e| Error::io(path, e))?;
+        progress(sink.push(buf)?);
+        off += len as u64;
     }
+    Ok(())
 }
 
 fn card_entry<'a>(
@@ -329,62 +276,55 @@ impl ChunkDecryptor {
     /// success `block` holds their plaintext. On failure no plaintext of the bad chunk is
     /// kept and the error names it.
     pub fn decrypt_block(&mut self, block: &mut Vec<u8>) -> std::result::Result<(), OpenError> {
+        if let Err(e) = self.decrypt_at(self.next, block) {
+            block.clear();
+            return Err(e);
+        }
         let mut plain_len = 0usize;
         for start in (0..block.len()).step_by(CHUNK_CT) {
-            let end = (start + CHUNK_CT).min(block.len());
-            let index = self.next;
-            let ok = index < self.geo.chunks && self.geo.chunk_range(index).1 == end - start;
-            match ok.then(|| {
-                self.cipher
-                    .open_in_place(index, self.geo.is_last(index), &mut block[start..end])
-            }) {
-                Some(Ok(n)) => {
-                    block.copy_within(start..start + n, plain_len);
-                    plain_len += n;
-                }
-                _ => {
-                    block.clear();
-                    let (start, len) = self.geo.chunk_range(index.min(self.geo.chunks - 1));
-                    return Err(OpenError::Tampered {
-                        name: self.name.clone(),
-                        path: self.path.clone(),
-                        index,
-                        start,
-                        end: start + len as u64,
-                    });
-                }
-            }
+            let n = (block.len() - start).min(CHUNK_CT) - TAG_LEN;
+            block.copy_within(start..start + n, plain_len);
+            plain_len += n;
             self.next += 1;
         }
         block.truncate(plain_len);
         Ok(())
     }
-}
 
-/// Last step of writing a file: the ciphertext's SHA-256 must match the card's, then sync
-/// and rename into place; otherwise the partial file is removed.
-fn finish_file(
-    out: DurableFile,
-    digest: &[u8; 32],
-    expected: &[u8],
-    tmp: &Path,
-    dest: &Path,
-    ct_label: &Path,
-) -> std::result::Result<(), OpenError> {
-    let r = if !bool::from(digest.as_slice().ct_eq(expected)) {
-        out.abandon();
-        Err(OpenError::HashMismatch {
-            path: ct_label.into(),
-        })
-    } else {
-        out.finish()
-            .map_err(OpenError::from)
-            .and_then(|()| std::fs::rename(tmp, dest).map_err(|e| Error::io(dest, e).into()))
-    };
-    if r.is_err() {
-        let _ = std::fs::remove_file(tmp);
+    /// Decrypt in place the whole chunks held in `block`, the first being chunk `first`:
+    /// each chunk's plaintext is left at the start of its 64 KiB slot. On failure the bad
+    /// chunk is wiped and the error names it.
+    pub(crate) fn decrypt_at(
+        &self,
+        first: u64,
+        block: &mut [u8],
+    ) -> std::result::Result<(), OpenError> {
+        for (k, slot) in block.chunks_mut(CHUNK_CT).enumerate() {
+            let index = first + k as u64;
+            let fits = index < self.geo.chunks && self.geo.chunk_range(index).1 == slot.len();
+            if !fits
+                || self
+                    .cipher
+                    .open_in_place(index, self.geo.is_last(index), slot)
+                    .is_err()
+            {
+                slot.fill(0);
+                return Err(self.tampered(index));
+            }
+        }
+        Ok(())
     }
-    r
+
+    fn tampered(&self, index: u64) -> OpenError {
+        let (start, len) = self.geo.chunk_range(index.min(self.geo.chunks - 1));
+        OpenError::Tampered {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            index,
+            start,
+            end: start + len as u64,
+        }
+    }
 }
 
 /// Writes one output of a release (a file, or a track made of segment files) from
@@ -392,14 +332,71 @@ fn finish_file(
 /// stream; `open` from the payload folder): hashes each part against the card, decrypts,
 /// writes a partial file, and only [`FileSink::finish`] puts it under its real name.
 /// Dropped unfinished, it removes the partial file.
+///
+/// The work runs on every core: each pushed block's SHA-256 is taken in order (one block
+/// at a time, before anything touches it), then workers decrypt blocks in place in
+/// parallel and write their plaintext at its offset. A few blocks are in flight at most;
+/// a failure (a chunk that does not authenticate, a part whose hash is not the card's, a
+/// write error) is returned by a later [`FileSink::push`] or by [`FileSink::finish`],
+/// always the first one in stream order.
 pub struct FileSink {
-    parts: Vec<(ChunkDecryptor, Vec<u8>)>,
-    cur: usize,
-    sha: Sha256,
-    out: Option<DurableFile>,
+    parts: Arc<[SinkPart]>,
+    geos: Vec<Geometry>,
+    blocks: Option<SyncSender<Vec<u8>>>,
+    recycled: Receiver<Vec<u8>>,
+    pool: Option<JoinHandle<PoolOutcome>>,
+    out: Arc<OutFile>,
     tmp: PathBuf,
     dest: PathBuf,
+    done: bool,
 }
+
+/// One part of a [`FileSink`]'s output.
+struct SinkPart {
+    dec: ChunkDecryptor,
+    sha256: Vec<u8>,
+    /// Where its plaintext starts in the output.
+    plain_start: u64,
+}
+
+/// How the pool ended: its first error, and how far the parts got.
+struct PoolOutcome {
+    result: std::result::Result<(), OpenError>,
+    /// Index of the first part not complete, and its next chunk.
+    cur: usize,
+    next: u64,
+}
+
+/// A block on its way through the pool.
+struct SinkJob {
+    block: Vec<u8>,
+    part: usize,
+    first: u64,
+    /// Found while hashing, reported after the block's own chunks are checked.
+    failure: Option<OpenError>,
+    write: Write,
+    /// Its plaintext: where it goes, how long it is, how much the worker wrote.
+    at: u64,
+    plain: usize,
+    written: usize,
+}
+
+/// How a block's plaintext is written (see [`crate::direct`]). Direct writes need every
+/// block before to have been a whole 2 MiB block; the first block that is not switches
+/// the output to the page cache for good, and is itself written only once every block
+/// before it is on disk, so a cached page never races a direct write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// By the worker, straight to the disk (the output's unaligned end: in order).
+    Direct { last: bool },
+    /// By the worker, through the page cache.
+    Cached,
+    /// In order, through the page cache.
+    Deferred,
+}
+
+/// Blocks of ciphertext waiting to be hashed (besides the ones in the workers).
+const QUEUED: usize = 1;
 
 impl FileSink {
     /// Start writing the concatenation of `parts` to `dest`; `ct_dir` is where their
@@ -411,81 +408,272 @@ impl FileSink {
         dest: &Path,
         ct_dir: &Path,
     ) -> std::result::Result<Self, OpenError> {
+        let mut plain_start = 0u64;
         let parts = parts
             .iter()
             .map(|f| {
                 let dec = ChunkDecryptor::new(card, keys, f, &ct_dir.join(&f.ct_name))?;
-                Ok((dec, card_entry(card, f)?.sha256.clone()))
+                let start = plain_start;
+                plain_start += dec.geo.plain_len;
+                Ok(SinkPart {
+                    dec,
+                    sha256: card_entry(card, f)?.sha256.clone(),
+                    plain_start: start,
+                })
             })
             .collect::<std::result::Result<Vec<_>, OpenError>>()?;
+        let geos = parts.iter().map(|p| p.dec.geo).collect();
+        let parts: Arc<[SinkPart]> = parts.into();
         let tmp = prepare_partial(dest)?;
-        let out = DurableFile::create(&tmp)?;
+        // Direct writes need every block at a multiple of a block's plaintext: only when
+        // the output is one part (a track's parts start anywhere).
+        let offsets = if parts.len() == 1 {
+            BLOCK_PLAIN as u64
+        } else {
+            1
+        };
+        let out = Arc::new(OutFile::create(&tmp, plain_start, offsets)?);
+        let workers = crate::par::workers();
+        let (tx, rx) = sync_channel::<Vec<u8>>(QUEUED);
+        let (recycle_tx, recycled) = sync_channel::<Vec<u8>>(QUEUED + crate::par::buffers(workers));
+        let pool = {
+            let (parts, out) = (parts.clone(), out.clone());
+            std::thread::Builder::new()
+                .name("reelseal-open".into())
+                .spawn(move || decrypt_pool(&parts, &out, rx, recycle_tx, workers))
+                .map_err(|e| Error::io(&tmp, e))?
+        };
         Ok(FileSink {
             parts,
-            cur: 0,
-            sha: Sha256::new(),
-            out: Some(out),
+            geos,
+            blocks: Some(tx),
+            recycled,
+            pool: Some(pool),
+            out,
             tmp,
             dest: dest.to_path_buf(),
+            done: false,
         })
     }
 
     /// The ciphertext layout of part `i` (to read it chunk by chunk).
     pub fn geometry(&self, i: usize) -> Geometry {
-        self.parts[i].0.geo
+        self.geos[i]
+    }
+
+    /// A buffer for the next block: a recycled one when there is one (its length and
+    /// contents are left over: resize it and overwrite it), else a new empty one.
+    pub fn buffer(&self) -> Vec<u8> {
+        self.recycled.try_recv().unwrap_or_default()
     }
 
     /// Push the next whole chunks of the current part's ciphertext (never spanning two
-    /// parts); returns plaintext bytes written. A part's hash is checked as it completes.
-    pub fn push(&mut self, mut block: Vec<u8>) -> std::result::Result<u64, OpenError> {
-        let (dec, expected) = self
-            .parts
-            .get_mut(self.cur)
-            .ok_or_else(|| Error::malformed("output", "more ciphertext than the parts hold"))?;
-        self.sha.update(&block);
-        dec.decrypt_block(&mut block)?;
-        if dec.done() {
-            let digest: [u8; 32] = std::mem::take(&mut self.sha).finalize().into();
-            if !bool::from(digest.as_slice().ct_eq(expected)) {
-                return Err(OpenError::HashMismatch {
-                    path: dec.path.clone(),
-                });
+    /// parts); returns the plaintext bytes they hold. Blocks of 32 chunks (2 MiB) are
+    /// best: they are written straight to the disk. A part's hash is checked as it
+    /// completes. Waits while enough work is queued.
+    pub fn push(&mut self, block: Vec<u8>) -> std::result::Result<u64, OpenError> {
+        let chunks = block.len().div_ceil(CHUNK_CT);
+        let plain = block.len().saturating_sub(chunks * TAG_LEN) as u64;
+        if block.len() > BLOCK_CT {
+            for b in block.chunks(BLOCK_CT) {
+                self.send(b.to_vec())?;
             }
-            self.cur += 1;
+        } else {
+            self.send(block)?;
         }
-        self.out
-            .as_mut()
-            .expect("open until finished")
-            .write_all(&block)?;
-        Ok(block.len() as u64)
+        Ok(plain)
+    }
+
+    fn send(&mut self, block: Vec<u8>) -> std::result::Result<(), OpenError> {
+        match self.blocks.as_ref().map(|tx| tx.send(block)) {
+            Some(Ok(())) => Ok(()),
+            // The pool stopped: it has an error to tell.
+            _ => Err(self.stop().result.err().unwrap_or_else(more_than_the_parts)),
+        }
+    }
+
+    fn stop(&mut self) -> PoolOutcome {
+        self.blocks = None;
+        match self.pool.take().map(|h| h.join()) {
+            Some(Ok(o)) => o,
+            Some(Err(_)) => PoolOutcome {
+                result: Err(Error::io(
+                    &self.tmp,
+                    std::io::Error::other("decrypting thread panicked"),
+                )
+                .into()),
+                cur: 0,
+                next: 0,
+            },
+            None => PoolOutcome {
+                result: Err(Error::malformed("output", "already failed").into()),
+                cur: 0,
+                next: 0,
+            },
+        }
     }
 
     /// Every part complete and checked: put the file in place.
     pub fn finish(mut self) -> std::result::Result<(), OpenError> {
-        if let Some((dec, _)) = self.parts.get(self.cur) {
+        let outcome = self.stop();
+        outcome.result?;
+        if let Some(p) = self.parts.get(outcome.cur) {
             return Err(OpenError::WrongLength {
-                path: dec.path.clone(),
-                found: dec.next,
-                expected: dec.geo.chunks,
+                path: p.dec.path.clone(),
+                found: outcome.next,
+                expected: p.dec.geo.chunks,
             });
         }
-        let out = self.out.take().expect("open until finished");
-        let r = out.finish().map_err(OpenError::from).and_then(|()| {
-            std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e).into())
-        });
-        if r.is_err() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-        r
+        self.out.sync()?;
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
+        self.done = true;
+        Ok(())
     }
 }
 
 impl Drop for FileSink {
     fn drop(&mut self) {
-        if let Some(out) = self.out.take() {
-            out.abandon();
+        if !self.done {
+            if self.pool.is_some() {
+                self.stop();
+            }
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+/// The pool behind a [`FileSink`]: hash in order, decrypt and write in parallel.
+fn decrypt_pool(
+    parts: &[SinkPart],
+    out: &OutFile,
+    blocks: Receiver<Vec<u8>>,
+    recycle: SyncSender<Vec<u8>>,
+    workers: usize,
+) -> PoolOutcome {
+    let (mut cur, mut next) = (0usize, 0u64);
+    let (cur_at, next_at) = (&mut cur, &mut next);
+    let mut sha = Sha256::new();
+    let mut failed = false;
+    let mut direct = true;
+    // In order, one block at a time: check its chunk layout and hash it (before any
+    // worker decrypts it in place), and decide how it is written.
+    let next_job = move |_: &mut AlignedBuf| -> Option<SinkJob> {
+        if failed {
+            return None;
+        }
+        let block = blocks.recv().ok()?;
+        let (part, first) = (*cur_at, *next_at);
+        let mut last = false;
+        let failure = match parts.get(part) {
+            None => Some(more_than_the_parts()),
+            Some(p) => {
+                let f = p.hash_block(&block, next_at, &mut sha);
+                if f.is_none() && *next_at == p.dec.geo.chunks {
+                    last = part + 1 == parts.len();
+                    *cur_at += 1;
+                    *next_at = 0;
+                }
+                f
+            }
+        };
+        failed = failure.is_some();
+        let write = if !direct {
+            Write::Cached
+        } else if block.len() == BLOCK_CT || last {
+            Write::Direct { last }
+        } else {
+            direct = false;
+            Write::Deferred
+        };
+        let at = parts
+            .get(part)
+            .map_or(0, |p| p.plain_start + first * CHUNK_PLAIN as u64);
+        Some(SinkJob {
+            block,
+            part,
+            first,
+            failure,
+            write,
+            at,
+            plain: 0,
+            written: 0,
+        })
+    };
+    // In parallel: decrypt in place, gather the plaintext into an aligned buffer, write.
+    let work =
+        |job: &mut SinkJob, scratch: &mut AlignedBuf| -> std::result::Result<(), OpenError> {
+            let Some(p) = parts.get(job.part) else {
+                return Err(job.failure.take().unwrap_or_else(more_than_the_parts));
+            };
+            p.dec.decrypt_at(job.first, &mut job.block)?;
+            if let Some(f) = job.failure.take() {
+                return Err(f);
+            }
+            let plain = scratch.get();
+            for c in job.block.chunks(CHUNK_CT) {
+                let n = c.len() - TAG_LEN;
+                plain[job.plain..job.plain + n].copy_from_slice(&c[..n]);
+                job.plain += n;
+            }
+            let plain = &plain[..job.plain];
+            job.written = match job.write {
+                Write::Direct { last } => out.write_block(plain, job.at, last)?,
+                Write::Cached => {
+                    out.write_tail(plain, job.at)?;
+                    plain.len()
+                }
+                Write::Deferred => 0,
+            };
+            Ok(())
+        };
+    // In order: what is left to write (every block before is written by now).
+    let consume = |job: SinkJob,
+                   r: std::result::Result<(), OpenError>,
+                   scratch: &mut AlignedBuf|
+     -> std::result::Result<(), OpenError> {
+        r?;
+        if job.written < job.plain {
+            let rest = &scratch.get()[job.written..job.plain];
+            out.write_tail(rest, job.at + job.written as u64)?;
+        }
+        let _ = recycle.try_send(job.block);
+        Ok(())
+    };
+    let scratch = (0..crate::par::buffers(workers))
+        .map(|_| AlignedBuf::new(BLOCK_PLAIN))
+        .collect();
+    let result = crate::par::run_ordered(workers, scratch, next_job, work, consume);
+    PoolOutcome { result, cur, next }
+}
+
+fn more_than_the_parts() -> OpenError {
+    Error::malformed("output", "more ciphertext than the parts hold").into()
+}
+
+impl SinkPart {
+    /// Check that `block` holds whole chunks from chunk `*next` on and hash it; at the
+    /// part's end compare the hash with the card's. Advances `*next` past the block.
+    fn hash_block(&self, block: &[u8], next: &mut u64, sha: &mut Sha256) -> Option<OpenError> {
+        let geo = self.dec.geo;
+        let mut at = 0;
+        while at < block.len() {
+            let len = (block.len() - at).min(CHUNK_CT);
+            if *next >= geo.chunks || geo.chunk_range(*next).1 != len {
+                return Some(self.dec.tampered(*next));
+            }
+            at += len;
+            *next += 1;
+        }
+        sha.update(block);
+        if *next == geo.chunks {
+            let digest: [u8; 32] = std::mem::take(sha).finalize().into();
+            if !bool::from(digest.as_slice().ct_eq(&self.sha256)) {
+                return Some(OpenError::HashMismatch {
+                    path: self.dec.path.clone(),
+                });
+            }
+        }
+        None
     }
 }
 
@@ -509,31 +697,7 @@ fn open_parts(
 ) -> std::result::Result<(), OpenError> {
     let mut sink = FileSink::create(card, keys, &o.parts, dest, payload)?;
     for (i, part) in o.parts.iter().enumerate() {
-        let path = payload.join(&part.ct_name);
-        let mut src = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(OpenError::Missing { path })
-            }
-            Err(e) => return Err(Error::io(&path, e).into()),
-        };
-        let geo = sink.geometry(i);
-        let found = src.metadata().map_err(|e| Error::io(&path, e))?.len();
-        if found != geo.ct_len {
-            return Err(OpenError::WrongLength {
-                path,
-                found,
-                expected: geo.ct_len,
-            });
-        }
-        let mut off = 0u64;
-        while off < geo.ct_len {
-            let len = (geo.ct_len - off).min((CHUNK_CT * BLOCK_CHUNKS) as u64) as usize;
-            let mut buf = vec![0u8; len];
-            src.read_exact(&mut buf).map_err(|e| Error::io(&path, e))?;
-            progress(sink.push(buf)?);
-            off += len as u64;
-        }
+        feed_part(&mut sink, i, &payload.join(&part.ct_name), progress)?;
     }
     sink.finish()
 }

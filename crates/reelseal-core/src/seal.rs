@@ -1,26 +1,32 @@
 //! Sealing: encrypt film files and build the release's torrent in one streaming pass.
 //!
-//! Two threads share the work so the film is read once and memory stays flat: the
-//! calling thread reads, encrypts and SHA-256-hashes the ciphertext in ~1 MiB blocks; a
-//! second thread writes each block and feeds it to the SHA-1 piece hasher. A bounded
-//! channel (4 blocks) between them keeps memory constant whatever the film's size.
+//! Each file is cut into blocks of 32 chunks (2 MiB of ciphertext). Blocks are independent
+//! (a chunk's nonce is its index), so they are sealed on every core: a worker reads a
+//! block's plaintext straight into place (one `preadv`), encrypts it in place, hashes the
+//! torrent pieces it holds (files start on piece boundaries, so pieces of up to 2 MiB never
+//! straddle blocks) and writes it at its offset. The calling thread takes the blocks back in
+//! order for what is sequential — each file's SHA-256 for the card, longer pieces, progress
+//! — and a helper thread fsyncs each file once it is complete. Memory is a fixed handful of
+//! blocks whatever the film's size.
 //!
 //! [`seal_into`] fills a directory the caller created; making that directory appear
 //! atomically (temp name + rename) is the caller's job.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{IoSliceMut, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use crate::card::{Card, CardFile, SignedCard};
-use crate::durable::DurableFile;
+use crate::direct::{AlignedBuf, OutFile};
 use crate::keys::PublisherSecret;
 use crate::keyset::{KeySet, MAIN_KEY};
 use crate::manifest::{self, Manifest, ManifestFile, MANIFEST_NAME};
-use crate::stream::{self, FileCipher, CHUNK_PLAIN};
+use crate::stream::{self, FileCipher, CHUNK_PLAIN, TAG_LEN};
 use crate::torrent::{self, Info, Metainfo, PieceHasher};
 use crate::{Error, ReleaseId, Result, FORMAT_VERSION};
 
@@ -34,8 +40,6 @@ pub fn payload_dir(release_dir: &Path, torrent_name: &str) -> PathBuf {
 pub const TORRENT_FILE: &str = "release.torrent";
 /// The signed card in a release directory.
 pub const CARD_FILE: &str = "card.rscard";
-
-const BLOCK_CHUNKS: usize = 16;
 
 /// Where an input's plaintext comes from.
 #[derive(Clone)]
@@ -71,21 +75,6 @@ impl Source {
         match self {
             Source::File(p) | Source::Sealed { path: p, .. } => p,
         }
-    }
-    fn open(&self) -> Result<Box<dyn Read>> {
-        let f = File::open(self.path()).map_err(|e| Error::io(self.path(), e))?;
-        Ok(match self {
-            Source::File(_) => Box::new(f),
-            Source::Sealed {
-                key,
-                nonce,
-                release,
-                path,
-            } => {
-                let cipher = FileCipher::new(key, nonce, release, stream::Purpose::Payload);
-                Box::new(stream::StreamReader::new(f, cipher).map_err(|e| Error::io(path, e))?)
-            }
-        })
     }
 }
 
@@ -232,55 +221,351 @@ pub struct Sealed {
     pub manifest: Manifest,
 }
 
-/// What flows down the pipeline, in order.
-enum Msg {
-    /// Start a new ciphertext file.
-    Open(PathBuf),
-    /// Ciphertext bytes of the current file.
-    Data(Vec<u8>),
-    /// End of the current file; `pad` zero bytes follow it in the torrent.
-    End { pad: u64 },
+/// Ciphertext chunks per block: a block (2 MiB of ciphertext) is the unit of parallel work,
+/// of reading (one `preadv`) and of writing (one `pwrite`).
+const BLOCK_CHUNKS: u64 = 32;
+const BLOCK_CT: usize = BLOCK_CHUNKS as usize * stream::CHUNK_CT;
+
+/// One payload file being sealed, shared by the workers sealing its blocks.
+struct SealFile {
+    src: File,
+    src_path: PathBuf,
+    /// For a file of an earlier release, its cipher: each chunk is decrypted in place and
+    /// sealed again under the new key (the chunk layout is the same).
+    resealed: Option<FileCipher>,
+    dst: OutFile,
+    cipher: FileCipher,
+    plain_len: u64,
+    chunks: u64,
+    blocks: u64,
+    /// Zero bytes that follow it in the torrent, up to the next piece boundary.
+    pad: u64,
 }
 
-/// Stage 2: SHA-1 piece hashes over the whole torrent and SHA-256 per file; passes every
-/// message on to the writer unchanged.
-fn hash_stage(rx: Receiver<Msg>, tx: SyncSender<Msg>, piece: u64) -> (Vec<u8>, Vec<[u8; 32]>) {
-    let mut pieces = PieceHasher::new(piece);
+/// A block of one file, or the failure to open the next file (reported in order).
+enum Job {
+    Block { file: Arc<SealFile>, block: u64 },
+    Failed(Option<Error>),
+}
+
+/// What a worker did with a block.
+struct BlockDone {
+    ct_len: usize,
+    /// Bytes of it written; the rest (the file's unaligned end) is written in order.
+    written: usize,
+    plain: u64,
+    /// SHA-1 of each piece the block holds (when pieces are no longer than a block).
+    pieces: Vec<[u8; 20]>,
+}
+
+fn changed(path: &Path, how: String) -> Error {
+    Error::io(
+        path,
+        std::io::Error::other(format!(
+            "the file changed while sealing ({how}); seal again once it is complete"
+        )),
+    )
+}
+
+/// Open input `inp` and create its ciphertext file.
+fn open_seal_file(
+    inp: &Input,
+    mf: &ManifestFile,
+    keys: &KeySet,
+    release: &ReleaseId,
+    payload: &Path,
+    pad: u64,
+) -> Result<SealFile> {
+    let cipher = mf.cipher(keys, release)?;
+    let src_path = inp.source.path().to_path_buf();
+    let src = File::open(&src_path).map_err(|e| Error::io(&src_path, e))?;
+    let resealed = match &inp.source {
+        Source::File(_) => None,
+        Source::Sealed {
+            key,
+            nonce,
+            release,
+            ..
+        } => {
+            let len = src.metadata().map_err(|e| Error::io(&src_path, e))?.len();
+            let want = stream::ciphertext_len(inp.size);
+            if len != want {
+                return Err(changed(
+                    &src_path,
+                    format!("{want} bytes of ciphertext expected, {len} found"),
+                ));
+            }
+            Some(FileCipher::new(
+                key,
+                nonce,
+                release,
+                stream::Purpose::Payload,
+            ))
+        }
+    };
+    let dst = OutFile::create(
+        &payload.join(&mf.ct_name),
+        stream::ciphertext_len(inp.size),
+        BLOCK_CT as u64,
+    )?;
+    // The size listed up front fixes which chunk is last; a file that changes meanwhile is
+    // caught when its blocks are read and refused.
+    let chunks = inp.size.div_ceil(CHUNK_PLAIN as u64).max(1);
+    Ok(SealFile {
+        src,
+        src_path,
+        resealed,
+        dst,
+        cipher,
+        plain_len: inp.size,
+        chunks,
+        blocks: chunks.div_ceil(BLOCK_CHUNKS),
+        pad,
+    })
+}
+
+static ZEROS: [u8; 1 << 16] = [0; 1 << 16];
+
+/// Read, encrypt, piece-hash and write one block of `f` (runs on a worker). Plaintext is
+/// read straight into its place in the ciphertext block (one `preadv` with a slice per
+/// chunk, leaving room for the tags) and sealed in place: no copies.
+fn seal_block(
+    f: &SealFile,
+    block: u64,
+    buf: &mut AlignedBuf,
+    piece: Option<usize>,
+) -> Result<BlockDone> {
+    let c0 = block * BLOCK_CHUNKS;
+    let c1 = (c0 + BLOCK_CHUNKS).min(f.chunks);
+    let plain_off = c0 * CHUNK_PLAIN as u64;
+    let plain = (f.plain_len - plain_off).min((c1 - c0) * CHUNK_PLAIN as u64);
+    let ct_len = plain as usize + (c1 - c0) as usize * TAG_LEN;
+    let data = &mut buf.get()[..ct_len];
+    let last_block = c1 == f.chunks;
+    match &f.resealed {
+        None => {
+            let mut slots: Vec<IoSliceMut<'_>> = data
+                .chunks_mut(stream::CHUNK_CT)
+                .map(|s| {
+                    let n = s.len() - TAG_LEN;
+                    IoSliceMut::new(&mut s[..n])
+                })
+                .collect();
+            let got =
+                pread_full(&f.src, &mut slots, plain_off).map_err(|e| Error::io(&f.src_path, e))?;
+            if got != plain {
+                return Err(changed(
+                    &f.src_path,
+                    format!("{} bytes when listed, fewer when read", f.plain_len),
+                ));
+            }
+            if last_block && read_one(&f.src, f.plain_len, &f.src_path)? {
+                return Err(changed(
+                    &f.src_path,
+                    format!("it grew beyond the {} bytes listed", f.plain_len),
+                ));
+            }
+        }
+        Some(old) => {
+            let off = c0 * stream::CHUNK_CT as u64;
+            f.src.read_exact_at(data, off).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    changed(&f.src_path, "it is shorter than when listed".into())
+                } else {
+                    Error::io(&f.src_path, e)
+                }
+            })?;
+            if last_block && read_one(&f.src, off + ct_len as u64, &f.src_path)? {
+                return Err(changed(&f.src_path, "it grew".into()));
+            }
+            for (k, slot) in data.chunks_mut(stream::CHUNK_CT).enumerate() {
+                let i = c0 + k as u64;
+                old.open_in_place(i, i + 1 == f.chunks, slot)
+                    .map_err(|e| Error::io(&f.src_path, e.into()))?;
+            }
+        }
+    }
+    for (k, slot) in data.chunks_mut(stream::CHUNK_CT).enumerate() {
+        let i = c0 + k as u64;
+        let (text, tag) = slot.split_at_mut(slot.len() - TAG_LEN);
+        tag.copy_from_slice(&f.cipher.seal_in_place(i, i + 1 == f.chunks, text));
+    }
+    let mut pieces = Vec::new();
+    if let Some(p) = piece {
+        // Files start on piece boundaries and blocks hold whole pieces, so every piece
+        // but a file's last is inside one block; the last is topped up with the padding.
+        pieces.reserve(ct_len.div_ceil(p));
+        for w in data.chunks(p) {
+            let mut h = Sha1::new();
+            h.update(w);
+            if last_block && w.len() < p {
+                let mut z = f.pad;
+                while z > 0 {
+                    let k = z.min(ZEROS.len() as u64) as usize;
+                    h.update(&ZEROS[..k]);
+                    z -= k as u64;
+                }
+            }
+            pieces.push(h.finalize().into());
+        }
+    }
+    let written = f
+        .dst
+        .write_block(data, c0 * stream::CHUNK_CT as u64, last_block)?;
+    Ok(BlockDone {
+        ct_len,
+        written,
+        plain,
+        pieces,
+    })
+}
+
+/// `preadv` until the slices are full or the file ends; returns the bytes read.
+fn pread_full(f: &File, mut slots: &mut [IoSliceMut<'_>], mut off: u64) -> std::io::Result<u64> {
+    let mut total = 0u64;
+    while !slots.is_empty() {
+        match rustix::io::preadv(f, slots, off) {
+            Ok(0) => break,
+            Ok(n) => {
+                total += n as u64;
+                off += n as u64;
+                IoSliceMut::advance_slices(&mut slots, n);
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(total)
+}
+
+/// Is there a byte at `off`?
+fn read_one(f: &File, off: u64, path: &Path) -> Result<bool> {
+    loop {
+        match f.read_at(&mut [0u8; 1], off) {
+            Ok(n) => return Ok(n > 0),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+}
+
+/// What the in-order part of the pipeline collects.
+#[derive(Default)]
+struct Hashed {
+    pieces: Vec<u8>,
+    digests: Vec<[u8; 32]>,
+    ct_lens: Vec<u64>,
+}
+
+/// Seal every input into `payload`, in parallel blocks. Returns the piece hashes (after
+/// `pieces`, the manifest's) and each file's SHA-256 and ciphertext length, in order.
+#[allow(clippy::too_many_arguments)]
+fn seal_payload(
+    inputs: &[Input],
+    files: &[ManifestFile],
+    keys: &KeySet,
+    release: &ReleaseId,
+    payload: &Path,
+    pads: &[u64],
+    piece: u64,
+    mut hashed: Hashed,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Hashed> {
+    let par_piece = (piece <= BLOCK_CT as u64).then_some(piece as usize);
+    // Each file is fsynced by this thread as soon as all of it is written.
+    let (sync_tx, sync_rx) = std::sync::mpsc::channel::<Arc<SealFile>>();
+    let syncer = std::thread::Builder::new()
+        .name("reelseal-sync".into())
+        .spawn(move || -> Result<()> {
+            for f in sync_rx {
+                f.dst.sync()?;
+            }
+            Ok(())
+        })
+        .map_err(|e| Error::io(payload, e))?;
+
+    let mut next_input = 0usize;
+    let mut cur: Option<(Arc<SealFile>, u64)> = None;
+    let mut failed = false;
+    let next_job = |_: &mut AlignedBuf| -> Option<Job> {
+        loop {
+            if failed {
+                return None;
+            }
+            if let Some((f, b)) = &mut cur {
+                if *b < f.blocks {
+                    *b += 1;
+                    return Some(Job::Block {
+                        file: f.clone(),
+                        block: *b - 1,
+                    });
+                }
+                cur = None;
+            }
+            let i = next_input;
+            let (inp, mf) = (inputs.get(i)?, files.get(i)?);
+            next_input += 1;
+            match open_seal_file(inp, mf, keys, release, payload, pads[i]) {
+                Ok(f) => cur = Some((Arc::new(f), 0)),
+                Err(e) => {
+                    failed = true;
+                    return Some(Job::Failed(Some(e)));
+                }
+            }
+        }
+    };
+    let work = |job: &mut Job, buf: &mut AlignedBuf| match job {
+        Job::Block { file, block } => seal_block(file, *block, buf, par_piece),
+        Job::Failed(e) => Err(e.take().expect("a failed job runs once")),
+    };
     let mut sha = Sha256::new();
-    let mut digests = Vec::new();
-    for m in rx {
-        match &m {
-            Msg::Open(_) => sha = Sha256::new(),
-            Msg::Data(b) => {
-                pieces.update(b);
-                sha.update(b);
-            }
-            Msg::End { pad } => {
-                pieces.zeros(*pad);
-                digests.push(std::mem::take(&mut sha).finalize().into());
-            }
+    let mut big = PieceHasher::new(piece);
+    let consume = |job: Job, r: Result<BlockDone>, buf: &mut AlignedBuf| -> Result<()> {
+        let done = r?;
+        let Job::Block { file, block } = job else {
+            unreachable!("a failed job returns its error")
+        };
+        let data = &buf.get()[..done.ct_len];
+        if done.written < data.len() {
+            // The file's end, after all its blocks.
+            let off = block * BLOCK_CT as u64 + done.written as u64;
+            file.dst.write_tail(&data[done.written..], off)?;
         }
-        if tx.send(m).is_err() {
-            break; // the writer failed; its error is reported
-        }
-    }
-    (pieces.finish(), digests)
-}
-
-/// Stage 3: write files (flushed to disk behind the writer as they grow).
-fn write_stage(rx: Receiver<Msg>, recycle: SyncSender<Vec<u8>>) -> Result<()> {
-    let mut cur: Option<DurableFile> = None;
-    for m in rx {
-        match m {
-            Msg::Open(path) => cur = Some(DurableFile::create(&path)?),
-            Msg::Data(b) => {
-                cur.as_mut().expect("Open comes first").write_all(&b)?;
-                let _ = recycle.try_send(b);
+        sha.update(data);
+        if par_piece.is_some() {
+            for p in &done.pieces {
+                hashed.pieces.extend_from_slice(p);
             }
-            Msg::End { .. } => cur.take().expect("Open comes first").finish()?,
+        } else {
+            big.update(data);
         }
-    }
-    Ok(())
+        progress(done.plain);
+        if block + 1 == file.blocks {
+            hashed
+                .digests
+                .push(std::mem::take(&mut sha).finalize().into());
+            hashed.ct_lens.push(stream::ciphertext_len(file.plain_len));
+            if par_piece.is_none() {
+                big.zeros(file.pad);
+                let h = std::mem::replace(&mut big, PieceHasher::new(piece));
+                hashed.pieces.extend_from_slice(&h.finish());
+            }
+            let _ = sync_tx.send(file); // a sync failure is reported below
+        }
+        Ok(())
+    };
+    let workers = crate::par::workers();
+    let buffers = (0..crate::par::buffers(workers))
+        .map(|_| AlignedBuf::new(BLOCK_CT))
+        .collect();
+    let sealed = crate::par::run_ordered(workers, buffers, next_job, work, consume);
+    drop(sync_tx);
+    let synced = syncer
+        .join()
+        .map_err(|_| Error::io(payload, std::io::Error::other("sync thread panicked")))?;
+    sealed?;
+    synced?;
+    Ok(hashed)
 }
 
 /// Seal `inputs` into the (existing, empty) directory `dir`. `progress` is called with the
@@ -378,72 +663,51 @@ pub fn seal_into(
         None => torrent::auto_piece_length(total),
     };
 
-    // Three stages on bounded channels: this thread reads and encrypts, one thread hashes,
-    // one writes. Memory is a handful of 1 MiB blocks whatever the film's size.
-    let (hash_tx, hash_rx) = sync_channel::<Msg>(4);
-    let (write_tx, write_rx) = sync_channel::<Msg>(4);
-    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(8);
-    let hasher = std::thread::Builder::new()
-        .name("reelseal-hash".into())
-        .spawn(move || hash_stage(hash_rx, write_tx, piece))
-        .map_err(|e| Error::io(dir, e))?;
-    let writer = std::thread::Builder::new()
-        .name("reelseal-write".into())
-        .spawn(move || write_stage(write_rx, recycle_tx))
-        .map_err(|e| Error::io(dir, e))?;
-
-    let mut ct_lens = Vec::with_capacity(sizes.len());
-    let result = (|| -> Result<()> {
-        let n = inputs.len();
-        let send = |m: Msg| hash_tx.send(m).is_ok();
-        // The manifest (small, already encrypted) first.
-        let mut end = manifest_ct.len() as u64;
-        let pad = pad_if_more(end, piece, true);
+    // Torrent layout: every file but the last is padded to the next piece boundary.
+    let mut end = manifest_ct.len() as u64;
+    let mut pad_after = |len: u64, more: bool| {
+        end += len;
+        let pad = if more {
+            torrent::padding_after(end, piece)
+        } else {
+            0
+        };
         end += pad;
-        if !(send(Msg::Open(payload.join(MANIFEST_NAME)))
-            && send(Msg::Data(manifest_ct.clone()))
-            && send(Msg::End { pad }))
-        {
-            return Ok(());
-        }
-        ct_lens.push(manifest_ct.len() as u64);
-        for (i, (inp, mf)) in inputs.iter().zip(&manifest.files).enumerate() {
-            if !send(Msg::Open(payload.join(&mf.ct_name))) {
-                return Ok(());
-            }
-            let cipher = mf.cipher(&keys, &release)?;
-            let Some(len) = encrypt_file(
-                &inp.source,
-                inp.size,
-                cipher,
-                &hash_tx,
-                &recycle_rx,
-                progress,
-            )?
-            else {
-                return Ok(());
-            };
-            end += len;
-            let pad = pad_if_more(end, piece, i + 1 < n);
-            end += pad;
-            if !send(Msg::End { pad }) {
-                return Ok(());
-            }
-            ct_lens.push(len);
-        }
-        Ok(())
-    })();
-    drop(hash_tx);
-    let hashed = hasher
-        .join()
-        .map_err(|_| Error::io(dir, std::io::Error::other("hash thread panicked")))?;
-    let written = writer
-        .join()
-        .map_err(|_| Error::io(dir, std::io::Error::other("writer thread panicked")))?;
-    // A writer failure (disk full…) explains any reader-side symptom, so it wins.
-    written?;
-    result?;
-    let (pieces, digests) = hashed;
+        pad
+    };
+    let manifest_pad = pad_after(0, !inputs.is_empty());
+    let pads: Vec<u64> = manifest
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| pad_after(f.ct_len(), i + 1 < inputs.len()))
+        .collect();
+
+    // The manifest (small, already encrypted) first, then the payload in parallel blocks.
+    write_synced(&payload.join(MANIFEST_NAME), &manifest_ct)?;
+    let mut first = PieceHasher::new(piece);
+    first.update(&manifest_ct);
+    first.zeros(manifest_pad);
+    let hashed = Hashed {
+        pieces: first.finish(),
+        digests: vec![Sha256::digest(&manifest_ct).into()],
+        ct_lens: vec![manifest_ct.len() as u64],
+    };
+    let Hashed {
+        pieces,
+        digests,
+        ct_lens,
+    } = seal_payload(
+        inputs,
+        &manifest.files,
+        &keys,
+        &release,
+        &payload,
+        &pads,
+        piece,
+        hashed,
+        progress,
+    )?;
     let card_files: Vec<CardFile> = sizes
         .iter()
         .zip(&ct_lens)
@@ -501,91 +765,6 @@ pub fn seal_into(
         torrent_name,
         manifest,
     })
-}
-
-fn pad_if_more(end: u64, piece: u64, more: bool) -> u64 {
-    if more {
-        torrent::padding_after(end, piece)
-    } else {
-        0
-    }
-}
-
-/// Read, encrypt and send one file. Plaintext is read straight into the outgoing block and
-/// sealed in place. Returns the ciphertext length, or `None` if the pipeline stopped.
-fn encrypt_file(
-    source: &Source,
-    expected: u64,
-    cipher: FileCipher,
-    tx: &SyncSender<Msg>,
-    recycle: &Receiver<Vec<u8>>,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Option<u64>> {
-    let src = source.path();
-    let mut f = source.open()?;
-    // The size listed up front fixes which chunk is last; a file that changes meanwhile is
-    // caught below and refused.
-    let chunks = expected.div_ceil(CHUNK_PLAIN as u64).max(1);
-    let changed = |how: String| {
-        Error::io(
-            src,
-            std::io::Error::other(format!(
-                "the file changed while sealing ({how}); seal again once it is complete"
-            )),
-        )
-    };
-    let mut remaining = expected;
-    let mut ct_total = 0u64;
-    let mut index = 0u64;
-    while index < chunks {
-        let mut block = recycle
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(stream::CHUNK_CT * BLOCK_CHUNKS));
-        block.clear();
-        let mut plain_in_block = 0u64;
-        for _ in 0..BLOCK_CHUNKS {
-            if index == chunks {
-                break;
-            }
-            let take = remaining.min(CHUNK_PLAIN as u64) as usize;
-            let start = block.len();
-            block.resize(start + take, 0);
-            if read_full(&mut *f, &mut block[start..], src)? != take {
-                return Err(changed(format!(
-                    "{expected} bytes when listed, fewer when read"
-                )));
-            }
-            let tag = cipher.seal_in_place(index, index + 1 == chunks, &mut block[start..]);
-            block.extend_from_slice(&tag);
-            remaining -= take as u64;
-            plain_in_block += take as u64;
-            index += 1;
-        }
-        progress(plain_in_block);
-        ct_total += block.len() as u64;
-        if tx.send(Msg::Data(block)).is_err() {
-            return Ok(None);
-        }
-    }
-    if read_full(&mut *f, &mut [0u8; 1], src)? != 0 {
-        return Err(changed(format!(
-            "it grew beyond the {expected} bytes listed"
-        )));
-    }
-    Ok(Some(ct_total))
-}
-
-fn read_full(f: &mut dyn Read, buf: &mut [u8], path: &Path) -> Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
-    }
-    Ok(n)
 }
 
 fn write_synced(path: &Path, data: &[u8]) -> Result<()> {

@@ -69,6 +69,13 @@ impl Validity {
         Self::new(nb, na)
     }
 
+    /// A window of `duration` seconds from `start` (or from `now` when open at the start):
+    /// `--valid-for 7d`.
+    pub fn lasting(start: Option<i64>, duration: i64, now: i64) -> Result<Self> {
+        let from = start.unwrap_or(now);
+        Self::new(start, Some(from.saturating_add(duration)))
+    }
+
     /// Fill the ends this window leaves open from `default`, keeping the result valid.
     pub fn or(self, default: Validity) -> Result<Self> {
         Self::new(
@@ -118,11 +125,34 @@ pub enum End {
     Finish,
 }
 
-/// Parse RFC 3339 (`2027-03-01T09:00:00Z`) or a plain date (`2027-03-01`, UTC).
+/// Parse what people type: RFC 3339 with a zone (`2027-03-01T09:00:00Z`,
+/// `2027-03-01T09:00:00+01:00`), a local date and time (`2027-03-01 09:00`,
+/// `2027-03-01T09:00:30`, in this machine's time zone), or a plain date (`2027-03-01`,
+/// the whole day in UTC).
 pub fn parse_time(s: &str, end: End) -> Result<i64> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp());
+    }
+    for f in [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            return match chrono::Local.from_local_datetime(&naive) {
+                chrono::LocalResult::Single(t) => Ok(t.timestamp()),
+                chrono::LocalResult::Ambiguous(a, b) => Ok(match end {
+                    End::Start => a.timestamp().min(b.timestamp()),
+                    End::Finish => a.timestamp().max(b.timestamp()),
+                }),
+                chrono::LocalResult::None => Err(Error::malformed(
+                    "time",
+                    format!("{s:?} does not exist in this machine's time zone (a daylight-saving gap); give a zone, e.g. {s}Z"),
+                )),
+            };
+        }
     }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         let t = match end {
@@ -134,7 +164,7 @@ pub fn parse_time(s: &str, end: End) -> Result<i64> {
     }
     Err(Error::malformed(
         "time",
-        format!("cannot read {s:?}: use a date like 2027-03-01 or RFC 3339 like 2027-03-01T09:00:00Z (UTC)"),
+        format!("cannot read {s:?}: use a date like 2027-03-01 (UTC), a local time like \"2027-03-01 09:00\", or RFC 3339 like 2027-03-01T09:00:00+01:00"),
     ))
 }
 
@@ -142,6 +172,17 @@ pub fn parse_time(s: &str, end: End) -> Result<i64> {
 pub fn fmt_time(t: i64) -> String {
     DateTime::<Utc>::from_timestamp(t, 0)
         .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// Unix seconds in this machine's time zone, for people: `Mon 1 Mar 2027 10:00 +01:00`.
+pub fn fmt_local(t: i64) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .map(|d| {
+            d.with_timezone(&chrono::Local)
+                .format("%a %-d %b %Y %H:%M %:z")
+                .to_string()
+        })
         .unwrap_or_else(|| t.to_string())
 }
 
@@ -183,6 +224,34 @@ mod tests {
             Validity::new(Some(10), Some(15)).unwrap()
         );
         assert!(Validity::new(Some(30), None).unwrap().or(d).is_err());
+    }
+
+    #[test]
+    fn local_times_and_durations() {
+        // A zone given wins; a local time is this machine's (TZ may be anything here).
+        let z = parse_time("2027-03-01T09:00:00+01:00", End::Start).unwrap();
+        assert_eq!(fmt_time(z), "2027-03-01T08:00:00Z");
+        let local = parse_time("2027-03-01 09:00", End::Start).unwrap();
+        let expect = chrono::Local
+            .from_local_datetime(
+                &chrono::NaiveDate::from_ymd_opt(2027, 3, 1)
+                    .unwrap()
+                    .and_hms_opt(9, 0, 0)
+                    .unwrap(),
+            )
+            .single()
+            .unwrap()
+            .timestamp();
+        assert_eq!(local, expect);
+        let w = Validity::lasting(Some(100), 7 * 86_400, 0).unwrap();
+        assert_eq!(
+            (w.not_before(), w.not_after()),
+            (Some(100), Some(100 + 7 * 86_400))
+        );
+        assert_eq!(
+            Validity::lasting(None, 10, 50).unwrap().not_after(),
+            Some(60)
+        );
     }
 
     #[test]

@@ -16,6 +16,12 @@ pub const RENEW: &str = "/v1/renew";
 pub const REVOKE: &str = "/v1/revoke";
 /// `GET` (admin) — the audit log.
 pub const AUDIT: &str = "/v1/audit";
+/// `GET` — the process answers ([`HealthResponse`] `ok`).
+pub const HEALTHZ: &str = "/healthz";
+/// `GET` — the process and its database answer ([`HealthResponse`] `ready`, else 503).
+pub const READYZ: &str = "/readyz";
+/// `GET` — Prometheus metrics (text exposition format).
+pub const METRICS: &str = "/metrics";
 
 /// `GET` — whether release `id` was superseded.
 pub fn newest_path(release_hex: &str) -> String {
@@ -35,6 +41,13 @@ pub fn grants_path(release_hex: &str) -> String {
 pub struct ErrorBody {
     /// What went wrong and what to do.
     pub error: String,
+}
+
+/// Answer of [`HEALTHZ`] and [`READYZ`].
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HealthResponse {
+    /// `ok` (healthz) or `ready` (readyz).
+    pub status: String,
 }
 
 /// Body of [`REDEEM`].

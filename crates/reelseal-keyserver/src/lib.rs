@@ -6,9 +6,10 @@
 //! checked against `docs/keyserver.openapi.yaml` by this crate's tests, so the three cannot
 //! drift apart.
 //!
-//! Storage sits behind the [`store::Store`] trait; [`store::SqliteStore`] serves the
-//! publisher's own SQLite ledger. Issuing a grant is not the store's job: the server calls
-//! `reelseal_core::issue`, the same function `reelseal grant` uses.
+//! Storage sits behind the [`store::Store`] trait: [`store::SqliteStore`] serves the
+//! publisher's own SQLite ledger from one process; [`store::PgStore`] serves a PostgreSQL
+//! database shared by any number of stateless replicas. Issuing a grant is not the store's
+//! job: the server calls `reelseal_core::issue`, the same function `reelseal grant` uses.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -20,4 +21,4 @@ pub mod store;
 
 pub use client::{Client, ClientError};
 pub use server::{serve, ServeError, ServeOptions};
-pub use store::{SqliteStore, Store, StoreError};
+pub use store::{PgError, PgStore, SqliteStore, Store, StoreError};

@@ -87,6 +87,7 @@ fn api_types_match_the_openapi_document() {
     check::<RevokeRequest>(&spec, &mut errors);
     check::<RevokeResponse>(&spec, &mut errors);
     check::<AuditEntry>(&spec, &mut errors);
+    check::<HealthResponse>(&spec, &mut errors);
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
@@ -101,6 +102,9 @@ fn every_route_is_documented() {
         RENEW.to_string(),
         REVOKE.to_string(),
         AUDIT.to_string(),
+        HEALTHZ.to_string(),
+        READYZ.to_string(),
+        METRICS.to_string(),
         newest_path("{id}"),
         codes_path("{id}"),
         grants_path("{id}"),
@@ -109,7 +113,7 @@ fn every_route_is_documented() {
     }
     assert_eq!(
         documented.len(),
-        9,
+        12,
         "the spec documents routes the server lacks"
     );
 }

@@ -6,7 +6,8 @@ use reelseal_core::ReleaseId;
 use rusqlite::{params, OptionalExtension};
 
 use crate::grants::{describe, insert_grant};
-use crate::{sql_err, GrantRow, Ledger, LedgerError, Result};
+use crate::{conv, sql_err, GrantRow, Ledger, LedgerError, Result};
+use reelseal_core::GrantId;
 
 /// Why a code did not produce a new grant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +29,87 @@ pub struct FreshCode {
     pub release: ReleaseId,
     /// The window of the grant it turns into.
     pub validity: Validity,
+}
+
+/// A stored code as any store reads it, for [`code_status`].
+#[derive(Clone, Debug)]
+pub struct CodeRecord {
+    /// The release id, hex.
+    pub release: String,
+    /// Window start of the grant it turns into.
+    pub not_before: Option<i64>,
+    /// Window end (the code expires then too).
+    pub not_after: Option<i64>,
+    /// The viewer key (`rsview1…`) that redeemed it and the grant bytes it got.
+    pub redeemed_by: Option<(String, Vec<u8>)>,
+}
+
+/// The one rule for what a code lookup means, shared by every store: unknown; already
+/// redeemed by this viewer (their grant again) or by another (taken); expired (a code may
+/// be redeemed before its grant's window opens, never after it closed); or fresh.
+pub fn code_status(
+    row: Option<CodeRecord>,
+    viewer: &ViewerPublic,
+    now: i64,
+) -> Result<std::result::Result<FreshCode, Redemption>> {
+    let Some(row) = row else {
+        return Ok(Err(Redemption::Unknown));
+    };
+    if let Some((who, grant)) = row.redeemed_by {
+        if who != viewer.to_bech32() {
+            return Ok(Err(Redemption::Taken));
+        }
+        if grant.is_empty() {
+            return Err(LedgerError::Corrupt(
+                "code".into(),
+                "redeemed, but its grant is missing".into(),
+            ));
+        }
+        return Ok(Err(Redemption::Again(grant)));
+    }
+    let corrupt = |e: reelseal_core::Error| LedgerError::Corrupt("code".into(), e.to_string());
+    let validity = Validity::new(row.not_before, row.not_after).map_err(corrupt)?;
+    if let Window::Expired(t) = validity.check(now) {
+        return Ok(Err(Redemption::Expired(t)));
+    }
+    let release = ReleaseId::from_hex(&row.release).map_err(corrupt)?;
+    Ok(Ok(FreshCode { release, validity }))
+}
+
+/// What a redemption that lost the race (the conditional update bound nothing) answers:
+/// the winner's status for this viewer; a code still looking fresh cannot happen, since
+/// codes are never unbound, so it reads as unknown (it vanished).
+pub fn lost_race(status: std::result::Result<FreshCode, Redemption>) -> Redemption {
+    match status {
+        Err(r) => r,
+        Ok(_) => Redemption::Unknown,
+    }
+}
+
+/// A code as the ledger stores it (by hash), for syncing to another store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRow {
+    /// SHA-256 of the normalised code.
+    pub hash: [u8; 32],
+    /// The release it is for.
+    pub release: ReleaseId,
+    /// The window of the grant it turns into.
+    pub validity: Validity,
+    /// When it was made.
+    pub created: i64,
+    /// Who redeemed it, if anyone.
+    pub redeemed: Option<CodeRedeemed>,
+}
+
+/// A redemption: the viewer who owns a code and the grant they got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRedeemed {
+    /// The viewer key.
+    pub viewer: ViewerPublic,
+    /// The grant made for them.
+    pub grant: GrantId,
+    /// When.
+    pub time: i64,
 }
 
 impl Ledger {
@@ -77,47 +159,119 @@ impl Ledger {
         viewer: &ViewerPublic,
         now: i64,
     ) -> Result<std::result::Result<FreshCode, Redemption>> {
-        type CodeRow = (
-            String,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-        );
-        let row: Option<CodeRow> = self
+        let row: Option<CodeRecord> = self
             .conn
             .query_row(
-                "SELECT release_id,not_before,not_after,viewer,grant_id FROM codes WHERE code_hash = ?1",
+                "SELECT c.release_id,c.not_before,c.not_after,c.viewer,g.grant_bytes FROM codes c LEFT JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = ?1",
                 [&code_hash[..]],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| {
+                    let viewer: Option<String> = r.get(3)?;
+                    let grant: Option<Vec<u8>> = r.get(4)?;
+                    Ok(CodeRecord {
+                        release: r.get(0)?,
+                        not_before: r.get(1)?,
+                        not_after: r.get(2)?,
+                        redeemed_by: viewer.map(|v| (v, grant.unwrap_or_default())),
+                    })
+                },
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        let Some((release, nb, na, who, grant_id)) = row else {
-            return Ok(Err(Redemption::Unknown));
-        };
-        if let Some(who) = who {
-            if who != viewer.to_bech32() {
-                return Ok(Err(Redemption::Taken));
+        code_status(row, viewer, now)
+    }
+
+    /// Every code, in the order they were made (for `reelseal keyserver sync`).
+    pub fn all_codes(&self) -> Result<Vec<CodeRow>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT code_hash,release_id,not_before,not_after,created,viewer,grant_id,redeemed FROM codes ORDER BY created, rowid")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                let hash: Vec<u8> = r.get(0)?;
+                Ok(CodeRow {
+                    hash: hash.try_into().map_err(|_| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            0,
+                            rusqlite::types::Type::Blob,
+                            "a code hash is not 32 bytes".into(),
+                        )
+                    })?,
+                    release: ReleaseId::from_hex(&r.get::<_, String>(1)?).map_err(conv)?,
+                    validity: Validity::new(r.get(2)?, r.get(3)?).map_err(conv)?,
+                    created: r.get(4)?,
+                    redeemed: match (
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                    ) {
+                        (Some(v), Some(g)) => Some(CodeRedeemed {
+                            viewer: ViewerPublic::from_bech32(&v).map_err(conv)?,
+                            grant: GrantId::from_hex(&g).map_err(conv)?,
+                            time: r.get::<_, Option<i64>>(7)?.unwrap_or_default(),
+                        }),
+                        _ => None,
+                    },
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record codes minted elsewhere (through a key server's admin API on another
+    /// database), with their redemptions, unless already known, and one audit entry
+    /// naming `actor`; returns how many were new. Their grants must already be here.
+    pub fn import_codes(&mut self, codes: &[CodeRow], actor: &str, now: i64) -> Result<usize> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sql_err(&path, e))?;
+        let mut added = 0;
+        {
+            let mut st = tx
+                .prepare_cached("INSERT OR IGNORE INTO codes(code_hash,release_id,not_before,not_after,created,viewer,grant_id,redeemed) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")
+                .map_err(|e| sql_err(&path, e))?;
+            for c in codes {
+                let r = c.redeemed.as_ref();
+                added += st
+                    .execute(params![
+                        &c.hash[..],
+                        c.release.to_hex(),
+                        c.validity.not_before(),
+                        c.validity.not_after(),
+                        c.created,
+                        r.map(|r| r.viewer.to_bech32()),
+                        r.map(|r| r.grant.to_hex()),
+                        r.map(|r| r.time),
+                    ])
+                    .map_err(|e| sql_err(&path, e))?;
             }
-            let g: Vec<u8> = self
-                .conn
-                .query_row(
-                    "SELECT grant_bytes FROM grants WHERE id = ?1",
-                    [grant_id.unwrap_or_default()],
-                    |r| r.get(0),
-                )
-                .map_err(|e| self.err(e))?;
-            return Ok(Err(Redemption::Again(g)));
         }
-        let corrupt = |e: reelseal_core::Error| LedgerError::Corrupt("code".into(), e.to_string());
-        let validity = Validity::new(nb, na).map_err(corrupt)?;
-        // A code may be redeemed before its grant's window opens, never after it closed.
-        if let Window::Expired(t) = validity.check(now) {
-            return Ok(Err(Redemption::Expired(t)));
+        if added > 0 {
+            tx.execute(
+                "INSERT INTO audit(time,actor,action,detail) VALUES (?1,?2,'import',?3)",
+                params![
+                    now,
+                    actor,
+                    format!("{added} codes minted through the key server")
+                ],
+            )
+            .map_err(|e| sql_err(&path, e))?;
         }
-        let release = ReleaseId::from_hex(&release).map_err(corrupt)?;
-        Ok(Ok(FreshCode { release, validity }))
+        tx.commit().map_err(|e| sql_err(&path, e))?;
+        Ok(added)
+    }
+
+    /// Record that a code was redeemed elsewhere (by a key server on another database),
+    /// with the grant it produced, unless the code is already bound. Returns whether it
+    /// changed anything. The grant must already be in this ledger.
+    pub fn import_redemption(&mut self, hash: &[u8; 32], r: &CodeRedeemed) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE codes SET viewer = ?2, grant_id = ?3, redeemed = ?4 WHERE code_hash = ?1 AND viewer IS NULL",
+                params![&hash[..], r.viewer.to_bech32(), r.grant.to_hex(), r.time],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
     }
 
     /// Redeem a code with a grant the caller made after [`Ledger::code_status`] said the
@@ -146,10 +300,7 @@ impl Ledger {
             .map_err(|e| sql_err(&path, e))?;
         if free != Some(true) {
             drop(tx); // someone else won the race (or the code vanished): say who
-            return match self.code_status(code_hash, &g.viewer, now)? {
-                Err(r) => Ok(Err(r)),
-                Ok(_) => Ok(Err(Redemption::Unknown)),
-            };
+            return Ok(Err(lost_race(self.code_status(code_hash, &g.viewer, now)?)));
         }
         insert_grant(&tx, g).map_err(|e| sql_err(&path, e))?;
         tx.execute(

@@ -25,6 +25,53 @@ impl Ledger {
         tx.commit().map_err(|e| sql_err(&path, e))
     }
 
+    /// Record grants issued elsewhere (by a key server on another database) that this
+    /// ledger lacks, with one audit entry naming `actor`; returns how many were new.
+    pub fn import_grants(&mut self, grants: &[GrantRow], actor: &str, now: i64) -> Result<usize> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sql_err(&path, e))?;
+        let mut added = 0;
+        for g in grants {
+            let known: bool = tx
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM grants WHERE id = ?1)",
+                    [g.id.to_hex()],
+                    |r| r.get(0),
+                )
+                .map_err(|e| sql_err(&path, e))?;
+            if !known {
+                insert_grant(&tx, g).map_err(|e| sql_err(&path, e))?;
+                added += 1;
+            }
+        }
+        if added > 0 {
+            tx.execute(
+                "INSERT INTO audit(time,actor,action,detail) VALUES (?1,?2,'import',?3)",
+                params![
+                    now,
+                    actor,
+                    format!("{added} grants issued by the key server")
+                ],
+            )
+            .map_err(|e| sql_err(&path, e))?;
+        }
+        tx.commit().map_err(|e| sql_err(&path, e))?;
+        Ok(added)
+    }
+
+    /// Every grant, in issue order.
+    pub fn all_grants(&self) -> Result<Vec<GrantRow>> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM grants ORDER BY issued, rowid"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st.query_map([], grant_from_row).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// Grants of one release, in issue order.
     pub fn grants(&self, release: &ReleaseId) -> Result<Vec<GrantRow>> {
         self.grants_where("release_id = ?1 ORDER BY issued, rowid", release.to_hex())
@@ -92,8 +139,8 @@ pub(crate) fn insert_grant(tx: &Transaction<'_>, g: &GrantRow) -> rusqlite::Resu
     Ok(())
 }
 
-/// The audit text for a grant.
-pub(crate) fn describe(g: &GrantRow) -> String {
+/// The audit text for a grant (the same in every store).
+pub fn describe(g: &GrantRow) -> String {
     format!(
         "grant {} release {} to {} ({:?})",
         g.id, g.release, g.viewer, g.label

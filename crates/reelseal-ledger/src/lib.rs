@@ -29,8 +29,11 @@ mod revocations;
 mod trace;
 
 pub use audit::AuditEntry;
-pub use codes::{FreshCode, Redemption};
-pub use revocations::RevocationRow;
+pub use codes::{code_status, lost_race, CodeRecord, CodeRedeemed, CodeRow, FreshCode, Redemption};
+pub use grants::describe as describe_grant;
+pub use revocations::{
+    next_revocation_list, still_current, RevocationRow, SubjectArg, MAX_SUPERSEDE_STEPS,
+};
 
 /// Errors from the ledger, phrased for the person running the command.
 #[derive(Debug, thiserror::Error)]

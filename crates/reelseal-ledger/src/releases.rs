@@ -125,11 +125,11 @@ impl Ledger {
     }
 
     /// Follow `supersedes` links forward from `id` to the newest release (the latest
-    /// successor at each step; at most 64 steps). `None` if nothing supersedes `id`.
+    /// successor at each step; at most [`crate::MAX_SUPERSEDE_STEPS`] steps). `None` if nothing supersedes `id`.
     pub fn newest_successor(&self, id: &ReleaseId) -> Result<Option<ReleaseId>> {
         let mut cur = *id;
         let mut found = None;
-        for _ in 0..64 {
+        for _ in 0..crate::MAX_SUPERSEDE_STEPS {
             match self.successors(&cur)?.into_iter().max_by_key(|r| r.created) {
                 Some(r) => {
                     cur = r.id;

@@ -102,31 +102,28 @@ impl Ledger {
         now: i64,
         validity: i64,
     ) -> Result<(u64, Vec<u8>)> {
-        let seq = self.latest_revocation_list()?.map(|(s, _)| s).unwrap_or(0) + 1;
-        let entries = self
-            .revocations()?
-            .into_iter()
-            .map(|r| Entry {
-                subject: r.subject,
-                reason: r.reason,
-                time: r.time,
-            })
-            .collect();
-        let bytes = RevocationList {
-            publisher: sk.public(),
-            seq,
-            issued: now,
-            next_update: now.saturating_add(validity.max(0)),
-            entries,
+        let previous = self.latest_revocation_list()?.map(|(s, _)| s);
+        let (seq, bytes) = next_revocation_list(previous, self.revocations()?, sk, now, validity)?;
+        if !self.store_revocation_list(seq, now, &bytes)? {
+            return Err(LedgerError::Corrupt(
+                format!("revocation list {seq}"),
+                "it was stored twice at once".into(),
+            ));
         }
-        .sign(sk)?;
-        self.conn
+        Ok((seq, bytes))
+    }
+
+    /// Store a signed list made elsewhere (by [`next_revocation_list`]) unless one with its
+    /// sequence is stored; returns whether it was new.
+    pub fn store_revocation_list(&self, seq: u64, issued: i64, bytes: &[u8]) -> Result<bool> {
+        let n = self
+            .conn
             .execute(
-                "INSERT INTO revocation_lists(seq,issued,list) VALUES (?1,?2,?3)",
-                params![seq as i64, now, bytes],
+                "INSERT OR IGNORE INTO revocation_lists(seq,issued,list) VALUES (?1,?2,?3)",
+                params![seq as i64, issued, bytes],
             )
             .map_err(|e| self.err(e))?;
-        Ok((seq, bytes))
+        Ok(n > 0)
     }
 
     /// The signed revocation list to hand out now: the newest one while less than half of
@@ -140,8 +137,7 @@ impl Ledger {
         validity: i64,
     ) -> Result<(u64, Vec<u8>)> {
         if let Some((seq, bytes)) = self.latest_revocation_list()? {
-            let l = RevocationList::verify(&bytes, &sk.public(), None)?;
-            if now < l.issued + (l.next_update - l.issued) / 2 {
+            if still_current(&bytes, sk, now)? {
                 return Ok((seq, bytes));
             }
         }
@@ -151,21 +147,94 @@ impl Ledger {
     /// Turn what a person types — a grant id, a unique prefix of 8+ hex digits, or a viewer
     /// key `rsview1…` — into a revocation subject this ledger knows.
     pub fn resolve_subject(&self, arg: &str) -> Result<Subject> {
+        match SubjectArg::parse(arg)? {
+            SubjectArg::Viewer(s) => Ok(s),
+            SubjectArg::GrantPrefix(q) => {
+                let found: Vec<GrantId> =
+                    self.grants_with_prefix(&q)?.iter().map(|g| g.id).collect();
+                SubjectArg::pick(arg, &found)
+            }
+        }
+    }
+}
+
+/// The longest chain of rotations followed to the newest release (a guard against a cycle
+/// in damaged data); every store follows `supersedes` links the same way.
+pub const MAX_SUPERSEDE_STEPS: usize = 64;
+
+/// What a person typed to name a revocation subject, parsed; the store then looks the
+/// prefix up and [`SubjectArg::pick`] decides. One rule for the CLI and every key server store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubjectArg {
+    /// A viewer key (`rsview1…`): every grant to it.
+    Viewer(Subject),
+    /// A grant id or a prefix of 8+ hex digits, lowercase.
+    GrantPrefix(String),
+}
+
+impl SubjectArg {
+    /// Parse a grant id, a prefix of 8+ hex digits, or `rsview1…`.
+    pub fn parse(arg: &str) -> Result<SubjectArg> {
         let arg = arg.trim();
         if arg.to_ascii_lowercase().starts_with("rsview1") {
             let v = ViewerPublic::from_bech32(arg)
                 .map_err(|_| LedgerError::BadSubject(arg.to_string()))?;
-            return Ok(Subject::viewer(&v));
+            return Ok(SubjectArg::Viewer(Subject::viewer(&v)));
         }
         let q = arg.to_ascii_lowercase();
         if q.len() < 8 || q.len() > 32 || !q.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(LedgerError::BadSubject(arg.to_string()));
         }
-        let found = self.grants_with_prefix(&q)?;
-        match found.as_slice() {
-            [] => Err(LedgerError::NoSuchGrant(arg.to_string())),
-            [g] => Ok(Subject::Grant(g.id)),
-            _ => Err(LedgerError::AmbiguousGrant(arg.to_string(), found.len())),
+        Ok(SubjectArg::GrantPrefix(q))
+    }
+
+    /// The grant a prefix names, given every grant whose id starts with it.
+    pub fn pick(arg: &str, found: &[GrantId]) -> Result<Subject> {
+        match found {
+            [] => Err(LedgerError::NoSuchGrant(arg.trim().to_string())),
+            [g] => Ok(Subject::Grant(*g)),
+            _ => Err(LedgerError::AmbiguousGrant(
+                arg.trim().to_string(),
+                found.len(),
+            )),
         }
     }
+}
+
+/// Whether a stored list may still be handed out at `now`: while less than half of its
+/// validity has passed, so viewers always get a list well before it expires. Every store
+/// decides so.
+pub fn still_current(bytes: &[u8], sk: &PublisherSecret, now: i64) -> Result<bool> {
+    let l = RevocationList::verify(bytes, &sk.public(), None)?;
+    Ok(now < l.issued + (l.next_update - l.issued) / 2)
+}
+
+/// The rule for the next signed revocation list, for every store: the previous sequence
+/// plus one (1 for the first), every recorded revocation, issued `now` and valid for
+/// `validity` seconds, signed by the publisher. The caller stores it before handing it out.
+pub fn next_revocation_list(
+    previous: Option<u64>,
+    revocations: Vec<RevocationRow>,
+    sk: &PublisherSecret,
+    now: i64,
+    validity: i64,
+) -> Result<(u64, Vec<u8>)> {
+    let seq = previous.unwrap_or(0) + 1;
+    let entries = revocations
+        .into_iter()
+        .map(|r| Entry {
+            subject: r.subject,
+            reason: r.reason,
+            time: r.time,
+        })
+        .collect();
+    let bytes = RevocationList {
+        publisher: sk.public(),
+        seq,
+        issued: now,
+        next_update: now.saturating_add(validity.max(0)),
+        entries,
+    }
+    .sign(sk)?;
+    Ok((seq, bytes))
 }

@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use reelseal_core::validity::Validity;
 
-use crate::cli::{usage, Global};
+use crate::cli::Global;
 use crate::home::PublisherHome;
 use crate::ops::studio::codes::{CodesPlan, CodesReport};
 use crate::ops::studio::Studio;
@@ -31,6 +30,10 @@ pub struct CodesArgs {
     /// Codes expire, and their grants close, after this.
     #[arg(long, value_name = "TIME")]
     pub not_after: Option<String>,
+    /// The window's length from --not-before (or from now), e.g. 7d, 36h, 2weeks; instead
+    /// of --not-after.
+    #[arg(long, value_name = "DURATION", conflicts_with = "not_after")]
+    pub valid_for: Option<humantime::Duration>,
     /// Write the codes to this file (0600) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -39,8 +42,11 @@ pub struct CodesArgs {
 impl CodesArgs {
     /// Check the arguments once.
     pub fn plan(self) -> Result<CodesPlan> {
-        let validity = Validity::parse(self.not_before.as_deref(), self.not_after.as_deref())
-            .map_err(|e| usage(format!("--not-before/--not-after: {e}")))?;
+        let validity = crate::cli::window(
+            self.not_before.as_deref(),
+            self.not_after.as_deref(),
+            self.valid_for,
+        )?;
         Ok(CodesPlan {
             release: self.release,
             count: self.count,

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use reelseal_core::keys::ViewerPublic;
-use reelseal_core::validity::Validity;
 
 use crate::cli::{usage, Global};
 use crate::home::PublisherHome;
@@ -58,6 +57,10 @@ pub struct GrantArgs {
     /// End of the window (inclusive); a plain date means the end of that day, UTC.
     #[arg(long, value_name = "TIME")]
     pub not_after: Option<String>,
+    /// The window's length from --not-before (or from now), e.g. 7d, 36h, 2weeks; instead
+    /// of --not-after.
+    #[arg(long, value_name = "DURATION", conflicts_with = "not_after")]
+    pub valid_for: Option<humantime::Duration>,
     /// Stop without issuing anything if any CSV row is bad.
     #[arg(long, requires = "recipients")]
     pub strict: bool,
@@ -69,8 +72,11 @@ pub struct GrantArgs {
 impl GrantArgs {
     /// Check the arguments once.
     pub fn plan(self) -> Result<GrantPlan> {
-        let validity = Validity::parse(self.not_before.as_deref(), self.not_after.as_deref())
-            .map_err(|e| usage(format!("--not-before/--not-after: {e}")))?;
+        let validity = crate::cli::window(
+            self.not_before.as_deref(),
+            self.not_after.as_deref(),
+            self.valid_for,
+        )?;
         let recipients = match self.recipients {
             Some(csv) => Recipients::Batch {
                 csv,

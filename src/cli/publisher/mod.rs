@@ -12,6 +12,7 @@ use crate::home::PublisherHome;
 mod codes;
 mod grant;
 mod keygen;
+mod keyserver;
 mod list;
 mod mark;
 mod revoke;
@@ -24,6 +25,7 @@ mod trace;
 pub use codes::CodesArgs;
 pub use grant::GrantArgs;
 pub use keygen::KeygenArgs;
+pub use keyserver::{KeyserverArgs, KeyserverCmd, SyncArgs};
 pub use list::{GrantsArgs, LsArgs, ShowArgs};
 pub use mark::MarkArgs;
 pub use revoke::{RevocationsArgs, RevokeArgs};
@@ -76,9 +78,17 @@ pub enum Cmd {
     Rotate(RotateArgs),
     Seed(SeedArgs),
     Serve(ServeArgs),
+    Completions(crate::cli::meta::CompletionsArgs),
+    Man(crate::cli::meta::ManArgs),
+    Keyserver(KeyserverArgs),
 }
 
 impl Cli {
+    /// Whether logs are to be JSON lines (`serve --log-json`).
+    pub fn log_json(&self) -> bool {
+        matches!(&self.cmd, Cmd::Serve(a) if a.log_json)
+    }
+
     /// Run the command; returns the process exit code.
     pub fn run(self) -> ExitCode {
         let mode = self.global.mode();
@@ -102,6 +112,9 @@ impl Cli {
             Cmd::Rotate(a) => finish(a.run(home, g), mode),
             Cmd::Seed(a) => finish(a.run(&home, g), mode),
             Cmd::Serve(a) => finish(a.run(&home, g), mode),
+            Cmd::Completions(a) => finish(a.run::<Cli>(), mode),
+            Cmd::Man(a) => finish(a.run::<Cli>(), mode),
+            Cmd::Keyserver(a) => finish(a.run(home, g), mode),
         }
     }
 }

@@ -7,7 +7,7 @@ use reelseal_core::tardos;
 
 use crate::cli::{usage, Global};
 use crate::home::PublisherHome;
-use crate::ops::studio::seal::{SealPlan, SealReport, VariantInputs};
+use crate::ops::studio::seal::{Replace, SealPlan, SealReport, VariantInputs};
 use crate::ops::studio::Studio;
 
 /// Encrypt files and build their signed torrent in one streaming pass.
@@ -88,9 +88,9 @@ pub struct SealArgs {
     /// Tracker announce URL (repeat for several).
     #[arg(long = "tracker", value_name = "URL")]
     pub trackers: Vec<String>,
-    /// Torrent piece size in bytes: a power of two from 65536 to 67108864. Default: about 1,000 pieces, 256 KiB–2 MiB.
-    #[arg(long, value_name = "BYTES")]
-    pub piece_size: Option<u64>,
+    /// Torrent piece size: a power of two from 64KiB to 64MiB (e.g. 1MiB). Default: about 1,000 pieces, 256 KiB–2 MiB.
+    #[arg(long, value_name = "SIZE")]
+    pub piece_size: Option<crate::cli::size::Bytes>,
     /// Set the private flag (BEP 27): no DHT or peer exchange, trackers only.
     #[arg(long)]
     pub private: bool,
@@ -100,9 +100,13 @@ pub struct SealArgs {
     /// Key server URL to put on the card (for revocation lists and redeeming codes).
     #[arg(long, value_name = "URL")]
     pub key_server: Option<String>,
-    /// Replace an existing release directory.
+    /// Replace an existing release directory (refused if viewers hold grants for it: use
+    /// `reelseal rotate`, or add --discard-grants).
     #[arg(long)]
     pub force: bool,
+    /// With --force, replace a release even though its grants will open nothing.
+    #[arg(long, requires = "force")]
+    pub discard_grants: bool,
 }
 
 impl SealArgs {
@@ -114,7 +118,8 @@ impl SealArgs {
             reelseal_keyserver::client::check_url(url)
                 .map_err(|e| usage(format!("--key-server {e}")))?;
         }
-        if let Some(p) = self.piece_size {
+        let piece_size = self.piece_size.map(|b| b.0);
+        if let Some(p) = piece_size {
             reelseal_core::torrent::check_piece_length(p)
                 .map_err(|e| usage(format!("--piece-size: {e}")))?;
         }
@@ -137,11 +142,15 @@ impl SealArgs {
             title: self.title,
             out: self.out,
             trackers: self.trackers,
-            piece_size: self.piece_size,
+            piece_size,
             private: self.private,
             public_name: self.public_name,
             key_server: self.key_server,
-            force: self.force,
+            replace: match (self.force, self.discard_grants) {
+                (false, _) => Replace::Never,
+                (true, false) => Replace::IfUnused,
+                (true, true) => Replace::EvenWithGrants,
+            },
         })
     }
 

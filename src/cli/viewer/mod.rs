@@ -63,6 +63,8 @@ pub enum Cmd {
     Play(PlayArgs),
     Redeem(RedeemArgs),
     Renew(RenewArgs),
+    Completions(crate::cli::meta::CompletionsArgs),
+    Man(crate::cli::meta::ManArgs),
 }
 
 impl Cli {
@@ -84,6 +86,8 @@ impl Cli {
             Cmd::Play(a) => finish(a.run(&v, g), mode),
             Cmd::Redeem(a) => finish(a.run(&v, g), mode),
             Cmd::Renew(a) => finish(a.run(&v, g), mode),
+            Cmd::Completions(a) => finish(a.run::<Cli>(), mode),
+            Cmd::Man(a) => finish(a.run::<Cli>(), mode),
         }
     }
 }

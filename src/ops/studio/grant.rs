@@ -164,6 +164,7 @@ impl Studio {
                 );
             }
         }
+        warn_about_windows(&wanted, fb);
         let issued = self.issue_batch(&r, &wanted, fb)?;
         if issued.iter().any(|i| i.access_key) {
             fb.warn("access-key files contain a viewer secret: whoever holds one can watch. Send each only to its viewer.");
@@ -249,6 +250,29 @@ impl Studio {
         }
         pb.finish();
         Ok(out)
+    }
+}
+
+/// Say so when grants are issued that cannot be used (window closed) or never end.
+fn warn_about_windows(wanted: &[Wanted], fb: &dyn Feedback) {
+    let now = now();
+    let closed = wanted
+        .iter()
+        .filter(|w| w.request.validity.not_after().is_some_and(|t| t < now))
+        .count();
+    let endless = wanted
+        .iter()
+        .filter(|w| w.request.validity.not_after().is_none())
+        .count();
+    if closed > 0 {
+        fb.warn(&format!(
+            "{closed} grant(s) have a window that already closed: their viewers cannot use them; check --not-after"
+        ));
+    }
+    if endless > 0 {
+        fb.warn(&format!(
+            "{endless} grant(s) have no end (no --not-after or --valid-for): they stay valid until you revoke them"
+        ));
     }
 }
 

@@ -248,7 +248,13 @@ fn render_renditions(
     }
     // Fewer traced segments: the rest of B becomes byte-identical to A (stored once).
     let total = segs_a.len();
-    let traced = a.traced.unwrap_or(total).min(total);
+    if let Some(n) = a.traced.filter(|n| *n > total) {
+        bail!(
+            "--traced {n} is more than the {total} segments of this film at --segment-seconds {}: use at most {total}, or shorter segments",
+            a.segment_seconds
+        );
+    }
+    let traced = a.traced.unwrap_or(total);
     if traced < total {
         let keep: std::collections::HashSet<usize> =
             (0..traced).map(|k| k * total / traced.max(1)).collect();

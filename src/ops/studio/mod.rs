@@ -14,6 +14,7 @@ use crate::home::PublisherHome;
 
 pub mod codes;
 pub mod grant;
+pub mod keyserver;
 pub mod mark;
 pub mod releases;
 pub mod revoke;

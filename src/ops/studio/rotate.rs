@@ -122,8 +122,12 @@ impl Studio {
             .out
             .clone()
             .unwrap_or_else(|| parent.join(format!("{stem}.reelseal")));
-        let (sealed, dir) =
-            self.place(&inputs, &tracks, code.clone(), &opts, &out, plan.force, fb)?;
+        let replace = if plan.force {
+            super::seal::Replace::IfUnused
+        } else {
+            super::seal::Replace::Never
+        };
+        let (sealed, dir) = self.place(&inputs, &tracks, code.clone(), &opts, &out, replace, fb)?;
 
         // Re-issue to every viewer of the old release who is not revoked.
         let grants_dir = plan

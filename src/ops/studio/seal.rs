@@ -37,8 +37,19 @@ pub struct SealPlan {
     pub public_name: Option<String>,
     /// Key server URL for the card.
     pub key_server: Option<String>,
-    /// Replace an existing release directory.
-    pub force: bool,
+    /// Whether an existing release directory may be replaced.
+    pub replace: Replace,
+}
+
+/// May an existing release directory be replaced?
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replace {
+    /// No: refuse if the directory exists.
+    Never,
+    /// Yes, unless the release it holds has grants (`--force`).
+    IfUnused,
+    /// Yes, even if its grants then open nothing (`--force --discard-grants`).
+    EvenWithGrants,
 }
 
 /// `--variant-a/--variant-b` and the code they are sealed for.
@@ -158,7 +169,7 @@ impl Studio {
             created: now(),
             release: None,
         };
-        let (sealed, dir) = self.place(&inputs, &tracks, code, &opts, &out, plan.force, fb)?;
+        let (sealed, dir) = self.place(&inputs, &tracks, code, &opts, &out, plan.replace, fb)?;
         if let Some(v) = &plan.variants {
             self.link_mark(v, &sealed.release, fb)?;
         }
@@ -198,10 +209,13 @@ impl Studio {
         code: Option<tardos::Code>,
         opts: &SealOptions,
         out: &Path,
-        force: bool,
+        replace: Replace,
         fb: &dyn Feedback,
     ) -> Result<(Sealed, PathBuf)> {
-        let target = Target::prepare(out, force)?;
+        let target = Target::prepare(out, replace != Replace::Never)?;
+        if replace != Replace::EvenWithGrants {
+            self.refuse_replacing_granted(&target.out)?;
+        }
         let tmp = tempfile::Builder::new()
             .prefix(&target.partial_prefix())
             .tempdir_in(&target.parent)
@@ -231,6 +245,30 @@ impl Studio {
             return Err(e);
         }
         Ok((sealed, target.out))
+    }
+
+    /// Replacing a release that viewers hold grants for would leave them with keys to
+    /// ciphertext that no longer exists: refuse, and point to `rotate`.
+    fn refuse_replacing_granted(&self, out: &Path) -> Result<()> {
+        let Some(old) = std::fs::read(out.join(CARD_FILE))
+            .ok()
+            .and_then(|b| SignedCard::inspect(&b).ok())
+            .map(|c| c.release_id())
+        else {
+            return Ok(());
+        };
+        let n = self.ledger.grants(&old)?.len();
+        if n > 0 {
+            bail!(
+                "{} holds release {} with {n} grant{}: replacing it would leave those viewers with keys to ciphertext that is gone. \
+                 To give them a new version, use `reelseal rotate {}` (grants are re-issued); to replace it anyway, add --discard-grants",
+                out.display(),
+                &old.to_hex()[..12],
+                if n == 1 { "" } else { "s" },
+                &old.to_hex()[..12]
+            );
+        }
+        Ok(())
     }
 
     /// Link the mark the renditions were made with (its id sits next to them) to the release.

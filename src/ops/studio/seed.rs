@@ -121,6 +121,9 @@ pub async fn seed(
     }
     if seeding.is_empty() {
         swarm.stop().await;
+        if rows.is_empty() {
+            bail!("nothing to seed: the ledger has no release yet. Seal one first: `reelseal seal FILM --title \"…\"`");
+        }
         bail!("nothing to seed: no release in the ledger has its directory (see `reelseal ls`)");
     }
     // Hash-check what is on disk before announcing readiness: a release with damaged or

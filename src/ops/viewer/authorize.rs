@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use reelseal_core::grant::{Grant, KeyFile};
 use reelseal_core::keys::PublisherPublic;
 use reelseal_core::keyset::KeySet;
@@ -25,14 +25,64 @@ pub struct Authorized {
     pub publisher: PublisherPublic,
 }
 
-/// Read a `.rskey` file (a grant, or an access key holding a secret).
+/// Largest key file read (a grant of a traced release with thousands of variant keys is a
+/// few hundred KiB).
+const MAX_KEY_FILE: u64 = 16 << 20;
+
+/// Read a `.rskey` file (a grant, or an access key holding a secret, possibly pasted into a
+/// mail). Anything else is named for what it is.
 pub fn read_key_file(key_file: &Path) -> Result<KeyFile> {
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(key_file)
-            .with_context(|| format!("cannot read {}", key_file.display()))?,
+    let shown = key_file.display();
+    if key_file.to_string_lossy().starts_with("magnet:") {
+        return Err(refuse(Exit::Usage, "a magnet link alone opens nothing: give the .rskey grant the filmmaker sent you (it names the release and carries your key)"));
+    }
+    let len = std::fs::metadata(key_file)
+        .with_context(|| format!("cannot read {shown}"))?
+        .len();
+    if len > MAX_KEY_FILE {
+        bail!("{shown} is {len} bytes: far too large for a grant (.rskey); is it the film?");
+    }
+    let bytes = zeroize::Zeroizing::new(
+        std::fs::read(key_file).with_context(|| format!("cannot read {shown}"))?,
     );
-    KeyFile::parse(&text)
-        .with_context(|| format!("{} is not a usable key file", key_file.display()))
+    // Not UTF-8: parse nothing (an empty text), so the file is named for what it is.
+    let parsed = KeyFile::parse(std::str::from_utf8(&bytes).unwrap_or(""));
+    parsed.map_err(|e| match what_is(&bytes) {
+        Some(it) => anyhow::anyhow!(
+            "{shown} is {it}, not a grant: the filmmaker sends each viewer a .rskey file"
+        ),
+        None => anyhow::Error::new(e).context(format!("{shown} is not a usable key file")),
+    })
+}
+
+/// What a file that is not a key file is, when it is one of ours (or a torrent).
+fn what_is(bytes: &[u8]) -> Option<&'static str> {
+    use reelseal_core::torrent::Metainfo;
+    if Metainfo::from_bytes(bytes).is_ok() || bytes.starts_with(b"d8:announce") {
+        return Some("a torrent (release.torrent)");
+    }
+    if reelseal_core::card::SignedCard::inspect(bytes).is_ok() {
+        return Some("a release card (card.rscard)");
+    }
+    if bytes.starts_with(b"d4:list") {
+        return Some("a signed revocation list (use it with --revocations FILE)");
+    }
+    let lower = std::str::from_utf8(bytes).ok()?.to_ascii_lowercase();
+    if lower.contains("reelseal-viewer-secret-1") {
+        return Some(
+            "a viewer secret key file (viewer.key: keep it private; it belongs in your --home)",
+        );
+    }
+    if lower.contains("reelseal-publisher-secret-1") {
+        return Some("a publisher secret key file");
+    }
+    if lower.trim().starts_with("rspub1") {
+        return Some("a publisher's public key (pin it with `reelview trust`)");
+    }
+    if lower.trim().starts_with("rsview1") {
+        return Some("a viewer's public key");
+    }
+    None
 }
 
 impl Viewer {

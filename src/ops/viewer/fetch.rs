@@ -103,9 +103,14 @@ impl Viewer {
             interrupt.wait().await;
         }
         let _ = joined.torrent.forget().await;
+        // librqbit takes about a second to stop: remove the ciphertext meanwhile.
+        let removed = (!plan.keep_ciphertext).then(|| {
+            let cache = cache.clone();
+            tokio::task::spawn_blocking(move || std::fs::remove_dir_all(cache))
+        });
         swarm.stop().await;
-        if !plan.keep_ciphertext {
-            let _ = std::fs::remove_dir_all(&cache);
+        if let Some(r) = removed {
+            let _ = r.await;
         }
         Ok(FetchReport {
             title: card.title.clone(),
@@ -155,7 +160,7 @@ async fn download(
     let result = async {
         for o in &outputs {
             let dest = ropen::output_destination(&plan.out, o);
-            decrypt_output(&joined, card, keys, o, &dest, cache, pb.as_ref()).await?;
+            decrypt_output(&joined, card, keys, o, &dest, cache, pb.clone()).await?;
             written.push(dest);
         }
         Ok::<_, anyhow::Error>(())
@@ -185,7 +190,14 @@ fn status_ticker(joined: &Joined, pb: Arc<dyn Progress>) -> tokio::task::JoinHan
     })
 }
 
+/// Ciphertext chunks read from the swarm and handed to the decryptor at a time (2 MiB).
+const FETCH_BLOCK_CHUNKS: u64 = 32;
+
 /// Decrypt one output from the swarm's verified streams into `dest` (atomically).
+///
+/// This task only moves bytes: it reads verified ciphertext in 2 MiB blocks and hands them
+/// over a bounded channel to a blocking thread that feeds the [`FileSink`], whose pool
+/// hashes, decrypts and writes on every core. Nothing heavy runs on the async runtime.
 async fn decrypt_output(
     joined: &Joined,
     card: &Card,
@@ -193,25 +205,47 @@ async fn decrypt_output(
     o: &Output,
     dest: &std::path::Path,
     cache: &std::path::Path,
-    pb: &dyn Progress,
+    pb: Arc<dyn Progress>,
 ) -> Result<()> {
     let mut sink = FileSink::create(card, keys, &o.parts, dest, cache).map_err(open_refusal)?;
-    for (pi, part) in o.parts.iter().enumerate() {
-        let geo = sink.geometry(pi);
-        let mut stream = joined
-            .torrent
-            .stream(joined.index_of(&part.ct_name)?)
-            .await?;
-        for i in 0..geo.chunks {
-            let (_, len) = geo.chunk_range(i);
-            let mut buf = vec![0u8; len];
-            stream
-                .read_exact(&mut buf)
-                .await
-                .with_context(|| format!("reading {} from the swarm", part.ct_name))?;
-            let n = tokio::task::block_in_place(|| sink.push(buf)).map_err(open_refusal)?;
-            pb.inc(n);
+    let geos: Vec<_> = (0..o.parts.len()).map(|i| sink.geometry(i)).collect();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+    let (spare_tx, mut spare_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let feeder = tokio::task::spawn_blocking(move || {
+        while let Some(block) = rx.blocking_recv() {
+            pb.inc(sink.push(block)?);
+            let _ = spare_tx.send(sink.buffer());
         }
-    }
-    tokio::task::block_in_place(|| sink.finish()).map_err(open_refusal)
+        sink.finish()
+    });
+    let read = async {
+        for (part, geo) in o.parts.iter().zip(&geos) {
+            let mut stream = joined
+                .torrent
+                .stream(joined.index_of(&part.ct_name)?)
+                .await?;
+            let mut chunk = 0;
+            while chunk < geo.chunks {
+                let end = (chunk + FETCH_BLOCK_CHUNKS).min(geo.chunks);
+                let len = (geo.chunk_range(end - 1).0 + geo.chunk_range(end - 1).1 as u64
+                    - geo.chunk_range(chunk).0) as usize;
+                let mut buf = spare_rx.try_recv().unwrap_or_default();
+                buf.resize(len, 0);
+                stream
+                    .read_exact(&mut buf)
+                    .await
+                    .with_context(|| format!("reading {} from the swarm", part.ct_name))?;
+                if tx.send(buf).await.is_err() {
+                    return Ok(()); // the sink stopped: its error is reported below
+                }
+                chunk = end;
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    let read = read.await;
+    drop(tx);
+    let finished = feeder.await.context("the decrypting thread panicked")?;
+    read?;
+    finished.map_err(open_refusal)
 }

@@ -4,11 +4,12 @@ use std::path::Path;
 
 use anyhow::Result;
 use reelseal_core::grant::{Grant, KeyFile};
-use reelseal_core::validity::fmt_time;
+use reelseal_core::validity::{fmt_time, now, Window};
 use serde::Serialize;
 
 use super::authorize::read_key_file;
 use super::Viewer;
+use crate::exit::Exit;
 
 /// What a key file says about itself.
 #[derive(Clone, Debug, Serialize)]
@@ -53,6 +54,61 @@ pub struct InspectReport {
     /// The window in words.
     #[serde(skip)]
     pub window: String,
+    /// Whether this viewer can use it now, and if not why.
+    pub verdict: Verdict,
+}
+
+/// Can this viewer use the grant now? Checked offline: signatures (with the key the grant
+/// names), whose it is, and the window — not revocations, which `open`/`fetch` check.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// Usable by this viewer now.
+    pub ok: bool,
+    /// `for_you_valid_now`, `bad_signature`, `not_your_key`, `not_yet_valid`, `expired`,
+    /// or `no_viewer_key_here` (a grant, and no viewer key in this home to compare).
+    pub status: &'static str,
+    /// The verdict in words.
+    pub message: String,
+    /// The exit code it maps to.
+    #[serde(skip)]
+    pub exit: Exit,
+}
+
+fn verdict(signed: bool, mine: Option<bool>, window: Window, now: i64) -> Verdict {
+    let v = |ok, status, message: String, exit| Verdict {
+        ok,
+        status,
+        message,
+        exit,
+    };
+    if !signed {
+        return v(
+            false,
+            "bad_signature",
+            "signatures invalid: this grant was edited or not made by the publisher it names"
+                .into(),
+            Exit::Untrusted,
+        );
+    }
+    match (mine, window) {
+        (Some(false), _) => v(false, "not_your_key", "not for you: it names another viewer key".into(), Exit::NotMyKey),
+        (_, Window::NotYet(t)) => v(false, "not_yet_valid", format!("not valid yet: it opens {} (in {})", fmt_time(t), in_words(t - now)), Exit::Window),
+        (_, Window::Expired(t)) => v(false, "expired", format!("expired: it closed {} ({} ago)", fmt_time(t), in_words(now - t)), Exit::Window),
+        (None, Window::Open) => v(true, "no_viewer_key_here", "valid now; no viewer key in this home to tell whether it is yours (`reelview keygen`, or --home)".into(), Exit::Success),
+        (Some(true), Window::Open) => v(true, "for_you_valid_now", "for you · valid now".into(), Exit::Success),
+    }
+}
+
+/// A duration in the largest whole unit: `29 days`, `5 hours`, `12 minutes`.
+fn in_words(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (n, unit) = match secs {
+        s if s >= 2 * 86_400 => (s / 86_400, "days"),
+        s if s >= 2 * 3600 => (s / 3600, "hours"),
+        s if s >= 120 => (s / 60, "minutes"),
+        s => (s, "seconds"),
+    };
+    format!("{n} {unit}")
 }
 
 /// One ciphertext file.
@@ -73,6 +129,24 @@ impl Viewer {
         let publisher = c.publisher_key();
         let pinned_name = self.pinned(&publisher)?;
         let p = &claims.params;
+        let signed = Grant::verify(kf.grant_bytes(), &publisher).is_ok();
+        let mine = match &kf {
+            KeyFile::Access(a) => Some(a.secret.public() == p.viewer),
+            KeyFile::Grant(_) => self
+                .home
+                .key_file()
+                .exists()
+                .then(|| self.home.secret(&crate::feedback::Silent))
+                .transpose()?
+                .map(|s| s.public() == p.viewer),
+        };
+        let now = now();
+        let mut verdict = verdict(signed, mine, p.validity.check(now), now);
+        if verdict.ok {
+            if let Some(end) = p.validity.not_after() {
+                verdict.message = format!("{} · {} left", verdict.message, in_words(end - now));
+            }
+        }
         Ok(InspectReport {
             kind: if matches!(kf, KeyFile::Access(_)) {
                 "access_key"
@@ -83,7 +157,7 @@ impl Viewer {
             release_id: c.release_id().to_hex(),
             publisher: publisher.to_bech32(),
             publisher_pinned: pinned_name.is_some(),
-            signatures_valid: Grant::verify(kf.grant_bytes(), &publisher).is_ok(),
+            signatures_valid: signed,
             grant_id: p.id.to_hex(),
             label: p.label.clone(),
             viewer: p.viewer.to_bech32(),
@@ -104,6 +178,7 @@ impl Viewer {
                 .collect(),
             pinned_name,
             window: p.validity.describe(),
+            verdict,
         })
     }
 }

@@ -36,7 +36,7 @@ pub struct Decision {
     pub pin: bool,
 }
 
-/// `reelview trust`.
+/// `reelview trust KEY`.
 #[derive(Clone, Debug, Serialize)]
 pub struct TrustReport {
     /// The key.
@@ -45,6 +45,36 @@ pub struct TrustReport {
     pub name: Option<String>,
     /// Whether it was not pinned before.
     pub newly_pinned: bool,
+    /// The name it had, when `--name` renamed an already pinned key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+}
+
+/// `reelview trust --list`.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrustList {
+    /// Every pinned publisher.
+    pub publishers: Vec<PinnedPublisher>,
+}
+
+/// One pinned publisher.
+#[derive(Clone, Debug, Serialize)]
+pub struct PinnedPublisher {
+    /// The key.
+    pub publisher: String,
+    /// The name it was pinned under.
+    pub name: String,
+    /// When.
+    pub added: String,
+}
+
+/// `reelview trust --remove KEY`.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrustRemoved {
+    /// The key unpinned.
+    pub removed: String,
+    /// Whether it was pinned.
+    pub was_pinned: bool,
 }
 
 impl Viewer {
@@ -81,23 +111,70 @@ impl Viewer {
             name: name.to_string(),
             added: fmt_time(now()),
         });
-        fsutil::ensure_private_dir(&self.home.dir)?;
-        fsutil::write_atomic(
-            &self.home.trust_file(),
-            &serde_json::to_vec_pretty(&t)?,
-            false,
-        )?;
+        self.save_trust(&t)?;
         Ok(true)
     }
 
-    /// `reelview trust KEY --name N`.
+    /// `reelview trust KEY [--name N]`: pin, or rename a pinned key.
     pub fn trust(&self, key: &PublisherPublic, name: Option<&str>) -> Result<TrustReport> {
+        let mut renamed_from = None;
+        if let (Some(old), Some(new)) = (self.pinned(key)?, name) {
+            if old != new {
+                let mut t = self.trust_store()?;
+                for p in t.publishers.iter_mut().filter(|p| p.key == key.to_bech32()) {
+                    p.name = new.to_string();
+                }
+                self.save_trust(&t)?;
+                renamed_from = Some(old);
+            }
+        }
         let newly_pinned = self.pin(key, name.unwrap_or(""))?;
         Ok(TrustReport {
             publisher: key.to_bech32(),
             name: name.map(String::from),
             newly_pinned,
+            renamed_from,
         })
+    }
+
+    /// Every pinned publisher.
+    pub fn trusted(&self) -> Result<TrustList> {
+        Ok(TrustList {
+            publishers: self
+                .trust_store()?
+                .publishers
+                .into_iter()
+                .map(|p| PinnedPublisher {
+                    publisher: p.key,
+                    name: p.name,
+                    added: p.added,
+                })
+                .collect(),
+        })
+    }
+
+    /// Unpin a publisher: their grants are refused again until pinned or named.
+    pub fn untrust(&self, key: &PublisherPublic) -> Result<TrustRemoved> {
+        let mut t = self.trust_store()?;
+        let before = t.publishers.len();
+        t.publishers.retain(|p| p.key != key.to_bech32());
+        let was_pinned = t.publishers.len() != before;
+        if was_pinned {
+            self.save_trust(&t)?;
+        }
+        Ok(TrustRemoved {
+            removed: key.to_bech32(),
+            was_pinned,
+        })
+    }
+
+    fn save_trust(&self, t: &TrustStore) -> Result<()> {
+        fsutil::ensure_private_dir(&self.home.dir)?;
+        fsutil::write_atomic(
+            &self.home.trust_file(),
+            &serde_json::to_vec_pretty(t)?,
+            false,
+        )
     }
 
     /// The one trust rule (see the module docs). `what` names the grant in messages.

@@ -2,15 +2,16 @@
 //! mint codes, list grants, revoke, read the audit log. Every change is audited with the
 //! actor "admin api".
 
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use reelseal_core::code;
 use reelseal_core::validity::{fmt_time, now, Validity};
 use subtle::ConstantTimeEq;
 
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::public::parse_release;
-use super::{bad, ApiError, AppState, Shared};
+use super::{bad, token_hash, ApiError, Shared};
 use crate::api::{
     AuditEntry, AuditQuery, CodesRequest, CodesResponse, GrantSummary, RevokeRequest,
     RevokeResponse,
@@ -20,19 +21,26 @@ use crate::store::Store;
 /// Who the audit log names for changes made through this API.
 const ACTOR: &str = "admin api";
 
-fn check_admin<S>(st: &AppState<S>, headers: &HeaderMap) -> Result<(), ApiError> {
+/// The bearer token must hash to the store's admin token hash (compared in constant time).
+async fn check_admin<S: Store>(st: &Shared<S>, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let ok: bool = given.as_bytes().ct_eq(st.admin_token.as_bytes()).into();
-    if ok && !given.is_empty() {
+    let Some(expected) = st.store.admin_token_hash().await? else {
+        return Err(ApiError::status(
+            StatusCode::UNAUTHORIZED,
+            "this key server has no admin token: run `reelseal keyserver sync` on the publisher's machine",
+        ));
+    };
+    let ok: bool = token_hash(given).ct_eq(&expected).into();
+    if ok && !given.trim().is_empty() {
         Ok(())
     } else {
-        Err(ApiError(
+        Err(ApiError::status(
             StatusCode::UNAUTHORIZED,
-            "admin endpoints need `Authorization: Bearer <token from admin.token in the publisher home>`".into(),
+            "admin endpoints need `Authorization: Bearer <token from admin.token in the publisher home>`",
         ))
     }
 }
@@ -40,10 +48,10 @@ fn check_admin<S>(st: &AppState<S>, headers: &HeaderMap) -> Result<(), ApiError>
 pub(crate) async fn codes<S: Store>(
     State(st): State<Shared<S>>,
     headers: HeaderMap,
-    UrlPath(id): UrlPath<String>,
-    Json(req): Json<CodesRequest>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<CodesRequest>,
 ) -> Result<Json<CodesResponse>, ApiError> {
-    check_admin(&st, &headers)?;
+    check_admin(&st, &headers).await?;
     let id = parse_release(&id)?;
     // The same window rule as `reelseal codes`: readable times, never closing before it opens.
     let validity = Validity::parse(req.not_before.as_deref(), req.not_after.as_deref())
@@ -55,7 +63,7 @@ pub(crate) async fn codes<S: Store>(
         .add_codes(id, hashes, validity, now(), ACTOR.into())
         .await?
     {
-        return Err(ApiError(StatusCode::NOT_FOUND, "no such release".into()));
+        return Err(ApiError::status(StatusCode::NOT_FOUND, "no such release"));
     }
     Ok(Json(CodesResponse {
         release_id: id.to_hex(),
@@ -66,9 +74,9 @@ pub(crate) async fn codes<S: Store>(
 pub(crate) async fn grants<S: Store>(
     State(st): State<Shared<S>>,
     headers: HeaderMap,
-    UrlPath(id): UrlPath<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<GrantSummary>>, ApiError> {
-    check_admin(&st, &headers)?;
+    check_admin(&st, &headers).await?;
     let id = parse_release(&id)?;
     let list = st
         .store
@@ -83,9 +91,9 @@ pub(crate) async fn grants<S: Store>(
 pub(crate) async fn revoke<S: Store>(
     State(st): State<Shared<S>>,
     headers: HeaderMap,
-    Json(req): Json<RevokeRequest>,
+    ApiJson(req): ApiJson<RevokeRequest>,
 ) -> Result<Json<RevokeResponse>, ApiError> {
-    check_admin(&st, &headers)?;
+    check_admin(&st, &headers).await?;
     let r = st
         .store
         .revoke(req.subject, req.reason, now(), ACTOR.into())
@@ -101,9 +109,9 @@ pub(crate) async fn revoke<S: Store>(
 pub(crate) async fn audit<S: Store>(
     State(st): State<Shared<S>>,
     headers: HeaderMap,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    check_admin(&st, &headers)?;
+    check_admin(&st, &headers).await?;
     let list = st
         .store
         .audit_log(q.limit.unwrap_or(100).min(10_000))

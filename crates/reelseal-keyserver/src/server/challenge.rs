@@ -1,39 +1,23 @@
 //! Renewal challenges: a random token sealed to the viewer key (x25519 keys cannot sign),
-//! valid five minutes, used once.
+//! valid five minutes, answered once. The store keeps only the token's SHA-256 and its
+//! expiry, so any replica can check an answer and a database dump holds no live token.
+//! A viewer key may have several open at once (a new one does not cancel the others), up
+//! to [`LIMITS`]; requests for them are rate-limited per address like redemptions.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use sha2::{Digest, Sha256};
 
-use reelseal_core::keys::ViewerPublic;
-use subtle::ConstantTimeEq;
+use crate::store::ChallengeLimits;
 
-const TTL: Duration = Duration::from_secs(300);
+/// Seconds a challenge stays open.
+pub(crate) const TTL: i64 = 300;
 
-/// Viewer key → (expected answer, when it was issued).
-type Open = HashMap<[u8; 32], ([u8; 32], Instant)>;
+/// Open challenges per viewer key and in all.
+pub(crate) const LIMITS: ChallengeLimits = ChallengeLimits {
+    per_viewer: 16,
+    total: 100_000,
+};
 
-#[derive(Default)]
-pub(crate) struct Challenges {
-    open: Mutex<Open>,
-}
-
-impl Challenges {
-    /// Remember `token` as the answer expected from `viewer`.
-    pub(crate) fn issue(&self, viewer: &ViewerPublic, token: [u8; 32]) {
-        let mut m = self.open.lock().expect("challenge lock");
-        let now = Instant::now();
-        m.retain(|_, (_, t)| now.duration_since(*t) < TTL);
-        m.insert(viewer.to_bytes(), (token, now));
-    }
-
-    /// Whether `answer` is the open challenge of `viewer` (constant time); it is used up
-    /// either way.
-    pub(crate) fn answer(&self, viewer: &ViewerPublic, answer: &[u8]) -> bool {
-        let mut m = self.open.lock().expect("challenge lock");
-        match m.remove(&viewer.to_bytes()) {
-            Some((t, at)) if at.elapsed() < TTL => bool::from(t.as_slice().ct_eq(answer)),
-            _ => false,
-        }
-    }
+/// What the store keeps of a token (or of an answer, to look it up).
+pub(crate) fn token_hash(token: &[u8]) -> [u8; 32] {
+    Sha256::digest(token).into()
 }

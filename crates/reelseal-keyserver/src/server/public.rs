@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path as UrlPath, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use reelseal_core::grant::{challenge, Grant, GRANT_LABEL};
@@ -14,12 +14,13 @@ use reelseal_core::validity::{fmt_time, now};
 use reelseal_core::{armor, code, ReleaseId};
 use reelseal_ledger::{GrantRow, Redemption};
 
-use super::{bad, internal, ApiError, Shared};
+use super::extract::{ApiJson, ApiPath};
+use super::{bad, challenge as challenges, internal, ApiError, Shared};
 use crate::api::{
     ChallengeRequest, ChallengeResponse, GrantResponse, NewestResponse, RedeemRequest,
     RenewRequest, RenewResponse,
 };
-use crate::store::Store;
+use crate::store::{ChallengeOpened, Store};
 
 pub(crate) fn parse_viewer(text: &str) -> Result<ViewerPublic, ApiError> {
     ViewerPublic::from_bech32(text).map_err(|e| bad(format!("viewer: {e}")))
@@ -43,16 +44,19 @@ fn grant_response(bytes: &[u8]) -> GrantResponse {
 fn refusal(r: Redemption) -> Result<GrantResponse, ApiError> {
     match r {
         Redemption::Again(g) => Ok(grant_response(&g)),
-        Redemption::Unknown => Err(ApiError(
+        Redemption::Unknown => Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "unknown code: check it for typos (case and dashes do not matter)".into(),
+            "unknown_code",
+            "unknown code: check it for typos (case and dashes do not matter)",
         )),
-        Redemption::Taken => Err(ApiError(
+        Redemption::Taken => Err(ApiError::new(
             StatusCode::CONFLICT,
-            "this code was already redeemed with another viewer key; each code works for one viewer only".into(),
+            "code_taken",
+            "this code was already redeemed with another viewer key; each code works for one viewer only",
         )),
-        Redemption::Expired(t) => Err(ApiError(
+        Redemption::Expired(t) => Err(ApiError::new(
             StatusCode::GONE,
+            "code_expired",
             format!("this code expired on {}", fmt_time(t)),
         )),
     }
@@ -61,15 +65,17 @@ fn refusal(r: Redemption) -> Result<GrantResponse, ApiError> {
 pub(crate) async fn redeem<S: Store>(
     State(st): State<Shared<S>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Json(req): Json<RedeemRequest>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<RedeemRequest>,
 ) -> Result<Json<GrantResponse>, ApiError> {
-    st.limiter.check(peer.ip())?;
+    let client = st.limiter.client(peer.ip(), &headers);
+    st.limiter.check(&st.store, "redeem", client).await?;
     let viewer = parse_viewer(&req.viewer)?;
     let hash = code::code_hash(&req.code);
     let now = now();
     let fresh = match st.store.code_status(hash, viewer, now).await? {
         Ok(f) => f,
-        Err(r) => return refusal(r).map(Json),
+        Err(r) => return again(&st, refusal(r)),
     };
     let release =
         st.store.release_keys(fresh.release).await?.ok_or_else(|| {
@@ -98,11 +104,24 @@ pub(crate) async fn redeem<S: Store>(
     .await
     .map_err(internal)?
     .map_err(internal)?;
-    let actor = format!("redeem from {}", peer.ip());
+    let actor = format!("redeem from {client}");
     match st.store.complete_redemption(hash, row, now, actor).await? {
-        Ok(g) => Ok(Json(grant_response(&g))),
-        Err(r) => refusal(r).map(Json),
+        Ok(g) => {
+            st.metrics.redeemed("granted");
+            Ok(Json(grant_response(&g)))
+        }
+        Err(r) => again(&st, refusal(r)),
     }
+}
+
+/// A refusal, or the same viewer's grant again (counted as such).
+fn again<S>(
+    st: &Shared<S>,
+    r: Result<GrantResponse, ApiError>,
+) -> Result<Json<GrantResponse>, ApiError> {
+    let g = r?;
+    st.metrics.redeemed("again");
+    Ok(Json(g))
 }
 
 pub(crate) async fn revocations<S: Store>(
@@ -121,7 +140,7 @@ pub(crate) async fn revocations<S: Store>(
 
 pub(crate) async fn newest<S: Store>(
     State(st): State<Shared<S>>,
-    UrlPath(id): UrlPath<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<NewestResponse>, ApiError> {
     let id = parse_release(&id)?;
     let newest = st.store.newest_successor(id).await?;
@@ -133,12 +152,47 @@ pub(crate) async fn newest<S: Store>(
 
 pub(crate) async fn renew_challenge<S: Store>(
     State(st): State<Shared<S>>,
-    Json(req): Json<ChallengeRequest>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ChallengeRequest>,
 ) -> Result<Json<ChallengeResponse>, ApiError> {
+    let client = st.limiter.client(peer.ip(), &headers);
+    st.limiter.check(&st.store, "challenge", client).await?;
     let viewer = parse_viewer(&req.viewer)?;
     let token: [u8; 32] = reelseal_core::random_array();
     let (epk, boxed) = challenge::seal(&viewer, &token).map_err(|e| bad(e.to_string()))?;
-    st.challenges.issue(&viewer, token);
+    let now = now();
+    let opened = st
+        .store
+        .open_challenge(
+            viewer,
+            challenges::token_hash(&token),
+            now,
+            now + challenges::TTL,
+            challenges::LIMITS,
+        )
+        .await?;
+    match opened {
+        ChallengeOpened::Opened => {}
+        ChallengeOpened::TooManyForViewer => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_challenges",
+                format!(
+                    "this viewer key has {} open challenges; answer one, or wait up to {} minutes for them to expire",
+                    challenges::LIMITS.per_viewer,
+                    challenges::TTL / 60
+                ),
+            ))
+        }
+        ChallengeOpened::Full => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_challenges",
+                "the key server has too many open challenges; try again in a few minutes",
+            ))
+        }
+    }
     Ok(Json(ChallengeResponse {
         epk: hex::encode(epk),
         sealed: hex::encode(boxed),
@@ -147,21 +201,26 @@ pub(crate) async fn renew_challenge<S: Store>(
 
 pub(crate) async fn renew<S: Store>(
     State(st): State<Shared<S>>,
-    Json(req): Json<RenewRequest>,
+    ApiJson(req): ApiJson<RenewRequest>,
 ) -> Result<Json<RenewResponse>, ApiError> {
     let viewer = parse_viewer(&req.viewer)?;
     let old = parse_release(&req.release)?;
     let answer = hex::decode(req.token.trim()).map_err(|_| bad("token must be hex"))?;
-    if !st.challenges.answer(&viewer, &answer) {
-        return Err(ApiError(
+    let answered = st
+        .store
+        .take_challenge(viewer, challenges::token_hash(&answer), now())
+        .await?;
+    if !answered {
+        return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "challenge failed or expired: ask for a new one (POST /v1/renew/challenge)".into(),
+            "challenge_failed",
+            "challenge failed or expired: ask for a new one (POST /v1/renew/challenge)",
         ));
     }
     let Some(newest) = st.store.newest_successor(old).await? else {
-        return Err(ApiError(
+        return Err(ApiError::status(
             StatusCode::NOT_FOUND,
-            "this release has not been superseded".into(),
+            "this release has not been superseded",
         ));
     };
     let grants: Vec<GrantResponse> = st
@@ -173,9 +232,9 @@ pub(crate) async fn renew<S: Store>(
         .map(|g| grant_response(&g.grant))
         .collect();
     if grants.is_empty() {
-        return Err(ApiError(
+        return Err(ApiError::status(
             StatusCode::NOT_FOUND,
-            "no grant for your key in the newest release (revoked, or never granted); contact the publisher".into(),
+            "no grant for your key in the newest release (revoked, or never granted); contact the publisher",
         ));
     }
     st.store

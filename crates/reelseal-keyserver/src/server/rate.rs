@@ -1,51 +1,103 @@
-//! Per-address token buckets for redemptions: `rate` per second, bursts of twice that.
+//! Per-address token buckets (`rate` per second, bursts of twice that), kept in the store
+//! so every replica draws from the same bucket; and who the client is: the connection's
+//! address, or — only when that address is a trusted proxy — the nearest untrusted
+//! address in `X-Forwarded-For`.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use ipnet::IpNet;
 
 use super::ApiError;
-
-/// Addresses remembered before idle buckets are dropped.
-const MAX_TRACKED: usize = 100_000;
+use crate::store::Store;
 
 pub(crate) struct Limiter {
     rate: u32,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    trusted: Vec<IpNet>,
 }
 
 impl Limiter {
-    pub(crate) fn new(rate: u32) -> Self {
-        Limiter {
-            rate,
-            buckets: Mutex::new(HashMap::new()),
-        }
+    pub(crate) fn new(rate: u32, trusted: Vec<IpNet>) -> Self {
+        Limiter { rate, trusted }
     }
 
-    /// Take one token for `ip`, or refuse with 429.
-    pub(crate) fn check(&self, ip: IpAddr) -> Result<(), ApiError> {
+    /// The client's address: `peer`, unless `peer` is a trusted proxy and
+    /// `X-Forwarded-For` names someone (read right to left, skipping trusted proxies).
+    pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let trusted = |ip: &IpAddr| self.trusted.iter().any(|n| n.contains(ip));
+        if !trusted(&peer) {
+            return peer;
+        }
+        let hops: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map_while(|s| s.parse().ok())
+            .collect();
+        hops.iter()
+            .rev()
+            .find(|ip| !trusted(ip))
+            .or(hops.first())
+            .copied()
+            .unwrap_or(peer)
+    }
+
+    /// Take one token of `what` (`redeem`, `challenge`) for `ip`, or refuse with 429.
+    pub(crate) async fn check<S: Store>(
+        &self,
+        store: &S,
+        what: &str,
+        ip: IpAddr,
+    ) -> Result<(), ApiError> {
         if self.rate == 0 {
             return Ok(());
         }
         let rate = f64::from(self.rate);
-        let mut m = self.buckets.lock().expect("limiter lock");
-        let now = Instant::now();
-        if m.len() > MAX_TRACKED {
-            m.retain(|_, (_, t)| now.duration_since(*t) < Duration::from_secs(60));
-        }
-        let (tokens, last) = m.entry(ip).or_insert((2.0 * rate, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(2.0 * rate);
-        *last = now;
-        if *tokens < 1.0 {
-            return Err(ApiError(
+        if store
+            .take_token(format!("{what}/{ip}"), rate, 2.0 * rate)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(ApiError::status(
                 StatusCode::TOO_MANY_REQUESTS,
-                "too many redemption attempts from your address; wait a few seconds".into(),
-            ));
+                "too many attempts from your address; wait a few seconds",
+            ))
         }
-        *tokens -= 1.0;
-        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_a_trusted_proxy() {
+        let l = Limiter::new(5, vec!["10.0.0.0/8".parse().unwrap()]);
+        let proxy: IpAddr = "10.1.2.3".parse().unwrap();
+        let stranger: IpAddr = "192.0.2.9".parse().unwrap();
+        let h = xff("203.0.113.7, 10.9.9.9");
+        assert_eq!(
+            l.client(proxy, &h),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(l.client(stranger, &h), stranger);
+        assert_eq!(l.client(proxy, &HeaderMap::new()), proxy);
+        assert_eq!(l.client(proxy, &xff("garbage")), proxy);
+        // A client cannot push a spoofed address past the proxy's own entry.
+        let h = xff("198.51.100.1, 203.0.113.7");
+        assert_eq!(
+            l.client(proxy, &h),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
     }
 }
