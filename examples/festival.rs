@@ -110,6 +110,7 @@ async fn main() -> Result<()> {
         releases: vec![sealed.release_id.clone()],
         net: cli::parse::<cli::net::NetArgs>(loopback)?.plan(),
         seconds: None,
+        super_seed: false,
     };
     let (announcements, mut events) = Announcements::channel();
     let stop_seeding = Interrupt::manual();
@@ -140,6 +141,7 @@ async fn main() -> Result<()> {
         &seeder_addr,
         "--publisher",
         &publisher_key,
+        "--no-seed",
     ];
     words.extend(loopback);
     let fetch = cli::parse::<viewer::FetchArgs>(words)?;

@@ -18,6 +18,7 @@ fn fetch_cmd(home: &Path, key: &Path, out: &Path, peers: &[SocketAddr]) -> StdCo
         .arg("--out")
         .arg(out);
     c.args([
+        "--no-seed",
         "--bind",
         "127.0.0.1",
         "--no-dht",

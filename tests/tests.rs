@@ -14,6 +14,7 @@ mod keyserver_pg;
 mod play;
 mod revoke_rotate_serve;
 mod seal_grant_open;
+mod sharing;
 mod swarm;
 mod trace;
 mod trackers;

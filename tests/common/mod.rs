@@ -275,33 +275,26 @@ pub fn padding_files(torrent: &Path) -> Vec<(PathBuf, u64)> {
     out
 }
 
-/// Write every padding file `torrent` declares as zeros under `payload` (`.pad/N`); the
-/// paths written. (Until the app writes them when sealing; then tests can assert that
-/// `padding_files` already exist instead.)
-pub fn write_padding_files(torrent: &Path, payload: &Path) -> Vec<PathBuf> {
-    padding_files(torrent)
-        .into_iter()
-        .map(|(rel, len)| {
-            let path = payload.join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, vec![0u8; len as usize]).unwrap();
-            path
-        })
-        .collect()
-}
-
-/// A plain copy of a release's payload folder (the real files, no padding) under
-/// `dest/<payload name>`; the copy's path.
+/// A plain copy of a release's payload folder as sealed (the ciphertext and the `.pad/N`
+/// padding files) under `dest/<payload name>`; the copy's path.
 pub fn copy_payload(release_dir: &Path, dest: &Path) -> PathBuf {
     let ours = stock::payload_of(release_dir);
     let copy = dest.join(ours.file_name().unwrap());
     std::fs::create_dir_all(&copy).unwrap();
-    for e in std::fs::read_dir(&ours).unwrap().flatten() {
-        if e.path().is_file() {
-            std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    copy_tree(&ours, &copy);
+    copy
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
         }
     }
-    copy
 }
 
 /// Run a command with piped output, killed after `limit`; its output.
@@ -349,7 +342,13 @@ pub fn fetch_via_trackers(
         .arg(key)
         .arg("--out")
         .arg(out)
-        .args(["--bind", "127.0.0.1", "--no-dht", "--publisher"])
+        .args([
+            "--no-seed",
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--publisher",
+        ])
         .arg(demo_pub("publisher"))
         .args(extra);
     c

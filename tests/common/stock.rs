@@ -44,7 +44,13 @@ pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 /// aria2c seeding the torrent's payload, which sits in `dir` (`dir/<name>/…`); checks
 /// the data first (`--check-integrity`), then seeds until killed.
 pub fn aria2_seed(torrent: &Path, dir: &Path, ip: &str, port: u16) -> Proc {
-    aria2(torrent, dir, ip, port, &["--check-integrity=true", "--seed-ratio=0.0"])
+    aria2(
+        torrent,
+        dir,
+        ip,
+        port,
+        &["--check-integrity=true", "--seed-ratio=0.0"],
+    )
 }
 
 /// aria2c downloading into `dir`; exits 0 when complete (`--seed-time=0`).
@@ -240,7 +246,10 @@ pub fn libtorrent_seed(torrent: &Path, save_path: &Path, ip: &str) -> (Proc, u16
         .expect("python3 with libtorrent (see .ci/setup)");
     let v = first_json_line(&mut child);
     let p = Proc(child);
-    assert_eq!(v["seeding"], true, "libtorrent could not verify the data: {v}");
+    assert_eq!(
+        v["seeding"], true,
+        "libtorrent could not verify the data: {v}"
+    );
     (p, v["port"].as_u64().unwrap() as u16)
 }
 

@@ -23,7 +23,9 @@ async fn main() -> Result<()> {
             std::fs::read(t).with_context(|| format!("reading {t}"))?,
             std::path::PathBuf::from(d),
         ),
-        _ => bail!("usage: plain_transfer seed|fetch TORRENT DIR [PEER] [--utp] [--bind IP] [--timeout S]"),
+        _ => bail!(
+            "usage: plain_transfer seed|fetch TORRENT DIR [PEER] [--utp] [--bind IP] [--timeout S]"
+        ),
     };
     let flag = |name: &str| args.iter().position(|a| a == name);
     let value = |name: &str| flag(name).and_then(|i| args.get(i + 1)).cloned();

@@ -70,7 +70,7 @@ pub use reelseal_core::torrent::TorrentFile;
 pub use reelseal_core::InfoHash;
 
 mod status;
-pub use status::{Phase, PeerCounts, SwarmStatus, TrackerOutcome, TrackerReport};
+pub use status::{PeerCounts, Phase, SwarmStatus, TrackerOutcome, TrackerReport};
 
 /// What can go wrong in the swarm, for the person at the terminal.
 #[derive(Debug, thiserror::Error)]
@@ -405,6 +405,14 @@ impl Swarm {
         status::status(&self.session, &self.shared, info_hash)
     }
 
+    /// Statistics of a torrent in this session, by infohash (`None` before a magnet
+    /// link's metadata is known).
+    pub fn stats(&self, info_hash: &InfoHash) -> Option<Stats> {
+        self.session
+            .get(librqbit::dht::Id20::new(info_hash.0).into())
+            .map(|h| stats_of(&h))
+    }
+
     async fn add(
         &self,
         what: AddTorrent<'_>,
@@ -471,8 +479,13 @@ impl Swarm {
     ) -> Result<Torrent> {
         let meta = reelseal_core::torrent::Metainfo::from_bytes(torrent)?;
         self.note_added(meta.infohash());
-        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, peers, options)
-            .await
+        self.add(
+            AddTorrent::from_bytes(torrent.to_vec()),
+            dir,
+            peers,
+            options,
+        )
+        .await
     }
 
     /// Seed any v1 torrent (not checked against reelseal's rules; for comparisons).
@@ -491,8 +504,13 @@ impl Swarm {
         peers: &[SocketAddr],
         options: &SeedOptions,
     ) -> Result<Torrent> {
-        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, peers, options)
-            .await
+        self.add(
+            AddTorrent::from_bytes(torrent.to_vec()),
+            dir,
+            peers,
+            options,
+        )
+        .await
     }
 
     /// Download any v1 torrent (not checked against reelseal's rules; for comparisons).
@@ -522,9 +540,9 @@ impl Swarm {
         dir: &Path,
         peers: &[SocketAddr],
     ) -> Result<Torrent> {
-        let parsed = librqbit::Magnet::parse(magnet)
-            .map_err(|e| SwarmError::Add(boxed(e)))?;
-        let has_trackers = !parsed.trackers.is_empty() || !self.shared.opts.extra_trackers.is_empty();
+        let parsed = librqbit::Magnet::parse(magnet).map_err(|e| SwarmError::Add(boxed(e)))?;
+        let has_trackers =
+            !parsed.trackers.is_empty() || !self.shared.opts.extra_trackers.is_empty();
         if !self.shared.opts.dht
             && (!self.shared.opts.trackers || !has_trackers)
             && peers.is_empty()
@@ -563,27 +581,7 @@ impl Torrent {
 
     /// Current statistics.
     pub fn stats(&self) -> Stats {
-        let s = self.handle.stats();
-        let (peers, down, up, fetched) = match &s.live {
-            Some(l) => (
-                l.snapshot.peer_stats.live,
-                l.download_speed.mbps * 1024.0 * 1024.0,
-                l.upload_speed.mbps * 1024.0 * 1024.0,
-                l.snapshot.fetched_bytes,
-            ),
-            None => (0, 0.0, 0.0, 0),
-        };
-        Stats {
-            total_bytes: s.total_bytes,
-            have_bytes: s.progress_bytes,
-            uploaded_bytes: s.uploaded_bytes,
-            fetched_bytes: fetched,
-            peers,
-            down_bps: down,
-            up_bps: up,
-            finished: s.finished,
-            error: s.error,
-        }
+        stats_of(&self.handle)
     }
 
     /// Wait until metadata is known and existing data has been checked.
@@ -625,6 +623,14 @@ impl Torrent {
             .map_err(|e| SwarmError::NoMetadata(boxed(e)))
     }
 
+    /// The torrent's info dict as the swarm gave it (its SHA-1 is the infohash), once its
+    /// metadata is known: with the trackers, enough to write a `.torrent` any client reads.
+    pub fn info_bytes(&self) -> Result<Vec<u8>> {
+        self.handle
+            .with_metadata(|m| m.info_bytes.to_vec())
+            .map_err(|e| SwarmError::NoMetadata(boxed(e)))
+    }
+
     /// A reader over one file, by its index in [`Torrent::files`]: only hash-verified bytes,
     /// pieces at the read position fetched first. librqbit allows 8 at once by default.
     pub async fn stream(&self, file_index: usize) -> Result<Box<dyn FileReader>> {
@@ -652,6 +658,31 @@ impl Torrent {
             .delete(self.handle.info_hash().into(), false)
             .await
             .map_err(|e| SwarmError::Torrent(boxed(e)))
+    }
+}
+
+/// A torrent's statistics.
+fn stats_of(handle: &ManagedTorrent) -> Stats {
+    let s = handle.stats();
+    let (peers, down, up, fetched) = match &s.live {
+        Some(l) => (
+            l.snapshot.peer_stats.live,
+            l.download_speed.mbps * 1024.0 * 1024.0,
+            l.upload_speed.mbps * 1024.0 * 1024.0,
+            l.snapshot.fetched_bytes,
+        ),
+        None => (0, 0.0, 0.0, 0),
+    };
+    Stats {
+        total_bytes: s.total_bytes,
+        have_bytes: s.progress_bytes,
+        uploaded_bytes: s.uploaded_bytes,
+        fetched_bytes: fetched,
+        peers,
+        down_bps: down,
+        up_bps: up,
+        finished: s.finished,
+        error: s.error,
     }
 }
 

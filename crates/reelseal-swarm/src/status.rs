@@ -300,12 +300,20 @@ mod tests {
         for k in &kinds {
             let w = failure_words(k);
             assert!(!w.is_empty());
-            for internal in ["anyhow", "stream exhausted", "error reading", "Elapsed", "reqwest"] {
+            for internal in [
+                "anyhow",
+                "stream exhausted",
+                "error reading",
+                "Elapsed",
+                "reqwest",
+            ] {
                 assert!(!w.contains(internal), "{w}");
             }
         }
         assert_eq!(
-            failure_words(&AnnounceFailureKind::Refused("torrent not registered".into())),
+            failure_words(&AnnounceFailureKind::Refused(
+                "torrent not registered".into()
+            )),
             "it refused us: \"torrent not registered\""
         );
         assert!(failure_words(&AnnounceFailureKind::HttpStatus(404)).contains("URL"));
@@ -385,7 +393,10 @@ mod tests {
         let mut failed = sample();
         failed.phase = Phase::Failed("disk full".into());
         let v2 = serde_json::to_value(failed).unwrap();
-        assert_eq!((&v2["phase"], &v2["reason"]), (&"failed".into(), &"disk full".into()));
+        assert_eq!(
+            (&v2["phase"], &v2["reason"]),
+            (&"failed".into(), &"disk full".into())
+        );
         assert_eq!(v["peers"]["connected"], 3);
         assert_eq!(v["dht_nodes"], 48);
         assert_eq!(v["trackers"][0]["last"]["result"], "ok");

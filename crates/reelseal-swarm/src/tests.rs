@@ -121,7 +121,9 @@ async fn every_socket_uses_the_listen_ip() {
             vec![tracker.http_url.clone(), tracker.udp_url.clone()],
         );
         o.dht = true;
-        let swarm = Swarm::start_with(o, SwarmSettings::loopback()).await.unwrap();
+        let swarm = Swarm::start_with(o, SwarmSettings::loopback())
+            .await
+            .unwrap();
         let s = swarm.sockets();
         let ip: std::net::IpAddr = [127, 0, 0, 2].into();
         assert_eq!(s.peers.unwrap().ip(), ip, "{s:?}");
@@ -172,11 +174,14 @@ async fn trackers_hear_started_completed_and_stopped() {
         let tmp = tempfile::tempdir().unwrap();
         let bytes = data(300_000, 2);
         let torrent = make_torrent("b.bin", &bytes, 16384, &trackers);
-        let h = info_hash_of(&torrent);
+        let _h = info_hash_of(&torrent);
 
-        let seeder = Swarm::start_with(opts([127, 0, 0, 1], 0, true, vec![]), SwarmSettings::loopback())
-            .await
-            .unwrap();
+        let seeder = Swarm::start_with(
+            opts([127, 0, 0, 1], 0, true, vec![]),
+            SwarmSettings::loopback(),
+        )
+        .await
+        .unwrap();
         let port = seeder.listen_addr().unwrap().port();
         let seed = seeder
             .seed_unchecked(&torrent, &seed_dir(tmp.path(), "b.bin", &bytes))
@@ -184,15 +189,24 @@ async fn trackers_hear_started_completed_and_stopped() {
             .unwrap();
         for proto in [Proto::Http, Proto::Udp] {
             let a = tracker
-                .wait_for(Duration::from_secs(10), |a| a.proto == proto && a.port == port)
+                .wait_for(Duration::from_secs(10), |a| {
+                    a.proto == proto && a.port == port
+                })
                 .unwrap_or_else(|| panic!("no {proto:?} announce from the seeder"));
-            assert_eq!(a.event.as_deref(), Some("started"), "first {proto:?} announce");
+            assert_eq!(
+                a.event.as_deref(),
+                Some("started"),
+                "first {proto:?} announce"
+            );
         }
 
         // A leecher that knows only the tracker finds the seeder, completes, says so once.
-        let leecher = Swarm::start_with(opts([127, 0, 0, 1], 0, true, vec![]), SwarmSettings::loopback())
-            .await
-            .unwrap();
+        let leecher = Swarm::start_with(
+            opts([127, 0, 0, 1], 0, true, vec![]),
+            SwarmSettings::loopback(),
+        )
+        .await
+        .unwrap();
         let lport = leecher.listen_addr().unwrap().port();
         let dl = tmp.path().join("dl");
         let t = leecher.fetch_unchecked(&torrent, &dl, &[]).await.unwrap();
@@ -243,7 +257,9 @@ async fn trackers_hear_started_completed_and_stopped() {
             for proto in [Proto::Http, Proto::Udp] {
                 let started = all
                     .iter()
-                    .filter(|a| a.port == p && a.proto == proto && a.event.as_deref() == Some("started"))
+                    .filter(|a| {
+                        a.port == p && a.proto == proto && a.event.as_deref() == Some("started")
+                    })
                     .count();
                 assert_eq!(started, 1, "port {p} {proto:?}");
             }
@@ -331,12 +347,19 @@ async fn a_torrent_file_download_also_redials_a_late_seeder() {
         let bytes = data(200_000, 4);
         let torrent = make_torrent("d.bin", &bytes, 16384, &[]);
         let seeder_port = free_port([127, 0, 0, 1]);
-        let leecher = Swarm::start_with(opts([127, 0, 0, 1], 0, false, vec![]), SwarmSettings::loopback())
-            .await
-            .unwrap();
+        let leecher = Swarm::start_with(
+            opts([127, 0, 0, 1], 0, false, vec![]),
+            SwarmSettings::loopback(),
+        )
+        .await
+        .unwrap();
         let dl = tmp.path().join("dl");
         let t = leecher
-            .fetch_unchecked(&torrent, &dl, &[SocketAddr::from(([127, 0, 0, 1], seeder_port))])
+            .fetch_unchecked(
+                &torrent,
+                &dl,
+                &[SocketAddr::from(([127, 0, 0, 1], seeder_port))],
+            )
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -352,7 +375,11 @@ async fn a_torrent_file_download_also_redials_a_late_seeder() {
             .unwrap();
         let started = Instant::now();
         t.wait_until_completed().await.unwrap();
-        assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
         assert_eq!(std::fs::read(dl.join("d.bin")).unwrap(), bytes);
         seeder.stop().await;
         leecher.stop().await;
@@ -388,9 +415,11 @@ async fn dht_state_stays_in_the_state_dir_and_nodes_are_counted() {
             .fetch_unchecked(&torrent, &tmp.path().join("dl"), &[])
             .await
             .unwrap();
-        until(Duration::from_secs(20), "a DHT node in the routing table", || {
-            swarm.status(&h).dht_nodes.unwrap_or(0) >= 1
-        })
+        until(
+            Duration::from_secs(20),
+            "a DHT node in the routing table",
+            || swarm.status(&h).dht_nodes.unwrap_or(0) >= 1,
+        )
         .await;
         until(Duration::from_secs(20), "dht.json in the state dir", || {
             state.join("dht.json").is_file()
@@ -412,9 +441,12 @@ async fn dht_state_stays_in_the_state_dir_and_nodes_are_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_peer_source_is_said_plainly() {
-    let swarm = Swarm::start_with(opts([127, 0, 0, 1], 0, false, vec![]), SwarmSettings::loopback())
-        .await
-        .unwrap();
+    let swarm = Swarm::start_with(
+        opts([127, 0, 0, 1], 0, false, vec![]),
+        SwarmSettings::loopback(),
+    )
+    .await
+    .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let magnet = format!("magnet:?xt=urn:btih:{}", "ab".repeat(20));
     let e = swarm

@@ -50,6 +50,10 @@ pub struct PlayArgs {
     /// Which player to start.
     #[arg(long, value_enum, default_value = "auto")]
     pub player: PlayerArg,
+    /// Give up after this long without progress while the release is incomplete (no peer
+    /// answered, nothing arrived), e.g. 90s; exit code 16. Default: keep trying until ^C.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<humantime::Duration>,
     /// Network flags.
     #[command(flatten)]
     pub net: NetArgs,
@@ -68,6 +72,7 @@ impl PlayArgs {
             file: self.file,
             listen: self.listen,
             allow_remote: self.allow_remote,
+            timeout: self.timeout.map(Into::into),
             player: match self.player {
                 PlayerArg::Auto => Player::Auto,
                 PlayerArg::Mpv => Player::Mpv,
