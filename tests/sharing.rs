@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::common::stock::{free_port, payload_of, wait_exit};
 use crate::common::*;
 
-const FILM: usize = 8 << 20;
+const FILM: usize = 16 << 20;
 
 /// Two viewers that know the seeder and each other; the seeder uploads at 1 MiB/s. Each
 /// piece it sends to one viewer reaches the other from that viewer: the seeder uploads

@@ -631,6 +631,24 @@ impl Torrent {
             .map_err(|e| SwarmError::NoMetadata(boxed(e)))
     }
 
+    /// A reader over one file for a whole download ([`Torrent::stream`] for a player):
+    /// only the piece at the read position is fetched first; the order of the others is
+    /// left to the piece picker (rarest first in a swarm), so that viewers fetching at the
+    /// same time hold different pieces and trade them instead of all asking the seeder for
+    /// the same ones (with a 32 MiB read-ahead they move in lockstep).
+    pub async fn download_reader(&self, file_index: usize) -> Result<Box<dyn FileReader>> {
+        let s = self
+            .handle
+            .clone()
+            .stream_with_readahead(file_index, 0)
+            .await
+            .map_err(|e| SwarmError::Stream {
+                index: file_index,
+                source: boxed(e),
+            })?;
+        Ok(Box::new(s))
+    }
+
     /// A reader over one file, by its index in [`Torrent::files`]: only hash-verified bytes,
     /// pieces at the read position fetched first. librqbit allows 8 at once by default.
     pub async fn stream(&self, file_index: usize) -> Result<Box<dyn FileReader>> {

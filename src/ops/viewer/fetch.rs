@@ -84,7 +84,7 @@ pub struct FetchReport {
     pub release_id: String,
     /// Infohash.
     pub infohash: String,
-    /// Wall time.
+    /// Wall time until the film was decrypted (sharing afterwards not included).
     pub seconds: f64,
     /// Ciphertext verified (padding included).
     pub ciphertext_bytes: u64,
@@ -130,6 +130,7 @@ impl Viewer {
                 return Err(e);
             }
         };
+        let seconds = started.elapsed().as_secs_f64();
         let shared = match &plan.share {
             Some(share) => Some(tokio::select! {
                 s = share_for(&joined.torrent, share, &*line) => s,
@@ -172,7 +173,7 @@ impl Viewer {
             title: card.title.clone(),
             release_id: card.release_id().to_hex(),
             infohash: card.infohash_hex(),
-            seconds: started.elapsed().as_secs_f64(),
+            seconds,
             ciphertext_bytes: stats.have_bytes,
             fetched_bytes: stats.fetched_bytes,
             uploaded_bytes: stats.uploaded_bytes,
@@ -326,7 +327,7 @@ async fn decrypt_output(
         for (part, geo) in o.parts.iter().zip(&geos) {
             let mut stream = joined
                 .torrent
-                .stream(joined.index_of(&part.ct_name)?)
+                .download_reader(joined.index_of(&part.ct_name)?)
                 .await?;
             let mut chunk = 0;
             while chunk < geo.chunks {
