@@ -458,3 +458,138 @@ async fn no_peer_source_is_said_plainly() {
     assert!(e.to_string().contains("--peer"), "{e}");
     swarm.stop().await;
 }
+
+/// python libtorrent (a stock client) through `tests/interop/lt_client.py`, or `None`
+/// (with a message) when it is not installed.
+fn lt_client(args: &[&str]) -> Option<std::process::Command> {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import libtorrent"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIP: python libtorrent is not installed (see .ci/setup)");
+        return None;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/lt_client.py");
+    let mut c = std::process::Command::new("python3");
+    c.arg(script).args(args);
+    Some(c)
+}
+
+/// A child killed when dropped.
+struct Kill(std::process::Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// uTP (BEP 29) with a uTP-only libtorrent over loopback: it downloads from our seeder
+/// byte-identically (so uTP is on for sessions on a public address).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utp_only_libtorrent_downloads_from_us() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = data(3 << 20, 7);
+    let torrent = make_torrent("u.bin", &bytes, 65536, &[]);
+    let tfile = tmp.path().join("u.torrent");
+    std::fs::write(&tfile, &torrent).unwrap();
+    let settings = SwarmSettings {
+        utp: true,
+        ..SwarmSettings::loopback()
+    };
+    let seeder = Swarm::start_with(opts([127, 0, 0, 1], 0, false, vec![]), settings)
+        .await
+        .unwrap();
+    let t = seeder
+        .seed_unchecked(&torrent, &seed_dir(tmp.path(), "u.bin", &bytes))
+        .await
+        .unwrap();
+    t.wait_until_initialized().await.unwrap();
+    let peer = seeder.listen_addr().unwrap().to_string();
+    let dl = tmp.path().join("lt");
+    std::fs::create_dir_all(&dl).unwrap();
+    let Some(mut c) = lt_client(&[
+        "download",
+        tfile.to_str().unwrap(),
+        dl.to_str().unwrap(),
+        "127.0.0.2",
+        "--utp-only",
+        "--peer",
+        &peer,
+        "--timeout",
+        "60",
+    ]) else {
+        return;
+    };
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "libtorrent over uTP: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(std::fs::read(dl.join("u.bin")).unwrap(), bytes);
+    assert!(t.stats().uploaded_bytes >= bytes.len() as u64);
+    seeder.stop().await;
+}
+
+/// MSE/PE: librqbit speaks only plain BitTorrent. A libtorrent seeder that *requires*
+/// encryption never gives us a byte: the peer stays known but unreachable (that is what
+/// the status line shows, and `--timeout` ends it). The same seeder with encryption
+/// merely enabled (libtorrent's default) serves us.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_requires_encryption_never_connects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = data(1 << 20, 8);
+    let torrent = make_torrent("e.bin", &bytes, 65536, &[]);
+    let tfile = tmp.path().join("e.torrent");
+    std::fs::write(&tfile, &torrent).unwrap();
+    let src = seed_dir(tmp.path(), "e.bin", &bytes);
+    let port = free_port([127, 0, 0, 2]).to_string();
+    let Some(mut c) = lt_client(&[
+        "seed",
+        tfile.to_str().unwrap(),
+        src.to_str().unwrap(),
+        "127.0.0.2",
+        "--enc",
+        "forced",
+        "--port",
+        &port,
+    ]) else {
+        return;
+    };
+    c.stdout(std::process::Stdio::piped());
+    let mut lt = Kill(c.spawn().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(lt.0.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.contains("\"seeding\": true"), "{line}");
+    let peer: SocketAddr = format!("127.0.0.2:{port}").parse().unwrap();
+    let leecher = Swarm::start_with(
+        opts([127, 0, 0, 1], 0, false, vec![]),
+        SwarmSettings::loopback(),
+    )
+    .await
+    .unwrap();
+    let dl = tmp.path().join("dl");
+    let t = leecher
+        .fetch_unchecked(&torrent, &dl, &[peer])
+        .await
+        .unwrap();
+    // Bounded: 8 s of dialling (several attempts with the initial-peer backoff).
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let st = t.stats();
+    assert_eq!(
+        st.have_bytes, 0,
+        "got data from a peer that requires MSE/PE"
+    );
+    let status = t.status();
+    assert_eq!(status.peers.connected, 0, "{status:?}");
+    assert!(status.peers.known >= 1, "{status:?}");
+    leecher.stop().await;
+}

@@ -114,7 +114,7 @@ impl Viewer {
         std::fs::create_dir_all(&cache)
             .with_context(|| format!("cannot create {}", cache.display()))?;
         let started = Instant::now();
-        let swarm = Swarm::start(plan.net.swarm.clone()).await?;
+        let swarm = plan.net.start(&self.home.swarm_state()).await?;
         let line = fb.progress("swarm", Unit::Status, 0);
         let kept = cache.display().to_string();
         let outcome = tokio::select! {

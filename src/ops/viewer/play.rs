@@ -150,7 +150,7 @@ impl Viewer {
         let card = auth.grant.card().card().clone();
         // Ciphertext only, kept in the viewer's cache so a replay starts from what is there.
         let cache = self.home.play_cache(&card.infohash());
-        let swarm = Swarm::start(plan.net.swarm.clone()).await?;
+        let swarm = plan.net.start(&self.home.swarm_state()).await?;
         // The status line from the first second; while playing, the session also uploads
         // verified pieces to other viewers (play seeds while it plays).
         let line = fb.progress("swarm", Unit::Status, 0);
