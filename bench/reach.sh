@@ -6,8 +6,8 @@
 #   - the filmmaker's upload when the last viewer had the film, in film-sizes;
 #   - median and max fetch time (start of the process until the film is decrypted);
 #   - how many viewers' films are byte-identical to the original.
-# Modes: reelview with --no-seed (viewers leave once done) and with the default (they
-# share after the download), then the same swarm with python libtorrent 2.1.1 clients
+# Modes: reelview with --no-seed (viewers leave once done), with the default (they
+# share after the download) and "super-seed" (the default plus `seed --super-seed`), then the same swarm with python libtorrent 2.1.1 clients
 # (one session per viewer, same limits, same peers; leavers removed when done for
 # "no-seed", kept seeding for "default"), on the same release.torrent.
 # usage: bench/reach.sh        (N=30 SIZE_MIB=64 SEED_UP=8 VIEW_DOWN=4 VIEW_UP=2 ARRIVE=0.5,
@@ -51,12 +51,13 @@ EOF
 run_reelview() { # mode
   local mode=$1 d=$W/rv-$1; rm -rf "$d"; mkdir -p "$d"; : > "$d/times"
   local sp; sp=$(free_port)
+  local ss=(); [ "$mode" = super-seed ] && ss=(--super-seed)
   reelseal --json seed reach.reelseal --bind 127.0.0.1 --listen-port "$sp" --no-dht --no-trackers \
-    --upload-limit "${SEED_UP}MiB" > "$d/seed.out" 2>/dev/null &
+    --upload-limit "${SEED_UP}MiB" "${ss[@]}" > "$d/seed.out" 2>/dev/null &
   local seeder=$!; PIDS+=("$seeder")
   for _ in $(seq 300); do grep -q listening "$d/seed.out" 2>/dev/null && break; sleep 0.1; done
   local peers=(--peer "127.0.0.1:$sp") share=(--no-seed)
-  [ "$mode" = default ] && share=()
+  [ "$mode" = no-seed ] || share=()
   for i in $(seq "$N"); do
     local p; p=$(free_port)
     REELVIEW_HOME=$W/v$i reelview --quiet --json fetch "$W/v$i.rskey" --out "$d/out$i" --publisher "$PUB" \
@@ -112,6 +113,11 @@ def session(up, down):
         "allow_multiple_connections_per_ip": True,
         "upload_rate_limit": int(up * MiB), "download_rate_limit": int(down * MiB) if down else 0,
         "alert_mask": 0})
+    # libtorrent exempts local peers (loopback included) from rate limits: put every
+    # address in the global class so that the limits apply as they do to reelview.
+    f = lt.ip_filter()
+    f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+    s.set_peer_class_filter(f)
     return s
 ti = lt.torrent_info(os.path.join(rel, "release.torrent"))
 seeder = session(sup, 0)
@@ -157,5 +163,5 @@ echo
 echo "| swarm | filmmaker upload (film-sizes) | median fetch | max fetch | byte-identical |"
 echo "|---|---|---|---|---|"
 for m in $MODES; do run_reelview "$m"; done
-if [ "$LT" = 1 ]; then for m in $MODES; do run_libtorrent "$m"; done; fi
+if [ "$LT" = 1 ]; then for m in $MODES; do [ "$m" = super-seed ] || run_libtorrent "$m"; done; fi
 echo "after: $(load_note)"

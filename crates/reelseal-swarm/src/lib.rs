@@ -6,8 +6,8 @@
 //! file that yields only hash-verified bytes and prioritises the pieces at its position.
 //!
 //! Facts about librqbit 9.1 this crate relies on (checked against its source and tests):
-//! - BEP 47 padding files (`attr` containing `p`) are synthetic: never written to disk,
-//!   hashed as zeros, so a release directory holds only the real files;
+//! - BEP 47 padding files (`attr` containing `p`) are synthetic: librqbit never reads or
+//!   writes them (hashed as zeros); reelseal writes them itself, for other clients;
 //! - with an explicit `output_folder`, a multi-file torrent's files go straight into it
 //!   (not into a sub-folder named after the torrent);
 //! - `overwrite: true` is needed to seed or resume over files that exist; existing data is
@@ -174,8 +174,8 @@ pub struct SwarmSettings {
     /// written outside the folders given per torrent.
     pub state_dir: Option<PathBuf>,
     /// Also accept and make uTP connections (BEP 29) besides TCP. Outgoing connections
-    /// try TCP first and uTP after 1 s. Checked against python libtorrent 2.1.1 over
-    /// loopback (see `vendor/README.md`).
+    /// try TCP first and uTP after 1 s. Checked against a uTP-only python libtorrent
+    /// 2.1.1 over loopback (test `utp_only_libtorrent_downloads_from_us`).
     pub utp: bool,
     /// DHT bootstrap nodes (`host:port`); `None` = librqbit's public ones. Tests give a
     /// DHT node on loopback (or an empty list).
