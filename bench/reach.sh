@@ -29,7 +29,7 @@ make_file film.bin "$SIZE_MIB"
 reelseal --quiet seal film.bin --title "Reach bench" --piece-size 256KiB --out reach.reelseal >/dev/null
 for i in $(seq "$N"); do
   K=$(REELVIEW_HOME=$W/v$i reelview keygen 2>/dev/null)
-  reelseal --quiet grant reach.reelseal --to "$K" --name "v$i" --out "v$i.rskey" --force >/dev/null
+  reelseal --quiet grant reach.reelseal --to "$K" --name "v$i" --out "v$i.rskey" --force >/dev/null 2>&1
 done
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -79,7 +79,8 @@ run_reelview() { # mode
     [ "$alive" = 1 ] || { note_done "$d"; break; }
   done
   kill -INT "$seeder" 2>/dev/null || true; wait "$seeder" 2>/dev/null || true
-  local up; up=$(python3 -c 'import json,sys; l=[json.loads(x) for x in open(sys.argv[1]) if x.strip()]; print(l[-1]["uploaded"][0]["bytes"])' "$d/seed.out")
+  # Its report follows the first line (the announcement).
+  local up; up=$(python3 -c 'import json,sys; t=open(sys.argv[1]).read().split("\n",1)[1]; print(json.loads(t)["uploaded"][0]["bytes"])' "$d/seed.out")
   # Viewers still sharing are stopped (their film is complete).
   for i in $(seq "$N"); do kill -INT "$(cat "$d/pid$i")" 2>/dev/null || true; done
   for i in $(seq "$N"); do wait "$(cat "$d/pid$i")" 2>/dev/null || true; done

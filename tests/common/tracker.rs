@@ -54,11 +54,14 @@ impl Announce {
     }
 }
 
+/// One torrent's peers: peer_id -> (address announced, left).
+type Peers = HashMap<[u8; 20], (SocketAddr, u64)>;
+
 #[derive(Default)]
 struct State {
     announces: Vec<Announce>,
-    /// info_hash -> peer_id -> (address announced, left)
-    swarms: HashMap<[u8; 20], HashMap<[u8; 20], (SocketAddr, u64)>>,
+    /// info_hash -> its peers
+    swarms: HashMap<[u8; 20], Peers>,
 }
 
 /// A running tracker; stops (and joins its threads) when dropped.
