@@ -6,8 +6,8 @@
 #   - the filmmaker's upload when the last viewer had the film, in film-sizes;
 #   - median and max fetch time (start of the process until the film is decrypted);
 #   - how many viewers' films are byte-identical to the original.
-# Modes: reelview with --no-seed (viewers leave once done), with the default (they
-# share after the download) and "super-seed" (the default plus `seed --super-seed`), then the same swarm with python libtorrent 2.1.1 clients
+# Modes: reelview with --no-seed (viewers leave once done) and with the default (they
+# share after the download), then the same swarm with python libtorrent 2.1.1 clients
 # (one session per viewer, same limits, same peers; leavers removed when done for
 # "no-seed", kept seeding for "default"), on the same release.torrent.
 # usage: bench/reach.sh        (N=30 SIZE_MIB=64 SEED_UP=8 VIEW_DOWN=4 VIEW_UP=2 ARRIVE=0.5,
@@ -51,7 +51,7 @@ EOF
 run_reelview() { # mode
   local mode=$1 d=$W/rv-$1; rm -rf "$d"; mkdir -p "$d"; : > "$d/times"
   local sp; sp=$(free_port)
-  local ss=(); [ "$mode" = super-seed ] && ss=(--super-seed)
+  local ss=()
   reelseal --json seed reach.reelseal --bind 127.0.0.1 --listen-port "$sp" --no-dht --no-trackers \
     --upload-limit "${SEED_UP}MiB" "${ss[@]}" > "$d/seed.out" 2>/dev/null &
   local seeder=$!; PIDS+=("$seeder")
@@ -164,5 +164,5 @@ echo
 echo "| swarm | filmmaker upload (film-sizes) | median fetch | max fetch | byte-identical |"
 echo "|---|---|---|---|---|"
 for m in $MODES; do run_reelview "$m"; done
-if [ "$LT" = 1 ]; then for m in $MODES; do [ "$m" = super-seed ] || run_libtorrent "$m"; done; fi
+if [ "$LT" = 1 ]; then for m in $MODES; do run_libtorrent "$m"; done; fi
 echo "after: $(load_note)"

@@ -110,7 +110,6 @@ async fn main() -> Result<()> {
         releases: vec![sealed.release_id.clone()],
         net: cli::parse::<cli::net::NetArgs>(loopback)?.plan(),
         seconds: None,
-        super_seed: false,
     };
     let (announcements, mut events) = Announcements::channel();
     let stop_seeding = Interrupt::manual();

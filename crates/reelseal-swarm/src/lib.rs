@@ -207,10 +207,10 @@ impl SwarmSettings {
 #[derive(Clone, Debug, Default)]
 pub struct SeedOptions {
     /// Super-seeding (BEP 16 style initial seeding): while we have the whole release,
-    /// offer each peer pieces no one else was offered yet instead of showing everything,
-    /// so that viewers trade the rest among themselves and the filmmaker uploads about
-    /// one copy. For a first release to many viewers at once; it slows a lone viewer
-    /// down (it gets two pieces at a time), so it is off by default.
+    /// offer each peer pieces no one else was offered yet instead of showing everything.
+    /// Experimental and not used by reelseal's commands: with 30 viewers arriving over
+    /// 15 s (`bench/reach.sh`), no viewer completed within 7 minutes (see
+    /// `vendor/README.md`, J).
     pub super_seed: bool,
 }
 

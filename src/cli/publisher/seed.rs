@@ -25,11 +25,6 @@ pub struct SeedArgs {
     /// Stop after this many seconds (default: run until ^C).
     #[arg(long, value_name = "N")]
     pub seconds: Option<u64>,
-    /// Super-seeding (BEP 16 style) for a first release to many viewers at once: offer
-    /// each viewer pieces no one else has been offered, so that viewers trade the rest
-    /// and you upload about one copy. Slows a lone viewer down; off by default.
-    #[arg(long)]
-    pub super_seed: bool,
 }
 
 impl SeedArgs {
@@ -39,7 +34,6 @@ impl SeedArgs {
             releases: self.releases,
             net: self.net.plan(),
             seconds: self.seconds,
-            super_seed: self.super_seed,
         };
         let fb = g.console();
         block_on(async {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use reelseal_core::card::SignedCard;
 use reelseal_core::seal::{self, TORRENT_FILE};
-use reelseal_swarm::SeedOptions;
 use serde::Serialize;
 
 use super::resolve_release;
@@ -26,8 +25,6 @@ pub struct SeedPlan {
     pub net: Net,
     /// Stop after this long (default: when stopped).
     pub seconds: Option<u64>,
-    /// Super-seeding (BEP 16 style initial seeding).
-    pub super_seed: bool,
 }
 
 /// Seeding has started.
@@ -115,11 +112,8 @@ pub async fn seed(
             continue;
         }
         let payload = seal::payload_dir(&r.dir, &r.torrent_name);
-        let options = SeedOptions {
-            super_seed: plan.super_seed,
-        };
         let t = swarm
-            .seed_with(&torrent, &payload, &plan.net.peers, &options)
+            .seed(&torrent, &payload, &plan.net.peers)
             .await
             .with_context(|| format!("cannot seed {} from {}", r.title, payload.display()))?;
         seeding.push((r.clone(), t));
