@@ -11,7 +11,8 @@
 # (one session per viewer, same limits, same peers; leavers removed when done for
 # "no-seed", kept seeding for "default"), on the same release.torrent.
 # usage: bench/reach.sh        (N=30 SIZE_MIB=64 SEED_UP=8 VIEW_DOWN=4 VIEW_UP=2 ARRIVE=0.5,
-#                               MODES="no-seed default", LT=1, BENCH_DIR=/tmp/reelseal-bench)
+#                               MODES="no-seed default", LT=1 (python libtorrent too),
+#                               RV=1 (reelview too), BENCH_DIR=/tmp/reelseal-bench)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 N=${N:-30}; SIZE_MIB=${SIZE_MIB:-64}; SEED_UP=${SEED_UP:-8}; VIEW_DOWN=${VIEW_DOWN:-4}
@@ -163,6 +164,6 @@ EOF
 echo
 echo "| swarm | filmmaker upload (film-sizes) | median fetch | max fetch | byte-identical |"
 echo "|---|---|---|---|---|"
-for m in $MODES; do run_reelview "$m"; done
+if [ "${RV:-1}" = 1 ]; then for m in $MODES; do run_reelview "$m"; done; fi
 if [ "$LT" = 1 ]; then for m in $MODES; do run_libtorrent "$m"; done; fi
 echo "after: $(load_note)"
