@@ -13,6 +13,8 @@ pub enum Exit {
     Error,
     /// The command line does not make sense (clap's own code).
     Usage,
+    /// Part of a batch was done, part refused (the report lists which).
+    Partial,
     /// The grant is for another viewer key.
     NotMyKey,
     /// The publisher is not pinned, or a signature is invalid.
@@ -38,6 +40,7 @@ impl Exit {
             Exit::Success => 0,
             Exit::Error => 1,
             Exit::Usage => 2,
+            Exit::Partial => 3,
             Exit::NotMyKey => 10,
             Exit::Untrusted => 11,
             Exit::Window => 12,
@@ -55,6 +58,7 @@ impl Exit {
             Exit::Success => "success",
             Exit::Error => "error",
             Exit::Usage => "usage",
+            Exit::Partial => "partial",
             Exit::NotMyKey => "not_my_key",
             Exit::Untrusted => "untrusted",
             Exit::Window => "window",
@@ -72,6 +76,7 @@ pub const EXIT_CODES_HELP: &str = "EXIT CODES:
   0   success
   1   error (message says what to do)
   2   usage error
+  3   part of a batch refused (e.g. CSV rows; see rejects.csv), the rest done
   10  not my key: the grant is for another viewer key
   11  publisher not pinned, or a signature is invalid
   12  grant outside its validity window (the message says when it opens or closed)
@@ -119,6 +124,7 @@ mod tests {
             Exit::Success,
             Exit::Error,
             Exit::Usage,
+            Exit::Partial,
             Exit::NotMyKey,
             Exit::Untrusted,
             Exit::Window,

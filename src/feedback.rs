@@ -22,6 +22,8 @@ pub enum Unit {
     Bytes,
     /// Items (grants, renditions).
     Items,
+    /// Seconds of film (encoding).
+    Seconds,
     /// No total: a spinner with a message (peers, rates).
     Status,
 }

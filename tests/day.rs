@@ -351,3 +351,49 @@ fn grants_say_when_their_window_is_closed_or_endless() {
     let o = run("buyer-1", &["--valid-for", "soon"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn sealing_the_same_film_twice_names_the_earlier_release() {
+    let r = sealed_release(3 << 20, &[]);
+    let o = reelseal(&r.publisher)
+        .args(["--json", "seal"])
+        .arg(r.root.path().join("input/feature.mp4"))
+        .arg(r.root.path().join("input/subs"))
+        .args(["--title", "the demo film", "--out"])
+        .arg(r.root.path().join("again"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("sealed before") && e.contains(&r.id[..12]),
+        "{e}"
+    );
+    assert!(e.contains("another release is titled"), "{e}");
+    // Now the title names two releases: refused as ambiguous, ids still work.
+    let o = reelseal(&r.publisher)
+        .args(["show", "The Demo Film"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("matches several releases"),
+        "{}",
+        stderr(&o)
+    );
+    // A different film (one byte changed near the end) raises no such warning.
+    let mut other = r.film.clone();
+    let n = other.len();
+    other[n - 10] ^= 1;
+    let f = r.root.path().join("other.mp4");
+    std::fs::write(&f, &other).unwrap();
+    let o = reelseal(&r.publisher)
+        .args(["--json", "seal"])
+        .arg(&f)
+        .args(["--title", "Other", "--out"])
+        .arg(r.root.path().join("other"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("sealed before"), "{}", stderr(&o));
+}

@@ -226,7 +226,14 @@ fn conflicting_flags_are_usage_errors_before_any_work() {
         ],
         vec!["grant", r.id.as_str(), "--recipients", "x.csv"],
         vec!["grant", r.id.as_str(), "--name", "nobody"],
-        vec!["grant", r.id.as_str(), "--to", "not-a-key", "--name", "a"],
+        vec![
+            "grant",
+            r.id.as_str(),
+            "--to",
+            "rsview1notakey",
+            "--name",
+            "a",
+        ],
         vec!["seal", "--title", "   ", "film.mp4"],
         vec!["codes", r.id.as_str(), "--count", "0"],
     ] {

@@ -210,6 +210,29 @@ fn three_replicas_redeem_a_code_exactly_once_and_sync_both_ways() {
         }
     }
     assert!(idle["new_revocation_list"].is_null(), "{idle}");
+
+    // A revocation taken back on the ledger is taken back on the replicas too, and the
+    // next sync does not bring it back down.
+    let gid = listed[0]["grant_id"].as_str().unwrap().to_string();
+    reelseal(&r.publisher)
+        .args(["revoke", &gid, "--reason", "by mistake"])
+        .assert()
+        .success();
+    assert_eq!(sync(&r.publisher, &db)["up"]["revocations"], 1);
+    reelseal(&r.publisher)
+        .args(["unrevoke", &gid, "--reason", "it was not them"])
+        .assert()
+        .success();
+    let s = sync(&r.publisher, &db);
+    assert_eq!(s["up"]["unrevoked"], 1, "{s}");
+    assert!(s["new_revocation_list"].is_u64(), "{s}");
+    let again = sync(&r.publisher, &db);
+    assert_eq!(again["down"]["revocations"], 0, "{again}");
+    let o = reelseal(&r.publisher)
+        .args(["--json", "revocations"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_json(&o)["entries"].as_array().unwrap().len(), 0);
 }
 
 #[test]

@@ -284,7 +284,7 @@ fn the_player_gets_the_url_in_a_private_file_not_on_its_command_line() {
     std::fs::write(
         bin.join("mpv"),
         format!(
-            "#!/bin/sh\necho \"$@\" > {r}.args\nf=${{1#--playlist=}}\ncat \"$f\" > {r}.playlist\nstat -c %a \"$f\" > {r}.mode\n",
+            "#!/bin/sh\necho \"$@\" > {r}.args\nf=${{1#--playlist=}}\ncat \"$f\" > {r}.playlist\nstat -c %a \"$f\" > {r}.mode\nfor a in \"$@\"; do case \"$a\" in --include=*) cat \"${{a#--include=}}\" > {r}.include;; esac; done\n",
             r = record.display()
         ),
     )
@@ -303,6 +303,9 @@ fn the_player_gets_the_url_in_a_private_file_not_on_its_command_line() {
         .args([
             "--player",
             "mpv",
+            "--player-arg=--fs",
+            "--player-arg",
+            "--volume=50",
             "--peer",
             &peer.to_string(),
             "--bind",
@@ -327,6 +330,18 @@ fn the_player_gets_the_url_in_a_private_file_not_on_its_command_line() {
     assert!(
         args.starts_with("--playlist=") && !args.contains(&token),
         "{args}"
+    );
+    // The player's own arguments pass through; the sealed subtitles go in a private
+    // include file, by URL (never on the command line either).
+    assert!(
+        args.contains(" --fs") && args.contains(" --volume=50"),
+        "{args}"
+    );
+    assert!(args.contains("--include="), "{args}");
+    let include = std::fs::read_to_string(record.with_extension("include")).unwrap();
+    assert!(
+        include.contains("sub-files-append=http://") && include.contains("subs/en.srt"),
+        "{include}"
     );
     assert!(std::fs::read_to_string(record.with_extension("playlist"))
         .unwrap()

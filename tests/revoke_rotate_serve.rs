@@ -599,3 +599,112 @@ fn redemption_is_rate_limited_per_address() {
         "a burst of guesses is throttled: {statuses:?}"
     );
 }
+
+#[test]
+fn old_codes_redeem_for_the_newest_release_renew_skips_revoked_grants_and_serve_logs_both() {
+    let root = tempfile::tempdir().unwrap();
+    let publisher = home_from_demo(root.path(), "publisher");
+    // The key server, its log in a file.
+    let log = root.path().join("serve.log");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reelseal"))
+        .arg("--home")
+        .arg(&publisher)
+        .args(["--json", "serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let url = first_json_line(&mut child)["listening"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _server = Proc(child);
+
+    let film = root.path().join("film.mp4");
+    std::fs::write(&film, film_bytes(100_000, 4)).unwrap();
+    let dir = root.path().join("rel");
+    reelseal(&publisher)
+        .arg("seal")
+        .arg(&film)
+        .args(["--title", "Sold", "--key-server", &url, "--out"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let o = reelseal(&publisher)
+        .args(["--json", "codes", "Sold", "--count", "1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let code = stdout_json(&o)["codes"][0].as_str().unwrap().to_string();
+    let j1 = home_from_demo(root.path(), "jury-1");
+    let g1 = root.path().join("g1.rskey");
+    reelseal(&publisher)
+        .arg("grant")
+        .arg(&dir)
+        .args(["--to", &demo_pub("jury-1"), "--name", "jury-1", "--out"])
+        .arg(&g1)
+        .assert()
+        .success();
+    let new_dir = root.path().join("rel2");
+    let o = reelseal(&publisher)
+        .args(["--json", "rotate"])
+        .arg(&dir)
+        .arg("--out")
+        .arg(&new_dir)
+        .arg("--out-dir")
+        .arg(root.path().join("reissued"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let new_id = stdout_json(&o)["release_id"].as_str().unwrap().to_string();
+
+    // The code sold before the rotation redeems for the newest release, which it opens.
+    let b = home_from_demo(root.path(), "buyer-1");
+    let key = root.path().join("buyer.rskey");
+    let o = reelview(&b)
+        .args(["redeem", &url, &code, "--out"])
+        .arg(&key)
+        .args(["--publisher", &demo_pub("publisher")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = reelview(&b)
+        .args(["--json", "inspect"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(stdout_json(&o)["release_id"], new_id.as_str());
+    let o = open_with(&b, &key, &new_dir, &root.path().join("ob"), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // jury-1's re-issued grant is revoked after the rotation: renew hands out nothing.
+    let gid = grant_id(&publisher, &new_id, "jury-1");
+    reelseal(&publisher)
+        .args(["revoke", &gid, "--reason", "leaked"])
+        .assert()
+        .success();
+    let renewed = root.path().join("renewed");
+    std::fs::create_dir_all(&renewed).unwrap();
+    let o = reelview(&j1)
+        .args(["renew"])
+        .arg(&g1)
+        .arg("--out-dir")
+        .arg(&renewed)
+        .args(["--publisher", &demo_pub("publisher")])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("revoked, or never granted"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_dir(&renewed).unwrap().count(), 0);
+
+    // The key server said what it did.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("code redeemed") && logged.contains(&new_id),
+        "{logged}"
+    );
+}

@@ -386,4 +386,41 @@ fn marked_release_traces_copies_keys_and_colluders() {
         .output()
         .unwrap();
     assert!(o.stdout == b3, "played track differs from the opened copy");
+
+    // The hints after an accusation run as printed (from the folder trace ran in).
+    let o = reelseal(&publisher)
+        .arg("trace")
+        .arg(&release)
+        .arg(key(5))
+        .current_dir(r)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let hints: Vec<String> = stderr(&o)
+        .lines()
+        .filter(|l| l.starts_with("  reelseal "))
+        .map(|l| l.trim().to_string())
+        .collect();
+    assert_eq!(hints.len(), 2, "{}", stderr(&o));
+    for h in &hints {
+        let o = StdCommand::new("sh")
+            .arg("-c")
+            .arg(h)
+            .env("REELSEAL_HOME", &publisher)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    assert_cmd::cargo::cargo_bin("reelseal")
+                        .parent()
+                        .unwrap()
+                        .display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            )
+            .current_dir(r)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{h}: {}", stderr(&o));
+    }
 }

@@ -11,6 +11,17 @@ use crate::feedback::{no_progress, Feedback, Progress, Unit};
 use crate::ops::Event;
 use crate::render::{self, Mode};
 
+/// How a bar of `unit` is drawn; every line fits 80 columns (long labels are cut, a
+/// status message takes what is left of the terminal's width).
+fn template(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Bytes => "{msg:12!} [{bar:20}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        Unit::Items => "{msg:12!} [{bar:20}] {pos}/{len} {per_sec} ETA {eta}",
+        Unit::Seconds => "{msg:16!} [{bar:20}] {pos}/{len} s of film  ETA {eta}",
+        Unit::Status => "{spinner} {prefix:12!} {wide_msg}",
+    }
+}
+
 /// Feedback on the terminal.
 pub struct Console {
     mode: Mode,
@@ -100,17 +111,11 @@ impl Feedback for Console {
                 last: std::sync::Mutex::new(None),
             });
         }
-        let (pb, template) = match unit {
-            Unit::Bytes => (
-                ProgressBar::new(total),
-                "{msg:12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-            ),
-            Unit::Items => (
-                ProgressBar::new(total),
-                "{msg:12} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}",
-            ),
-            Unit::Status => (ProgressBar::new_spinner(), "{spinner} {prefix:30} {msg}"),
+        let pb = match unit {
+            Unit::Status => ProgressBar::new_spinner(),
+            _ => ProgressBar::new(total),
         };
+        let template = template(unit);
         let pb = self.bars.add(pb);
         pb.set_style(
             ProgressStyle::with_template(template)
@@ -136,5 +141,44 @@ impl Feedback for Console {
 
     fn announce(&self, event: &Event) {
         render::announce(event, self.mode);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indicatif::{InMemoryTerm, ProgressDrawTarget};
+
+    /// Each kind of bar, at its widest (long labels, big totals, slow rates, long ETAs),
+    /// drawn on a wide terminal, stays within 80 columns; a status line on an 80-column
+    /// terminal is cut to fit.
+    #[test]
+    fn every_progress_line_fits_80_columns() {
+        for (unit, total, pos, cols) in [
+            (Unit::Bytes, 987_654_321_000u64, 123_456_789_000u64, 200u16),
+            (Unit::Items, 1_000_000, 999_999, 200),
+            (Unit::Seconds, 2 * 3 * 3600, 3 * 3600, 200),
+            (Unit::Status, 0, 0, 80),
+        ] {
+            let term = InMemoryTerm::new(4, cols);
+            let pb = ProgressBar::with_draw_target(
+                Some(total),
+                ProgressDrawTarget::term_like(Box::new(term.clone())),
+            );
+            pb.set_style(ProgressStyle::with_template(template(unit)).unwrap());
+            pb.set_message("a label far longer than anything we show, with peers and rates, 35 s in, resuming: 1.2 GiB already here");
+            pb.set_prefix("downloading something");
+            pb.set_position(pos);
+            pb.tick();
+            let shown = term.contents();
+            assert!(!shown.trim().is_empty(), "{unit:?} drew nothing");
+            for line in shown.lines() {
+                assert!(
+                    line.chars().count() <= 80,
+                    "{unit:?}: {line:?} is {} columns",
+                    line.chars().count()
+                );
+            }
+        }
     }
 }

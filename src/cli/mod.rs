@@ -101,14 +101,15 @@ pub fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T>
     tokio::runtime::Runtime::new()?.block_on(f)
 }
 
-/// Log warnings and errors to stderr; `<VAR>=info` (or `debug`, or a tracing filter) for
-/// more. `json`: one JSON object per line, and the key server's access log (info) on by
-/// default, for log collectors.
+/// Log warnings and errors to stderr, and the key server's events (a code redeemed, a
+/// grant renewed, a revocation through the admin API: one line each); `<VAR>=info` (or
+/// `debug`, or a tracing filter) for more. `json`: one JSON object per line, and the key
+/// server's access log (info) on by default, for log collectors.
 pub fn init_logging(var: &str, json: bool) {
     let default = if json {
         "warn,reelseal_keyserver=info"
     } else {
-        "warn"
+        "warn,reelseal_keyserver::events=info"
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env(var)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -7,13 +7,25 @@ use crate::ops::studio::codes::CodesReport;
 use crate::ops::studio::grant::GrantReport;
 use crate::ops::studio::keyserver::SyncReport;
 use crate::ops::studio::mark::MarkReport;
-use crate::ops::studio::releases::{GrantList, ReleaseList, ReleaseShow};
-use crate::ops::studio::revoke::{RevocationsReport, RevokeReport};
+use crate::ops::studio::releases::{GrantList, ReleaseList, ReleaseShow, RetireReport};
+use crate::ops::studio::revoke::{RevocationsReport, RevokeReport, UnrevokeReport};
 use crate::ops::studio::rotate::RotateReport;
 use crate::ops::studio::seal::SealReport;
 use crate::ops::studio::seed::{SeedReport, Seeding};
 use crate::ops::studio::serve::{ServeReport, Serving};
 use crate::ops::studio::trace::TraceReport;
+use crate::ops::studio::viewers::ViewersReport;
+
+/// `s` as one shell word (POSIX single quotes), so printed commands run as printed.
+pub(crate) fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
 
 fn or_dash(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("-")
@@ -77,14 +89,84 @@ impl Report for ReleaseList {
         ));
         for r in &self.releases {
             let missing = if r.dir_present { "" } else { " (missing)" };
+            let state = match (&r.superseded_by, &r.retired) {
+                (Some(new), _) => format!("  [superseded by {}]", &new[..12]),
+                (None, Some(_)) => "  [retired]".to_string(),
+                (None, None) => String::new(),
+            };
             out.line(format!(
-                "{:<12}  {:<20}  {:>6}  {:<30}  {}{missing}",
+                "{:<12}  {:<20}  {:>6}  {:<30}  {}{missing}{state}",
                 &r.release_id[..12],
                 r.created,
                 r.grants,
                 r.title,
                 r.dir.display()
             ));
+        }
+        if self
+            .releases
+            .iter()
+            .any(|r| r.superseded_by.is_some() || r.retired.is_some())
+        {
+            out.hint("`reelseal seed` skips superseded and retired releases unless you name them.");
+        }
+    }
+}
+
+impl Report for ViewersReport {
+    fn human(&self, out: &mut Human) {
+        match self.action.as_str() {
+            "added" | "removed" => {
+                for v in &self.viewers {
+                    out.line(format!("{}  {} ({})", self.action, v.name, v.viewer));
+                }
+                if self.action == "removed" {
+                    out.hint(
+                        "Grants already issued to them stay valid; `reelseal revoke` stops them.",
+                    );
+                }
+            }
+            _ => {
+                if self.viewers.is_empty() {
+                    out.hint("No saved viewers. Add one with `reelseal viewers add NAME rsview1… --email … --tag …`.");
+                    return;
+                }
+                out.line(format!(
+                    "{:<24}  {:<30}  {:<20}  VIEWER",
+                    "NAME", "E-MAIL", "TAGS"
+                ));
+                for v in &self.viewers {
+                    out.line(format!(
+                        "{:<24}  {:<30}  {:<20}  {}",
+                        v.name,
+                        or_dash(&v.email),
+                        if v.tags.is_empty() {
+                            "-".to_string()
+                        } else {
+                            v.tags.join(",")
+                        },
+                        v.viewer
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl Report for RetireReport {
+    fn human(&self, out: &mut Human) {
+        let id = &self.release_id[..12];
+        match (self.retired, self.changed) {
+            (true, true) => out.line(format!(
+                "retired  {} ({id}): `reelseal seed` no longer offers it unless named",
+                self.title
+            )),
+            (true, false) => out.line(format!("already retired: {} ({id})", self.title)),
+            (false, true) => out.line(format!("offered again: {} ({id})", self.title)),
+            (false, false) => out.line(format!("not retired: {} ({id})", self.title)),
+        }
+        if self.retired {
+            out.hint("Its grants stay valid for copies viewers already have; `reelseal revoke` stops a viewer.");
         }
     }
 }
@@ -162,8 +244,9 @@ impl Report for GrantReport {
                 ));
             }
             out.line(format!(
-                "{} issued, {} rejected",
+                "{} issued, {} already issued before, {} rejected",
                 self.issued.len(),
+                self.already_issued.len(),
                 self.rejected.len()
             ));
         } else if let Some(g) = self.issued.first() {
@@ -181,8 +264,36 @@ impl Report for GrantReport {
         for r in &self.rejected {
             out.hint(format!("{csv}:{}: {} — row skipped", r.line, r.error));
         }
-        if !self.rejected.is_empty() {
-            out.hint("Fix the rows above and run the command again with a CSV of just those rows.");
+        if let Some(f) = &self.rejects_file {
+            out.hint(format!(
+                "The rejected rows are in {}: fix them there and run the same command with --recipients {} (rows already granted are not issued twice).",
+                f.display(),
+                f.display()
+            ));
+        }
+        if !self.mails.is_empty() {
+            out.hint(format!(
+                "{} e-mail{} ready to send in {} (open each in your mail program).",
+                self.mails.len(),
+                if self.mails.len() == 1 { "" } else { "s" },
+                self.mails[0]
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ));
+        }
+        if !self.without_email.is_empty() {
+            out.hint(format!(
+                "no e-mail address, so no .eml for: {}",
+                self.without_email.join(", ")
+            ));
+        }
+    }
+    fn exit(&self) -> Exit {
+        if self.rejected.is_empty() {
+            Exit::Success
+        } else {
+            Exit::Partial
         }
     }
 }
@@ -213,6 +324,47 @@ impl Report for GrantList {
     }
 }
 
+/// What a revocation (or its undoing) reaches — "3 grants in 2 releases" — and the list
+/// that carries it.
+fn reach(
+    out: &mut Human,
+    verb: &str,
+    affected: &[crate::ops::studio::revoke::Affected],
+    sequence: u64,
+    list: &std::path::Path,
+) {
+    let grants: usize = affected.iter().map(|a| a.grants).sum();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    out.line(format!(
+        "{verb:<8} {grants} grant{} in {} release{}",
+        plural(grants),
+        affected.len(),
+        plural(affected.len())
+    ));
+    out.line(format!(
+        "{:<8} sequence {sequence}, {}",
+        "list",
+        list.display()
+    ));
+}
+
+impl Report for UnrevokeReport {
+    fn human(&self, out: &mut Human) {
+        let r = &self.unrevoked;
+        out.line(format!(
+            "unrevoked  {} {} (had been revoked: {})",
+            r.kind, r.subject, r.reason
+        ));
+        reach(
+            out,
+            "opens again",
+            &self.affected,
+            self.sequence,
+            &self.list,
+        );
+    }
+}
+
 impl Report for RevokeReport {
     fn human(&self, out: &mut Human) {
         let r = &self.revoked;
@@ -221,18 +373,7 @@ impl Report for RevokeReport {
         } else {
             out.line(format!("already revoked: {} {}", r.kind, r.subject));
         }
-        let grants: usize = self.affected.iter().map(|a| a.grants).sum();
-        out.line(format!(
-            "affects  {grants} grant{} in {} release{}",
-            if grants == 1 { "" } else { "s" },
-            self.affected.len(),
-            if self.affected.len() == 1 { "" } else { "s" }
-        ));
-        out.line(format!(
-            "list     sequence {}, {}",
-            self.sequence,
-            self.list.display()
-        ));
+        reach(out, "affects", &self.affected, self.sequence, &self.list);
         out.hint("Publish it: `reelseal serve` hands it to every viewer; or send the file (`reelview … --revocations FILE`). Then `reelseal rotate RELEASE` so the revoked key opens nothing new.");
     }
 }
@@ -333,11 +474,18 @@ impl Report for TraceReport {
             out.line(format!("  {:>8.1}  {}  {:?}", s.score, s.grant_id, s.label));
         }
         if let Some(a) = self.accused.first() {
+            let leak = self
+                .leak
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.hint("Next, as printed:");
             out.hint(format!(
-                "Next: `reelseal revoke {}` and `reelseal rotate {}`.",
+                "  reelseal revoke {} --reason {}",
                 a.grant_id,
-                &self.release_id[..8]
+                shell_quote(&format!("traced in {leak}"))
             ));
+            out.hint(format!("  reelseal rotate {}", &self.release_id[..12]));
         }
     }
 }

@@ -493,6 +493,24 @@ pub mod challenge {
 mod tests {
     use super::*;
 
+    /// Found by the `access_key` fuzz target: a key file with text after the armor (as a
+    /// mail client leaves it) parses as the block alone, decoded strictly; the block
+    /// without an armor line around it does not.
+    #[test]
+    fn a_key_file_is_its_armor_block_whatever_follows() {
+        let text =
+            "-----BEGIN REELSEAL GRANT-----\nZDU6ZQ==\n-----END REELSEAL GRANT-----\n(\n\n\n";
+        match KeyFile::parse(text).unwrap() {
+            KeyFile::Grant(b) => assert_eq!(b, b"d5:e"),
+            KeyFile::Access(_) => panic!("a grant armor is a grant"),
+        }
+        assert!(
+            armor::decode(GRANT_LABEL, text).is_err(),
+            "decode alone stays strict"
+        );
+        assert!(KeyFile::parse("ZDU6ZQ==").is_err());
+    }
+
     /// The direct writers give exactly the canonical (serde) encoding.
     #[test]
     fn direct_encoding_is_canonical() {

@@ -27,6 +27,7 @@ mod grants;
 mod releases;
 mod revocations;
 mod trace;
+mod viewers;
 
 pub use audit::AuditEntry;
 pub use codes::{code_status, lost_race, CodeRecord, CodeRedeemed, CodeRow, FreshCode, Redemption};
@@ -34,6 +35,7 @@ pub use grants::describe as describe_grant;
 pub use revocations::{
     next_revocation_list, still_current, RevocationRow, SubjectArg, MAX_SUPERSEDE_STEPS,
 };
+pub use viewers::Contact;
 
 /// Errors from the ledger, phrased for the person running the command.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,18 @@ pub enum LedgerError {
     /// Several grants match a prefix.
     #[error("{0:?} matches {1} grants; give more of the grant id")]
     AmbiguousGrant(String, usize),
+    /// No saved viewer has this name.
+    #[error("no viewer named {0:?} in the address book; `reelseal viewers ls` lists them")]
+    NoSuchViewer(String),
+    /// A saved viewer already has this name.
+    #[error("the address book already has a viewer named {0:?}; `reelseal viewers rm {0:?}` first, or choose another name")]
+    ViewerExists(String),
+    /// No saved viewer carries this tag.
+    #[error("no viewer in the address book is tagged {0:?}; `reelseal viewers add NAME KEY --tag {0}` adds one")]
+    NoSuchTag(String),
+    /// Nothing to un-revoke.
+    #[error("{0} is not revoked; `reelseal revocations --list` shows what is")]
+    NotRevoked(String),
     /// Text that is neither a grant id nor a viewer key.
     #[error("{0:?} is neither a grant id (32 hex digits, or a unique prefix of 8+) nor a viewer key (rsview1…); `reelseal grants RELEASE` lists grant ids")]
     BadSubject(String),
@@ -164,6 +178,35 @@ const MIGRATIONS: &[&str] = &[
         created INTEGER NOT NULL,
         mark_key BLOB NOT NULL,
         release_id TEXT REFERENCES releases(id)
+     );",
+    // 5: releases the publisher stopped offering, the viewer address book, and a
+    // fingerprint of each release's inputs (to notice a film sealed twice), and
+    // revocations taken back (so `keyserver sync` takes them back on the replicas too).
+    "CREATE TABLE retired(
+        release_id TEXT PRIMARY KEY REFERENCES releases(id),
+        time INTEGER NOT NULL
+     );
+     CREATE TABLE viewers(
+        name TEXT PRIMARY KEY,
+        key TEXT NOT NULL,
+        email TEXT,
+        added INTEGER NOT NULL
+     );
+     CREATE TABLE viewer_tags(
+        name TEXT NOT NULL REFERENCES viewers(name),
+        tag TEXT NOT NULL,
+        PRIMARY KEY (name, tag)
+     );
+     CREATE TABLE fingerprints(
+        release_id TEXT PRIMARY KEY REFERENCES releases(id),
+        fingerprint TEXT NOT NULL
+     );
+     CREATE INDEX releases_by_fingerprint ON fingerprints(fingerprint);
+     CREATE TABLE unrevocations(
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        PRIMARY KEY (kind, subject)
      );",
 ];
 

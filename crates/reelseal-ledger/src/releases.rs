@@ -41,6 +41,12 @@ impl Ledger {
             )
             .map_err(|e| self.err(e))?;
         self.conn
+            .execute(
+                "DELETE FROM fingerprints WHERE release_id = ?1",
+                [id.to_hex()],
+            )
+            .map_err(|e| self.err(e))?;
+        self.conn
             .execute("DELETE FROM releases WHERE id = ?1", [id.to_hex()])
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -72,17 +78,26 @@ impl Ledger {
             .map_err(|e| self.err(e))
     }
 
-    /// Find a release by id or unique id prefix (at least 4 hex digits).
+    /// Find a release by id, unique id prefix (at least 4 hex digits) or unique title
+    /// (exact, ignoring case). An id prefix wins over a title that looks like one.
     pub fn find_release(&self, query: &str) -> Result<ReleaseRow> {
+        let all = self.releases()?;
         let q = query.trim().to_ascii_lowercase();
-        if q.len() < 4 || !q.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(LedgerError::NotFound(query.to_string()));
+        let mut matches: Vec<ReleaseRow> =
+            if q.len() >= 4 && q.chars().all(|c| c.is_ascii_hexdigit()) {
+                all.iter()
+                    .filter(|r| r.id.to_hex().starts_with(&q))
+                    .cloned()
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        if matches.is_empty() {
+            matches = all
+                .into_iter()
+                .filter(|r| r.title.trim().to_lowercase() == query.trim().to_lowercase())
+                .collect();
         }
-        let mut matches: Vec<ReleaseRow> = self
-            .releases()?
-            .into_iter()
-            .filter(|r| r.id.to_hex().starts_with(&q))
-            .collect();
         match matches.len() {
             0 => Err(LedgerError::NotFound(query.to_string())),
             1 => Ok(matches.remove(0)),
@@ -95,6 +110,73 @@ impl Ledger {
                     .join(", "),
             )),
         }
+    }
+
+    /// Stop offering a release (`reelseal retire`): `seed` skips it unless named. Returns
+    /// whether it was newly retired.
+    pub fn retire(&self, id: &ReleaseId, time: i64, actor: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO retired(release_id,time) VALUES (?1,?2)",
+                params![id.to_hex(), time],
+            )
+            .map_err(|e| self.err(e))?;
+        if n > 0 {
+            self.audit(actor, "retire", &format!("release {id}"))?;
+        }
+        Ok(n > 0)
+    }
+
+    /// Offer a retired release again. Returns whether it was retired.
+    pub fn unretire(&self, id: &ReleaseId, actor: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute("DELETE FROM retired WHERE release_id = ?1", [id.to_hex()])
+            .map_err(|e| self.err(e))?;
+        if n > 0 {
+            self.audit(actor, "unretire", &format!("release {id}"))?;
+        }
+        Ok(n > 0)
+    }
+
+    /// Remember the fingerprint of the files a release was sealed from.
+    pub fn record_fingerprint(&self, id: &ReleaseId, fingerprint: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO fingerprints(release_id,fingerprint) VALUES (?1,?2)",
+                params![id.to_hex(), fingerprint],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Releases sealed from files with this fingerprint, oldest first.
+    pub fn releases_with_fingerprint(&self, fingerprint: &str) -> Result<Vec<ReleaseRow>> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {} FROM releases r JOIN fingerprints f ON f.release_id = r.id WHERE f.fingerprint = ?1 ORDER BY r.created, r.id",
+                COLUMNS.split(',').map(|c| format!("r.{c}")).collect::<Vec<_>>().join(",")
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([fingerprint], release_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// When a release was retired, if it was.
+    pub fn retired(&self, id: &ReleaseId) -> Result<Option<i64>> {
+        self.conn
+            .query_row(
+                "SELECT time FROM retired WHERE release_id = ?1",
+                [id.to_hex()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Look a release up by exact id.

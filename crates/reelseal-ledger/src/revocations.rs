@@ -44,6 +44,12 @@ impl Ledger {
             )
             .map_err(|e| self.err(e))?;
         if n > 0 {
+            self.conn
+                .execute(
+                    "DELETE FROM unrevocations WHERE kind = ?1 AND subject = ?2",
+                    params![subject.kind(), subject.to_string()],
+                )
+                .map_err(|e| self.err(e))?;
             self.audit(
                 actor,
                 "revoke",
@@ -51,6 +57,61 @@ impl Ledger {
             )?;
         }
         Ok(n > 0)
+    }
+
+    /// Take a revocation back (a mistake, a key recovered), with an audit entry naming
+    /// `actor` and the revocation's reason. The next signed list leaves it out, so viewers
+    /// who fetch it can open again. Refused when `subject` is not revoked.
+    pub fn unrevoke(&self, subject: &Subject, why: &str, actor: &str) -> Result<RevocationRow> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT kind,subject,reason,time FROM revocations WHERE kind = ?1 AND subject = ?2",
+                params![subject.kind(), subject.to_string()],
+                revocation_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| LedgerError::NotRevoked(format!("{} {subject}", subject.kind())))?;
+        self.conn
+            .execute(
+                "DELETE FROM revocations WHERE kind = ?1 AND subject = ?2",
+                params![subject.kind(), subject.to_string()],
+            )
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO unrevocations(kind,subject,time) VALUES (?1,?2,strftime('%s','now'))",
+                params![subject.kind(), subject.to_string()],
+            )
+            .map_err(|e| self.err(e))?;
+        self.audit(
+            actor,
+            "unrevoke",
+            &format!(
+                "{} {subject} (was revoked: {}): {why}",
+                subject.kind(),
+                row.reason
+            ),
+        )?;
+        Ok(row)
+    }
+
+    /// Revocations taken back with [`Ledger::unrevoke`] (and not revoked again since).
+    pub fn unrevocations(&self) -> Result<Vec<Subject>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT kind, subject FROM unrevocations ORDER BY time, subject")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                let kind: String = r.get(0)?;
+                let subject: String = r.get(1)?;
+                Subject::from_parts(&kind, &subject).map_err(conv)
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
     }
 
     /// Every revocation.

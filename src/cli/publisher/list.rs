@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::cli::Global;
 use crate::home::PublisherHome;
-use crate::ops::studio::releases::{self, GrantList, ReleaseList, ReleaseShow};
+use crate::ops::studio::releases::{self, GrantList, ReleaseList, ReleaseShow, RetireReport};
 use crate::ops::studio::Studio;
 
 /// List the releases in your ledger.
@@ -52,5 +52,32 @@ impl GrantsArgs {
     /// Run.
     pub fn run(self, home: &PublisherHome) -> Result<GrantList> {
         releases::grants(home, &self.release)
+    }
+}
+
+/// Stop offering a release: `reelseal seed` skips it unless it is named.
+///
+/// For a release you no longer want in the swarm (a festival cut replaced by the release
+/// cut, say) but whose grants you leave alone. Grants stay valid for copies viewers
+/// already have: `reelseal revoke` stops a viewer, `reelseal rotate` re-keys. Releases
+/// superseded by `rotate` are skipped by `seed` already.
+///
+/// Examples:
+///   reelseal retire "Festival Cut"
+///   reelseal retire 3f2a --undo          # offer it again
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct RetireArgs {
+    /// Release id, unique prefix, title, or release directory.
+    pub release: String,
+    /// Offer the release again.
+    #[arg(long)]
+    pub undo: bool,
+}
+
+impl RetireArgs {
+    /// Run.
+    pub fn run(self, home: &PublisherHome) -> Result<RetireReport> {
+        releases::retire(home, &self.release, self.undo)
     }
 }

@@ -21,19 +21,21 @@ mod seal;
 mod seed;
 mod serve;
 mod trace;
+mod viewers;
 
 pub use codes::CodesArgs;
 pub use grant::GrantArgs;
 pub use keygen::KeygenArgs;
 pub use keyserver::{KeyserverArgs, KeyserverCmd, SyncArgs};
-pub use list::{GrantsArgs, LsArgs, ShowArgs};
+pub use list::{GrantsArgs, LsArgs, RetireArgs, ShowArgs};
 pub use mark::MarkArgs;
-pub use revoke::{RevocationsArgs, RevokeArgs};
+pub use revoke::{RevocationsArgs, RevokeArgs, UnrevokeArgs};
 pub use rotate::RotateArgs;
 pub use seal::SealArgs;
 pub use seed::SeedArgs;
 pub use serve::ServeArgs;
 pub use trace::TraceArgs;
+pub use viewers::{ViewersArgs, ViewersCmd};
 
 /// Release a film privately over the public BitTorrent swarm.
 ///
@@ -44,7 +46,8 @@ pub use trace::TraceArgs;
 ///   reelseal seed                                    # share the ciphertext
 ///   reelseal trace <RELEASE> leaked.mp4              # who leaked (releases sealed with variants)
 ///
-/// RELEASE is a release id, a unique prefix of one (4+ hex digits), or a release directory.
+/// RELEASE is a release id, a unique prefix of one (4+ hex digits), its title (when no
+/// other release has it), or a release directory.
 #[derive(Parser, Debug)]
 #[command(name = "reelseal", version, about, long_about, verbatim_doc_comment, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -71,11 +74,14 @@ pub enum Cmd {
     Grant(GrantArgs),
     Grants(GrantsArgs),
     Revoke(RevokeArgs),
+    Unrevoke(UnrevokeArgs),
     Revocations(RevocationsArgs),
     Codes(CodesArgs),
     Mark(MarkArgs),
     Trace(TraceArgs),
     Rotate(RotateArgs),
+    Retire(RetireArgs),
+    Viewers(ViewersArgs),
     Seed(SeedArgs),
     Serve(ServeArgs),
     Completions(crate::cli::meta::CompletionsArgs),
@@ -105,11 +111,14 @@ impl Cli {
             Cmd::Grant(a) => finish(a.run(home, g), mode),
             Cmd::Grants(a) => finish(a.run(&home), mode),
             Cmd::Revoke(a) => finish(a.run(home, g), mode),
+            Cmd::Unrevoke(a) => finish(a.run(home, g), mode),
             Cmd::Revocations(a) => finish(a.run(home, g), mode),
             Cmd::Codes(a) => finish(a.run(home, g), mode),
             Cmd::Mark(a) => finish(a.run(home, g), mode),
             Cmd::Trace(a) => finish(a.run(home, g), mode),
             Cmd::Rotate(a) => finish(a.run(home, g), mode),
+            Cmd::Retire(a) => finish(a.run(&home), mode),
+            Cmd::Viewers(a) => finish(a.run(&home), mode),
             Cmd::Seed(a) => finish(a.run(&home, g), mode),
             Cmd::Serve(a) => finish(a.run(&home, g), mode),
             Cmd::Completions(a) => finish(a.run::<Cli>(), mode),

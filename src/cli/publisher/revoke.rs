@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::cli::Global;
 use crate::home::PublisherHome;
-use crate::ops::studio::revoke::{RevocationsReport, RevokeReport};
+use crate::ops::studio::revoke::{RevocationsReport, RevokeReport, UnrevokeReport};
 use crate::ops::studio::Studio;
 
 /// Revoke a grant (by id) or every grant of a viewer key, and sign the next revocation list.
@@ -68,5 +68,36 @@ impl RevocationsArgs {
     pub fn run(self, home: PublisherHome, g: &Global) -> Result<RevocationsReport> {
         Studio::open(home, &g.console())?
             .export_revocations(self.out.as_deref(), self.valid_for.map(seconds))
+    }
+}
+
+/// Take a revocation back (revoked by mistake, or the key turned up again).
+///
+/// The next signed revocation list leaves it out; viewers who fetch that list (from the
+/// key server, or a file you hand them) can open again. The audit log keeps the original
+/// revocation, its reason, and yours.
+///
+/// Example:
+///   reelseal unrevoke 3f2a9c01 --reason "wrong grant revoked"
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct UnrevokeArgs {
+    /// Grant id (or a unique prefix of 8+ hex digits), or a viewer key rsview1….
+    pub subject: String,
+    /// Why it is taken back (recorded in the audit log).
+    #[arg(long)]
+    pub reason: String,
+    /// How long viewers may rely on the new list (e.g. 72h, 7d).
+    #[arg(long, value_name = "DURATION", default_value = "72h")]
+    pub valid_for: humantime::Duration,
+}
+
+impl UnrevokeArgs {
+    /// Run.
+    pub fn run(self, home: PublisherHome, g: &Global) -> Result<UnrevokeReport> {
+        reelseal_core::text::check_label("--reason", &self.reason)
+            .map_err(|e| crate::cli::usage(e.to_string()))?;
+        let fb = g.console();
+        Studio::open(home, &fb)?.unrevoke(&self.subject, &self.reason, seconds(self.valid_for), &fb)
     }
 }

@@ -28,10 +28,13 @@ pub enum PlayerArg {
 ///
 /// Only the 64 KiB chunks a request needs are decrypted, from hash-verified pieces
 /// fetched around the read position first; plaintext never touches the disk. The URL
-/// holds a random per-session token. Stops when the player exits, or on ^C.
+/// holds a random per-session token and reaches the player in a private file, never on
+/// its command line. The release's subtitle files (.srt, .vtt, .ass) are loaded with the
+/// film. Stops when the player exits, or on ^C.
 ///
 /// Examples:
 ///   reelview play jury.rskey
+///   reelview play jury.rskey --player mpv --player-arg=--fs --player-arg=--sid=2
 ///   reelview play jury.rskey --player none --file subtitles/en.srt
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
@@ -54,6 +57,10 @@ pub struct PlayArgs {
     /// answered, nothing arrived), e.g. 90s; exit code 16. Default: keep trying until ^C.
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<humantime::Duration>,
+    /// An argument for the player, passed as is (repeatable; write --player-arg=--fs for
+    /// arguments that start with '-'). Other local users can read it, as any command line.
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub player_arg: Vec<String>,
     /// Network flags.
     #[command(flatten)]
     pub net: NetArgs,
@@ -73,6 +80,7 @@ impl PlayArgs {
             listen: self.listen,
             allow_remote: self.allow_remote,
             timeout: self.timeout.map(Into::into),
+            player_args: self.player_arg,
             player: match self.player {
                 PlayerArg::Auto => Player::Auto,
                 PlayerArg::Mpv => Player::Mpv,

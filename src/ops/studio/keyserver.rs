@@ -58,6 +58,8 @@ pub struct SyncCounts {
     pub redemptions: usize,
     /// Revocations.
     pub revocations: usize,
+    /// Revocations taken back (`reelseal unrevoke`), sent up only.
+    pub unrevoked: usize,
 }
 
 impl Studio {
@@ -88,6 +90,7 @@ impl Studio {
             grants: self.ledger.all_grants()?,
             codes: self.ledger.all_codes()?,
             revocations: self.ledger.revocations()?,
+            unrevoked: self.ledger.unrevocations()?,
             latest_list: self.ledger.latest_revocation_list()?,
             admin_token_hash: reelseal_keyserver::server::token_hash(&token),
         };
@@ -120,12 +123,13 @@ impl Studio {
                 ACTOR,
                 "sync",
                 &format!(
-                    "key server database {}: sent {} releases, {} grants, {} codes, {} revocations; learnt {grants} grants, {codes} codes, {redemptions} redemptions, {revocations} revocations",
+                    "key server database {}: sent {} releases, {} grants, {} codes, {} revocations, {} taken back; learnt {grants} grants, {codes} codes, {redemptions} redemptions, {revocations} revocations",
                     PgStore::describe_url(&plan.database),
                     c.releases_up,
                     c.grants_up,
                     c.codes_up,
-                    c.revocations_up
+                    c.revocations_up,
+                    c.unrevoked_up
                 ),
             )?;
         }
@@ -138,6 +142,7 @@ impl Studio {
                 codes: c.codes_up,
                 redemptions: c.redemptions_up,
                 revocations: c.revocations_up,
+                unrevoked: c.unrevoked_up,
             },
             down: SyncCounts {
                 releases: 0,
@@ -145,6 +150,7 @@ impl Studio {
                 codes,
                 redemptions,
                 revocations,
+                unrevoked: 0,
             },
             new_revocation_list: down.list.map(|(s, _)| s),
         })

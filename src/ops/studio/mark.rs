@@ -79,18 +79,66 @@ pub fn need_tool(tool: &str) -> Result<()> {
     }
 }
 
-pub(crate) fn run(cmd: &mut Command, what: &str) -> Result<()> {
-    let out = cmd
+/// Run ffmpeg with `-progress pipe:1`, moving `pb` by the seconds of film it reports
+/// (`out_time_us`), up to `seconds`; its stderr is kept for the error message.
+fn run_with_progress(
+    cmd: &mut Command,
+    what: &str,
+    seconds: u64,
+    pb: &dyn crate::feedback::Progress,
+) -> Result<()> {
+    use std::io::{BufRead, Read};
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {what}"))?;
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let errors = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let mut done = 0u64;
+    for line in std::io::BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
+        let Ok(line) = line else { break };
+        if let Some(us) = line.strip_prefix("out_time_us=") {
+            let at = (us.trim().parse::<i64>().unwrap_or(0).max(0) as u64 / 1_000_000).min(seconds);
+            if at > done {
+                pb.inc(at - done);
+                done = at;
+            }
+        }
+    }
+    let status = child.wait().with_context(|| format!("cannot run {what}"))?;
+    let errors = errors.join().unwrap_or_default();
+    if !status.success() {
+        bail!("{what} failed: {}", errors.trim());
+    }
+    pb.inc(seconds - done);
+    Ok(())
+}
+
+/// The film's duration in seconds, from its container.
+fn probe_duration(file: &Path) -> Result<f64> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(file)
         .stdin(Stdio::null())
         .output()
-        .with_context(|| format!("cannot run {what}"))?;
-    if !out.status.success() {
-        bail!(
-            "{what} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
+        .with_context(|| format!("cannot run ffprobe on {}", file.display()))?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse::<f64>()
+        .with_context(|| format!("ffprobe gave no duration for {}", file.display()))
 }
 
 pub(crate) fn probe(file: &Path, entries: &str) -> Result<String> {
@@ -201,7 +249,9 @@ fn render_renditions(
     let pattern = tmp.path().join("pattern.pgm");
     std::fs::write(&pattern, &pgm)?;
     let seg = format!("{}", a.segment_seconds);
-    let pb = fb.progress("encoding A and B", Unit::Items, 2);
+    // Progress in seconds of film encoded (ffmpeg's `-progress`), both renditions.
+    let seconds = probe_duration(&a.film).unwrap_or(0.0).ceil() as u64;
+    let pb = fb.progress("encoding A, B", Unit::Seconds, 2 * seconds);
     for (name, marked) in [("a", false), ("b", true)] {
         let dir = tmp.path().join(name);
         std::fs::create_dir_all(&dir)?;
@@ -229,11 +279,13 @@ fn render_renditions(
             .args(["-hls_playlist_type", "vod", "-hls_segment_filename"])
             .arg(dir.join("seg%05d.ts"))
             .arg(dir.join("film.m3u8"));
-        run(
+        cmd.args(["-progress", "pipe:1", "-nostats"]);
+        run_with_progress(
             &mut cmd,
             &format!("ffmpeg (rendition {})", name.to_uppercase()),
+            seconds,
+            pb.as_ref(),
         )?;
-        pb.inc(1);
     }
     pb.finish();
     let (_, segs_a) = reelseal_core::variants::read_rendition(&tmp.path().join("a"))?;

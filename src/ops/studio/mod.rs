@@ -23,6 +23,7 @@ pub mod seal;
 pub mod seed;
 pub mod serve;
 pub mod trace;
+pub mod viewers;
 
 /// Who the audit log names for changes made from the command line.
 pub const ACTOR: &str = "publisher";

@@ -38,6 +38,11 @@ pub struct ReleaseItem {
     pub grants: usize,
     /// The release this one re-keys.
     pub supersedes: Option<String>,
+    /// The newest release that re-keys this one (`reelseal rotate`): this one is
+    /// superseded, and `seed` skips it unless named.
+    pub superseded_by: Option<String>,
+    /// When it was retired (`reelseal retire`), RFC 3339: `seed` skips it unless named.
+    pub retired: Option<String>,
 }
 
 /// List the releases (no key needed).
@@ -54,6 +59,8 @@ pub fn list(home: &PublisherHome) -> Result<ReleaseList> {
             dir: r.dir,
             grants: ledger.grants(&r.id)?.len(),
             supersedes: r.supersedes.map(|s| s.to_hex()),
+            superseded_by: ledger.newest_successor(&r.id)?.map(|s| s.to_hex()),
+            retired: ledger.retired(&r.id)?.map(fmt_time),
         });
     }
     Ok(ReleaseList { releases })
@@ -207,5 +214,36 @@ pub fn grants(home: &PublisherHome, release: &str) -> Result<GrantList> {
         release_id: r.id.to_hex(),
         title: r.title,
         grants,
+    })
+}
+
+/// A release retired or offered again.
+#[derive(Clone, Debug, Serialize)]
+pub struct RetireReport {
+    /// Release id.
+    pub release_id: String,
+    /// Title.
+    pub title: String,
+    /// Whether it is retired now.
+    pub retired: bool,
+    /// Whether this command changed anything.
+    pub changed: bool,
+}
+
+/// `reelseal retire RELEASE` (or `--undo`): stop offering a release — `seed` skips it
+/// unless it is named — or offer it again. Grants stay valid; revoke them to stop viewers.
+pub fn retire(home: &PublisherHome, release: &str, undo: bool) -> Result<RetireReport> {
+    let ledger = home.ledger()?;
+    let r = resolve_release(&ledger, release)?;
+    let changed = if undo {
+        ledger.unretire(&r.id, super::ACTOR)?
+    } else {
+        ledger.retire(&r.id, reelseal_core::validity::now(), super::ACTOR)?
+    };
+    Ok(RetireReport {
+        release_id: r.id.to_hex(),
+        title: r.title,
+        retired: !undo,
+        changed,
     })
 }

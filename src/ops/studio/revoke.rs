@@ -28,6 +28,21 @@ pub struct RevokeReport {
     pub affected: Vec<Affected>,
 }
 
+/// A revocation taken back.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnrevokeReport {
+    /// What is no longer revoked (with the reason it had been).
+    pub unrevoked: Revoked,
+    /// Why it was taken back.
+    pub why: String,
+    /// The sequence of the first list without it.
+    pub sequence: u64,
+    /// The list file.
+    pub list: PathBuf,
+    /// The releases whose grants open again.
+    pub affected: Vec<Affected>,
+}
+
 /// A release a revocation reaches.
 #[derive(Clone, Debug, Serialize)]
 pub struct Affected {
@@ -113,6 +128,39 @@ impl Studio {
                 reason: reason.into(),
             },
             new,
+            sequence,
+            list,
+            affected,
+        })
+    }
+
+    /// Take back a revocation and sign the next list without it (valid for `validity`
+    /// seconds); the audit log records who, why, and the revocation's reason.
+    pub fn unrevoke(
+        &self,
+        subject: &str,
+        why: &str,
+        validity: i64,
+        fb: &dyn Feedback,
+    ) -> Result<UnrevokeReport> {
+        let subject = self.ledger.resolve_subject(subject)?;
+        let affected = self.affected_by(&subject)?;
+        let was = self.ledger.unrevoke(&subject, why, ACTOR)?;
+        let (sequence, bytes) = self
+            .ledger
+            .publish_revocations(self.key(), now(), validity)?;
+        let list = self.home.revocations_file();
+        fsutil::write_atomic(&list, &bytes, false)?;
+        if affected.iter().any(|a| a.key_server.is_none()) {
+            fb.warn("viewers without a key server keep refusing until they are handed the new list (`reelseal revocations --out FILE`)");
+        }
+        Ok(UnrevokeReport {
+            unrevoked: Revoked {
+                kind: subject.kind().into(),
+                subject: subject.to_string(),
+                reason: was.reason,
+            },
+            why: why.into(),
             sequence,
             list,
             affected,

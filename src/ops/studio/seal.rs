@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use reelseal_core::card::SignedCard;
 use reelseal_core::seal::{self, Input, SealOptions, Sealed, TrackPlan, CARD_FILE, TORRENT_FILE};
 use reelseal_core::tardos;
-use reelseal_core::validity::now;
+use reelseal_core::validity::{fmt_time, now};
 use reelseal_ledger::ReleaseRow;
 use serde::Serialize;
 
@@ -154,6 +154,8 @@ impl Studio {
         }
         reelseal_core::manifest::check_seal_paths(inputs.iter().map(|i| i.rel.as_slice()))?;
         let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
+        let fingerprint = fingerprint(&inputs)?;
+        self.warn_if_sealed_before(&fingerprint, &plan.title, fb)?;
         let out = plan
             .out
             .clone()
@@ -170,6 +172,10 @@ impl Studio {
             release: None,
         };
         let (sealed, dir) = self.place(&inputs, &tracks, code, &opts, &out, plan.replace, fb)?;
+        if !fingerprint.is_empty() {
+            self.ledger
+                .record_fingerprint(&sealed.release, &fingerprint)?;
+        }
         if let Some(v) = &plan.variants {
             self.link_mark(v, &sealed.release, fb)?;
         }
@@ -245,6 +251,43 @@ impl Studio {
             return Err(e);
         }
         Ok((sealed, target.out))
+    }
+
+    /// Sealing the same film twice makes a second release whose grants do not open the
+    /// first: say so (naming the earlier release), and say when a title is taken, since
+    /// titles name releases on the command line.
+    fn warn_if_sealed_before(
+        &self,
+        fingerprint: &str,
+        title: &str,
+        fb: &dyn Feedback,
+    ) -> Result<()> {
+        let earlier = if fingerprint.is_empty() {
+            Vec::new()
+        } else {
+            self.ledger.releases_with_fingerprint(fingerprint)?
+        };
+        for r in earlier {
+            fb.warn(&format!(
+                "these files were sealed before, as {} \"{}\" ({}): its viewers' grants will not open the new release. To give more viewers the same film, grant on that release; to re-key it, `reelseal rotate {}`",
+                &r.id.to_hex()[..12],
+                r.title,
+                fmt_time(r.created),
+                &r.id.to_hex()[..12]
+            ));
+        }
+        let same_title = self
+            .ledger
+            .releases()?
+            .into_iter()
+            .filter(|r| r.title.trim().to_lowercase() == title.trim().to_lowercase())
+            .count();
+        if same_title > 0 {
+            fb.warn(&format!(
+                "another release is titled {title:?}: name releases by id (or a unique prefix) on the command line"
+            ));
+        }
+        Ok(())
     }
 
     /// Replacing a release that viewers hold grants for would leave them with keys to
@@ -457,4 +500,37 @@ impl Target {
         }
         Ok(())
     }
+}
+
+/// A cheap fingerprint of a film's input files — each one's path, size, and SHA-256 of its
+/// first and last MiB — to notice the same film sealed twice without reading it whole.
+/// Rotations (inputs from an earlier release) have none worth comparing: they return "".
+fn fingerprint(inputs: &[Input]) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Seek, SeekFrom};
+    const EDGE: u64 = 1 << 20;
+    let mut all = Sha256::new();
+    let mut files: Vec<(&Input, &Path)> = Vec::new();
+    for i in inputs {
+        match &i.source {
+            seal::Source::File(p) => files.push((i, p)),
+            _ => return Ok(String::new()),
+        }
+    }
+    files.sort_by(|a, b| a.0.rel.cmp(&b.0.rel));
+    for (i, path) in files {
+        let mut f =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut buf = Vec::with_capacity(EDGE as usize);
+        (&mut f).take(EDGE).read_to_end(&mut buf)?;
+        if i.size > EDGE {
+            f.seek(SeekFrom::Start(i.size.saturating_sub(EDGE).max(EDGE)))?;
+            f.take(EDGE).read_to_end(&mut buf)?;
+        }
+        all.update(i.rel.join("/").as_bytes());
+        all.update([0]);
+        all.update(i.size.to_le_bytes());
+        all.update(Sha256::digest(&buf));
+    }
+    Ok(hex::encode(all.finalize()))
 }

@@ -75,7 +75,29 @@ pub async fn seed(
     let rows = {
         let ledger = home.ledger()?;
         if plan.releases.is_empty() {
-            ledger.releases()?
+            // Every release still offered: superseded (rotated) and retired ones only when
+            // named, so a leaked key's old ciphertext is not kept alive by default.
+            let mut offered = Vec::new();
+            for r in ledger.releases()? {
+                if let Some(new) = ledger.newest_successor(&r.id)? {
+                    fb.warn(&format!(
+                        "not seeding {} ({}): superseded by {} (name it to seed it anyway)",
+                        r.title,
+                        &r.id.to_hex()[..12],
+                        &new.to_hex()[..12]
+                    ));
+                } else if ledger.retired(&r.id)?.is_some() {
+                    fb.warn(&format!(
+                        "not seeding {} ({}): retired (name it to seed it anyway, or `reelseal retire --undo {}`)",
+                        r.title,
+                        &r.id.to_hex()[..12],
+                        &r.id.to_hex()[..12]
+                    ));
+                } else {
+                    offered.push(r);
+                }
+            }
+            offered
         } else {
             plan.releases
                 .iter()

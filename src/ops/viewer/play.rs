@@ -65,6 +65,8 @@ pub struct PlayPlan {
     pub player: Player,
     /// Give up after this long without progress (`--timeout`).
     pub timeout: Option<std::time::Duration>,
+    /// Extra arguments for the player, verbatim (`--player-arg`).
+    pub player_args: Vec<String>,
     /// The swarm.
     pub net: Net,
     /// Trust and revocations.
@@ -233,8 +235,15 @@ async fn serve(
         )
         .await
     });
-    let playlist = Playlist::write(&main_url)?;
-    let mut player = start_player(plan.player, &playlist, fb)?;
+    // The sealed subtitles go to the player with the film (through the same private files).
+    let subtitles: Vec<String> = state
+        .files
+        .iter()
+        .filter(|s| !std::ptr::eq(*s, chosen) && is_subtitle(&s.path))
+        .map(url_of)
+        .collect();
+    let playlist = Playlist::write(&main_url, &subtitles)?;
+    let mut player = start_player(plan.player, &plan.player_args, &playlist, fb)?;
     let stopped = loop {
         if let Some(p) = player.as_mut() {
             if p.try_wait()?.is_some() {
@@ -293,27 +302,58 @@ fn url_path(p: &str) -> String {
         .join("/")
 }
 
-/// The stream URL in a 0600 playlist inside a 0700 temporary folder: the player gets the
-/// file's path, never the URL, on its command line (which any local user can read in
+/// Subtitle files players load next to a film.
+fn is_subtitle(path: &str) -> bool {
+    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    matches!(ext.as_str(), "srt" | "vtt" | "ass" | "ssa" | "sub")
+}
+
+/// The stream URLs in 0600 files inside a 0700 temporary folder: the player gets the
+/// files' paths, never a URL, on its command line (which any local user can read in
 /// `/proc/PID/cmdline`). Removed when playback ends.
+///
+/// - `film.m3u`: the film, and for VLC (3.0+) its subtitles as `input-slave` options;
+/// - `mpv.conf`: the subtitles for mpv (`--include`), one `sub-files-append` each.
 struct Playlist {
     _dir: tempfile::TempDir,
     path: std::path::PathBuf,
+    mpv_include: Option<std::path::PathBuf>,
 }
 
 impl Playlist {
-    fn write(url: &str) -> Result<Self> {
+    fn write(url: &str, subtitles: &[String]) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("reelview-play-")
             .tempdir()?;
         let path = dir.path().join("film.m3u");
-        crate::fsutil::write_atomic(&path, format!("#EXTM3U\n{url}\n").as_bytes(), true)?;
-        Ok(Playlist { _dir: dir, path })
+        let mut m3u = String::from("#EXTM3U\n");
+        for s in subtitles {
+            m3u.push_str(&format!("#EXTVLCOPT:input-slave={s}\n"));
+        }
+        m3u.push_str(&format!("{url}\n"));
+        crate::fsutil::write_atomic(&path, m3u.as_bytes(), true)?;
+        let mpv_include = if subtitles.is_empty() {
+            None
+        } else {
+            let p = dir.path().join("mpv.conf");
+            let conf: String = subtitles
+                .iter()
+                .map(|s| format!("sub-files-append={s}\n"))
+                .collect();
+            crate::fsutil::write_atomic(&p, conf.as_bytes(), true)?;
+            Some(p)
+        };
+        Ok(Playlist {
+            _dir: dir,
+            path,
+            mpv_include,
+        })
     }
 }
 
 fn start_player(
     p: Player,
+    extra: &[String],
     playlist: &Playlist,
     fb: &dyn Feedback,
 ) -> Result<Option<std::process::Child>> {
@@ -327,9 +367,13 @@ fn start_player(
         let mut cmd = std::process::Command::new(c);
         if *c == "mpv" {
             cmd.arg(format!("--playlist={}", playlist.path.display()));
+            if let Some(inc) = &playlist.mpv_include {
+                cmd.arg(format!("--include={}", inc.display()));
+            }
         } else {
             cmd.arg(&playlist.path);
         }
+        cmd.args(extra);
         if let Ok(child) = cmd.stdin(std::process::Stdio::null()).spawn() {
             fb.note(&format!("started {c}"));
             return Ok(Some(child));

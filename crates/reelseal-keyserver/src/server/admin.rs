@@ -98,6 +98,13 @@ pub(crate) async fn revoke<S: Store>(
         .store
         .revoke(req.subject, req.reason, now(), ACTOR.into())
         .await?;
+    tracing::info!(
+        target: "reelseal_keyserver::events",
+        subject = %r.subject,
+        new = r.new,
+        sequence = r.sequence,
+        "revoked through the admin API"
+    );
     Ok(Json(RevokeResponse {
         kind: r.subject.kind().into(),
         subject: r.subject.to_string(),

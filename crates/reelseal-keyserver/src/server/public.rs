@@ -77,10 +77,18 @@ pub(crate) async fn redeem<S: Store>(
         Ok(f) => f,
         Err(r) => return again(&st, refusal(r)),
     };
-    let release =
-        st.store.release_keys(fresh.release).await?.ok_or_else(|| {
-            internal(format!("release {} of a code is not stored", fresh.release))
-        })?;
+    // A code made for a release that was rotated since (a leak, a new cut) redeems for the
+    // newest release: the old ciphertext may be gone from the swarm, and its keys leaked.
+    let target = st
+        .store
+        .newest_successor(fresh.release)
+        .await?
+        .unwrap_or(fresh.release);
+    let release = st
+        .store
+        .release_keys(target)
+        .await?
+        .ok_or_else(|| internal(format!("release {target} of a code is not stored")))?;
     // Issue with no lock held (X25519 + ed25519: the CPU-heavy part, so redemptions run in
     // parallel), then bind code and grant in one transaction: exactly one grant per code.
     let request = GrantRequest {
@@ -108,6 +116,15 @@ pub(crate) async fn redeem<S: Store>(
     match st.store.complete_redemption(hash, row, now, actor).await? {
         Ok(g) => {
             st.metrics.redeemed("granted");
+            tracing::info!(
+                target: "reelseal_keyserver::events",
+                code = %code::prefix(&req.code),
+                release = %target,
+                made_for = %fresh.release,
+                viewer = %viewer,
+                client = %client,
+                "code redeemed"
+            );
             Ok(Json(grant_response(&g)))
         }
         Err(r) => again(&st, refusal(r)),
@@ -223,12 +240,17 @@ pub(crate) async fn renew<S: Store>(
             "this release has not been superseded",
         ));
     };
+    // Only grants that still open: a grant (or viewer) revoked after the rotation is not
+    // handed out again.
+    let list = st.store.revocation_list(now()).await?;
+    let list = reelseal_core::revocation::RevocationList::verify(&list, &st.key.public(), None)
+        .map_err(internal)?;
     let grants: Vec<GrantResponse> = st
         .store
         .grants_for_viewer(viewer)
         .await?
         .into_iter()
-        .filter(|g| g.release == newest)
+        .filter(|g| g.release == newest && list.find(&g.id, &viewer).is_none())
         .map(|g| grant_response(&g.grant))
         .collect();
     if grants.is_empty() {
@@ -237,6 +259,13 @@ pub(crate) async fn renew<S: Store>(
             "no grant for your key in the newest release (revoked, or never granted); contact the publisher",
         ));
     }
+    tracing::info!(
+        target: "reelseal_keyserver::events",
+        viewer = %viewer,
+        release = %newest,
+        grants = grants.len(),
+        "grants renewed"
+    );
     st.store
         .audit(
             format!("viewer {viewer}"),

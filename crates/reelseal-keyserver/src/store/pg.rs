@@ -694,7 +694,16 @@ impl PgStore {
             }
         }
 
-        // Revocations, both ways, then one list covering them all if anything differs.
+        // Revocations taken back on the ledger are taken back here, then revocations both
+        // ways, then one list covering them all if anything differs.
+        for subject in &up.unrevoked {
+            report.unrevoked_up += tx
+                .execute(
+                    "DELETE FROM revocations WHERE kind = $1 AND subject = $2",
+                    &[&subject.kind(), &subject.to_string()],
+                )
+                .await? as usize;
+        }
         let db_revocations = revocations(&tx).await?;
         let db_subjects: BTreeSet<Subject> = db_revocations.iter().map(|r| r.subject).collect();
         let ledger_subjects: BTreeSet<Subject> = up.revocations.iter().map(|r| r.subject).collect();
@@ -716,6 +725,7 @@ impl PgStore {
             .collect();
         let db_list = latest_list(&tx).await?;
         let list = if report.revocations_up > 0
+            || report.unrevoked_up > 0
             || !revocations_down.is_empty()
             || db_list != up.latest_list
         {
@@ -771,6 +781,8 @@ pub struct SyncUp {
     pub codes: Vec<CodeRow>,
     /// Every revocation.
     pub revocations: Vec<RevocationRow>,
+    /// Revocations the publisher took back (`reelseal unrevoke`): removed here too.
+    pub unrevoked: Vec<Subject>,
     /// The ledger's newest signed list.
     pub latest_list: Option<(u64, Vec<u8>)>,
     /// SHA-256 of the admin bearer token the replicas accept.
@@ -807,6 +819,8 @@ pub struct SyncCounts {
     pub redemptions_up: usize,
     /// Revocations.
     pub revocations_up: usize,
+    /// Revocations taken back on the replicas (the publisher ran `reelseal unrevoke`).
+    pub unrevoked_up: usize,
 }
 
 async fn migrate(c: &mut deadpool_postgres::Object) -> Result<(), PgError> {
