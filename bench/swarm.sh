@@ -41,7 +41,7 @@ echo "before: $(load_note)" >&2
 BEFORE_EACH="rm -rf plain-dst sw-out"
 alternate \
   plain_librqbit_fetch "$PLAIN fetch plain.torrent plain-dst $PLAIN_PEER" \
-  reelview_fetch_decrypt "reelview --quiet fetch sw.rskey --out sw-out --peer $SW_PEER --bind 127.0.0.1 --no-dht --no-trackers --publisher $PUB"
+  reelview_fetch_decrypt "reelview --quiet fetch sw.rskey --out sw-out --no-seed --peer $SW_PEER --bind 127.0.0.1 --no-dht --no-trackers --publisher $PUB"
 echo "after:  $(load_note)" >&2
 cmp sw-out/film.bin plain-src/film.bin
 kill $P1 $P2 2>/dev/null || true; trap - EXIT

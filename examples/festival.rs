@@ -140,6 +140,7 @@ async fn main() -> Result<()> {
         &seeder_addr,
         "--publisher",
         &publisher_key,
+        "--no-seed",
     ];
     words.extend(loopback);
     let fetch = cli::parse::<viewer::FetchArgs>(words)?;

@@ -27,6 +27,8 @@ pub enum Exit {
     Tampered,
     /// Ciphertext is missing or truncated.
     Missing,
+    /// `--timeout`: no progress from the swarm for that long (no peer answered).
+    Timeout,
     /// Interrupted (^C).
     Interrupted,
 }
@@ -45,6 +47,7 @@ impl Exit {
             Exit::Revoked => 13,
             Exit::Tampered => 14,
             Exit::Missing => 15,
+            Exit::Timeout => 16,
             Exit::Interrupted => 130,
         }
     }
@@ -62,6 +65,7 @@ impl Exit {
             Exit::Revoked => "revoked",
             Exit::Tampered => "tampered",
             Exit::Missing => "missing",
+            Exit::Timeout => "timeout",
             Exit::Interrupted => "interrupted",
         }
     }
@@ -79,6 +83,7 @@ pub const EXIT_CODES_HELP: &str = "EXIT CODES:
   13  grant revoked
   14  ciphertext tampered (the message names the file and chunk; nothing of it is written)
   15  ciphertext missing or truncated
+  16  timed out (--timeout): no progress from the swarm for that long; what was downloaded is kept
   130 interrupted (^C); what was done is kept or removed as the message says";
 
 /// An error that ends the program with a specific exit code.
@@ -126,6 +131,7 @@ mod tests {
             Exit::Revoked,
             Exit::Tampered,
             Exit::Missing,
+            Exit::Timeout,
             Exit::Interrupted,
         ] {
             assert!(

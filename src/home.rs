@@ -46,6 +46,10 @@ impl PublisherHome {
     pub fn revocations_file(&self) -> PathBuf {
         self.dir.join("revocations.rsrl")
     }
+    /// Where `seed` keeps swarm state between runs (the DHT routing table).
+    pub fn swarm_state(&self) -> PathBuf {
+        self.dir.join("swarm")
+    }
     /// Load the secret key.
     pub fn secret(&self, fb: &dyn Feedback) -> Result<PublisherSecret> {
         let p = self.key_file();
@@ -97,6 +101,10 @@ impl ViewerHome {
         self.dir
             .join("revocations")
             .join(format!("{}.rsrl", publisher.to_bech32()))
+    }
+    /// Where `fetch` and `play` keep swarm state between runs (the DHT routing table).
+    pub fn swarm_state(&self) -> PathBuf {
+        self.dir.join("swarm")
     }
     /// Where `play` keeps a release's ciphertext between runs.
     pub fn play_cache(&self, infohash: &InfoHash) -> PathBuf {

@@ -507,7 +507,13 @@ fn fetch_cmd(home: &Path, key: &Path, out: &Path, peer: std::net::SocketAddr) ->
         .arg(key)
         .arg("--out")
         .arg(out)
-        .args(["--bind", "127.0.0.1", "--no-dht", "--no-trackers"])
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--no-trackers",
+            "--no-seed",
+        ])
         .args(["--publisher", &demo_pub("publisher")])
         .arg("--peer")
         .arg(peer.to_string());

@@ -18,6 +18,7 @@ fn fetch_cmd(home: &Path, key: &Path, out: &Path, peers: &[SocketAddr]) -> StdCo
         .arg("--out")
         .arg(out);
     c.args([
+        "--no-seed",
         "--bind",
         "127.0.0.1",
         "--no-dht",
@@ -205,8 +206,12 @@ fn a_lying_seeder_next_to_an_honest_one_cannot_get_bad_bytes_in() {
     let bad = r.root.path().join("bad");
     let good_payload = payload(&r.dir);
     let bad_payload = bad.join(good_payload.file_name().unwrap());
-    std::fs::create_dir_all(&bad_payload).unwrap();
+    // A plain copy first (with `.pad/`: aria2 needs the padding files), then the lies.
+    copy_payload(&r.dir, &bad);
     for e in std::fs::read_dir(&good_payload).unwrap().flatten() {
+        if e.path().is_dir() {
+            continue;
+        }
         let mut b = std::fs::read(e.path()).unwrap();
         if e.file_name() == "f000.rsc" {
             for i in (1000..b.len()).step_by(262_144) {

@@ -357,6 +357,7 @@ fn marked_release_traces_copies_keys_and_colluders() {
         .arg(key(3))
         .arg("--out")
         .arg(&fetched)
+        .arg("--no-seed")
         .args(net)
         .timeout(Duration::from_secs(180))
         .assert()

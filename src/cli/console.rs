@@ -70,10 +70,46 @@ impl Progress for Bar {
     }
 }
 
+/// A status shown as lines on stderr when no progress bar can be drawn.
+struct Lines {
+    label: String,
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// At most one status line per this long when stderr is not a terminal.
+const LINE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Progress for Lines {
+    fn inc(&self, _: u64) {}
+    fn set_total(&self, _: u64) {}
+    fn set_message(&self, msg: &str) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed() < LINE_EVERY) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}: {}",
+            self.label,
+            render::safe(msg)
+        );
+    }
+    fn finish(&self) {}
+}
+
 impl Feedback for Console {
     fn progress(&self, label: &str, unit: Unit, total: u64) -> Arc<dyn Progress> {
         if self.quiet || self.mode == Mode::Json {
             return no_progress();
+        }
+        if unit == Unit::Status && self.bars.is_hidden() {
+            // stderr is not a terminal (a log, a test): the status as plain lines, the
+            // first at once, then at most every 5 s.
+            return Arc::new(Lines {
+                label: render::safe(label).into_owned(),
+                last: std::sync::Mutex::new(None),
+            });
         }
         let pb = match unit {
             Unit::Status => ProgressBar::new_spinner(),

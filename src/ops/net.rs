@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 
-use reelseal_swarm::SwarmOptions;
+use std::path::Path;
+
+use reelseal_swarm::{Swarm, SwarmError, SwarmOptions, SwarmSettings};
 
 /// Session options plus peers given by hand.
 #[derive(Clone, Debug)]
@@ -21,5 +23,19 @@ impl Net {
             swarm: SwarmOptions::loopback(),
             peers,
         }
+    }
+}
+
+impl Net {
+    /// Start the session. DHT state (the routing table) is kept in `state_dir`, the tool's
+    /// home, never in the user's cache folder; uTP is on when listening on a public
+    /// address (on loopback TCP is faster, and libtorrent tries uTP first for seconds).
+    pub async fn start(&self, state_dir: &Path) -> Result<Swarm, SwarmError> {
+        let settings = SwarmSettings {
+            state_dir: self.swarm.dht.then(|| state_dir.to_path_buf()),
+            utp: self.swarm.listen.is_some_and(|a| !a.ip().is_loopback()),
+            ..SwarmSettings::default()
+        };
+        Swarm::start_with(self.swarm.clone(), settings).await
     }
 }

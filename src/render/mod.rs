@@ -17,7 +17,7 @@ use crate::exit::{exit_of, Exit};
 use crate::ops::Event;
 
 mod publisher;
-mod viewer;
+pub mod viewer;
 
 /// The version of every JSON document the tools print.
 pub const JSON_VERSION: u64 = 1;

@@ -181,3 +181,91 @@ impl Report for PlayReport {
         super::publisher::interrupted(&self.stopped)
     }
 }
+
+/// The status line of `fetch` and `play` while they work with the swarm, e.g.
+/// `looking for peers: 0 found (DHT 12 nodes; tracker 127.0.0.1:6969: cannot connect …), 35 s`
+/// or `12.0 MiB/64.0 MiB from 3 peers, 4.0 MiB/s down (tracker …: ok, 4 peers), 9 s`.
+pub fn swarm_line(
+    s: &reelseal_swarm::SwarmStatus,
+    stats: Option<&reelseal_swarm::Stats>,
+) -> String {
+    use reelseal_swarm::{Phase, TrackerOutcome};
+    let p = &s.peers;
+    let plural = |n: u32| if n == 1 { "peer" } else { "peers" };
+    let head = match (&s.phase, stats) {
+        (Phase::NotAdded | Phase::FindingMetadata, _) => {
+            format!("looking for peers: {} found", p.known)
+        }
+        (Phase::Checking, _) => "checking what is already on disk".to_string(),
+        (Phase::Seeding, Some(st)) => format!(
+            "complete; sharing with {} {}, uploaded {}",
+            p.connected,
+            plural(p.connected),
+            human_bytes(st.uploaded_bytes)
+        ),
+        (Phase::Downloading, Some(st)) if p.connected == 0 => format!(
+            "{}/{}, looking for peers: {} found",
+            human_bytes(st.have_bytes),
+            human_bytes(st.total_bytes),
+            p.known
+        ),
+        (Phase::Downloading, Some(st)) => format!(
+            "{}/{} from {} {}, {}/s down, {}/s up",
+            human_bytes(st.have_bytes),
+            human_bytes(st.total_bytes),
+            p.connected,
+            plural(p.connected),
+            human_bytes(st.down_bps as u64),
+            human_bytes(st.up_bps as u64)
+        ),
+        (Phase::Paused, _) => "paused".to_string(),
+        (Phase::Failed(_), _) => "stopped with an error".to_string(),
+        (Phase::Seeding | Phase::Downloading, None) => "starting".to_string(),
+    };
+    let mut sources = Vec::new();
+    if p.unreachable > 0 {
+        sources.push(format!("{} unreachable, dialling again", p.unreachable));
+    }
+    match s.dht_nodes {
+        Some(n) => sources.push(format!("DHT {n} nodes")),
+        None => sources.push("DHT off".to_string()),
+    }
+    for t in &s.trackers {
+        let what = match &t.last {
+            None => "no answer yet".to_string(),
+            Some(TrackerOutcome::Ok { peers, .. }) => {
+                format!("ok, {peers} {}", if *peers == 1 { "peer" } else { "peers" })
+            }
+            Some(TrackerOutcome::Failed { reason }) => reason.clone(),
+        };
+        sources.push(format!("tracker {}: {what}", t.url));
+    }
+    format!("{head} ({}), {:.0} s", sources.join("; "), s.seconds)
+}
+
+/// The status line of `fetch` while it shares with other viewers after the download.
+pub fn share_line(
+    uploaded: u64,
+    ratio: f64,
+    peers: u32,
+    ratio_limit: Option<f64>,
+    time_left: Option<std::time::Duration>,
+) -> String {
+    let mut limits = Vec::new();
+    if let Some(r) = ratio_limit {
+        limits.push(format!("at {r:.1} film-sizes"));
+    }
+    if let Some(t) = time_left {
+        limits.push(format!("in {}:{:02}", t.as_secs() / 60, t.as_secs() % 60));
+    }
+    let until = if limits.is_empty() {
+        "until ^C".to_string()
+    } else {
+        format!("stops {}", limits.join(" or "))
+    };
+    format!(
+        "done; sharing with other viewers: uploaded {} ({ratio:.2} film-sizes) to {peers} {}, {until} (^C or --no-seed to skip)",
+        human_bytes(uploaded),
+        if peers == 1 { "peer" } else { "peers" }
+    )
+}

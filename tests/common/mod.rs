@@ -2,6 +2,9 @@
 //! `keys/`, running the real binaries, and generating test films.
 #![allow(dead_code)]
 
+pub mod stock;
+pub mod tracker;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output};
@@ -250,6 +253,120 @@ pub fn seed_loopback(r: &Release) -> (Proc, std::net::SocketAddr) {
         "--seconds",
         "300",
     ];
+    let (p, v) = spawn_announcing("reelseal", &r.publisher, &args, r.root.path());
+    (p, v["listening"].as_str().unwrap().parse().unwrap())
+}
+
+/// The BEP 47 padding files `release.torrent` declares (`[".pad", N]`, attr `p`), as
+/// (path relative to the payload folder, length). Clients that do not implement BEP 47
+/// (aria2, Transmission, rtorrent) need them on disk, zero-filled, to seed.
+pub fn padding_files(torrent: &Path) -> Vec<(PathBuf, u64)> {
+    let meta = reelseal_core::torrent::Metainfo::from_bytes(&std::fs::read(torrent).unwrap())
+        .expect("a valid torrent");
+    let mut out: Vec<(PathBuf, u64)> = meta
+        .info
+        .files
+        .iter()
+        .filter(|f| f.is_padding())
+        .map(|f| (f.path.iter().collect::<PathBuf>(), f.length))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A plain copy of a release's payload folder as sealed (the ciphertext and the `.pad/N`
+/// padding files) under `dest/<payload name>`; the copy's path.
+pub fn copy_payload(release_dir: &Path, dest: &Path) -> PathBuf {
+    let ours = stock::payload_of(release_dir);
+    let copy = dest.join(ours.file_name().unwrap());
+    std::fs::create_dir_all(&copy).unwrap();
+    copy_tree(&ours, &copy);
+    copy
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// Run a command with piped output, killed after `limit`; its output.
+pub fn run_with_limit(mut c: std::process::Command, limit: std::time::Duration) -> Output {
+    let child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let killer = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + limit;
+            while std::time::Instant::now() < deadline {
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        })
+    };
+    let out = child.wait_with_output().unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = killer.join();
+    out
+}
+
+/// `reelview --json fetch KEY --out OUT --bind 127.0.0.1 --no-dht --publisher <demo>`
+/// (trackers on: peers come from the trackers in the release's card) plus `extra`.
+pub fn fetch_via_trackers(
+    home: &Path,
+    key: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("reelview"));
+    c.arg("--home")
+        .arg(home)
+        .args(["--quiet", "--json", "fetch"])
+        .arg(key)
+        .arg("--out")
+        .arg(out)
+        .args([
+            "--no-seed",
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--publisher",
+        ])
+        .arg(demo_pub("publisher"))
+        .args(extra);
+    c
+}
+
+/// `reelseal seed RELEASE --bind 127.0.0.1 --no-dht --seconds 300` plus `extra` (trackers
+/// on); the process and the address it listens on.
+pub fn seed_via_trackers(r: &Release, extra: &[&str]) -> (Proc, std::net::SocketAddr) {
+    let mut args = vec![
+        "seed",
+        r.id.as_str(),
+        "--bind",
+        "127.0.0.1",
+        "--no-dht",
+        "--seconds",
+        "300",
+    ];
+    args.extend_from_slice(extra);
     let (p, v) = spawn_announcing("reelseal", &r.publisher, &args, r.root.path());
     (p, v["listening"].as_str().unwrap().parse().unwrap())
 }

@@ -36,6 +36,29 @@ use crate::{Error, ReleaseId, Result, FORMAT_VERSION};
 pub fn payload_dir(release_dir: &Path, torrent_name: &str) -> PathBuf {
     release_dir.join(torrent_name)
 }
+/// Write the zero-filled BEP 47 padding files `info` declares (`.pad/<N>`) under
+/// `payload`, the torrent's top folder. Clients that implement BEP 47 (libtorrent,
+/// librqbit) never read them; aria2, Transmission, rtorrent and WebTorrent treat them as
+/// real files and seed a folder only when they are there. The files are sparse (no disk
+/// blocks on file systems that support holes). Paths are the torrent's own, already
+/// checked safe by [`Metainfo::check`]. Returns how many distinct files were written.
+pub fn write_padding_files(info: &Info, payload: &Path) -> Result<usize> {
+    let mut written = std::collections::BTreeSet::new();
+    for f in info.files.iter().filter(|f| f.is_padding()) {
+        let rel: PathBuf = f.path.iter().collect();
+        if !written.insert(rel.clone()) {
+            continue; // `.pad/N` repeats for every pad of the same length
+        }
+        let path = payload.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+        file.set_len(f.length).map_err(|e| Error::io(&path, e))?;
+    }
+    Ok(written.len())
+}
+
 /// The torrent file in a release directory.
 pub const TORRENT_FILE: &str = "release.torrent";
 /// The signed card in a release directory.
@@ -821,6 +844,7 @@ pub fn seal_into(
         }),
     };
     meta.check()?;
+    write_padding_files(&meta.info, &payload)?;
     let card = Card {
         chunk: stream::CHUNK_CT as u64,
         created: opts.created,

@@ -227,6 +227,28 @@ impl Metainfo {
     pub fn infohash(&self) -> [u8; 20] {
         Sha1::digest(canonical::encode(&self.info)).into()
     }
+    /// Rebuild a release's `.torrent` from its info dict as peers sent it (BEP 9), the
+    /// trackers and the release id (both from the signed card): what a viewer who fetched
+    /// by magnet writes next to the ciphertext so that any client can seed it. The info
+    /// dict must be canonical, so the result has the same infohash.
+    pub fn from_info(info: &[u8], trackers: &[String], release: &[u8]) -> Result<Self> {
+        let info: Info = canonical::decode(info, "info dict")?;
+        let m = Metainfo {
+            announce: trackers.first().cloned(),
+            announce_list: (trackers.len() > 1)
+                .then(|| trackers.iter().map(|t| vec![t.clone()]).collect()),
+            comment: None,
+            created_by: None,
+            creation_date: None,
+            info,
+            reelseal: Some(ProjectData {
+                release: release.to_vec(),
+                v: crate::FORMAT_VERSION,
+            }),
+        };
+        m.check()?;
+        Ok(m)
+    }
     /// Parse a reelseal torrent (canonical encoding only) and check its geometry.
     pub fn from_bytes(b: &[u8]) -> Result<Self> {
         let m: Metainfo = canonical::decode(b, "torrent")?;

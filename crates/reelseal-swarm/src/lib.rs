@@ -6,15 +6,44 @@
 //! file that yields only hash-verified bytes and prioritises the pieces at its position.
 //!
 //! Facts about librqbit 9.1 this crate relies on (checked against its source and tests):
-//! - BEP 47 padding files (`attr` containing `p`) are synthetic: never written to disk,
-//!   hashed as zeros, so a release directory holds only the real files;
+//! - BEP 47 padding files (`attr` containing `p`) are synthetic: librqbit never reads or
+//!   writes them (hashed as zeros); reelseal writes them itself, for other clients;
 //! - with an explicit `output_folder`, a multi-file torrent's files go straight into it
 //!   (not into a sub-folder named after the torrent);
 //! - `overwrite: true` is needed to seed or resume over files that exist; existing data is
 //!   hash-checked when the torrent is added, so an interrupted fetch resumes;
 //! - `Session::new` defaults turn DHT and LSD on and persist DHT state: we always build the
-//!   session from explicit options;
+//!   session from explicit options; DHT state is kept only in [`SwarmSettings::state_dir`]
+//!   (`dht.json`), never in the user's cache directory;
 //! - some malformed torrents panic it (piece length 0…): torrents are checked first.
+//!
+//! And on the patches we carry on librqbit 9.1 and two of its crates (`vendor/README.md`):
+//! - every socket of a session uses the listen address's IP: the TCP (and uTP) listener,
+//!   the DHT, the UDP tracker socket, outgoing peer connections and HTTP tracker requests
+//!   (`--bind` means one interface for everything);
+//! - trackers get `started` on the first announce, `completed` once when a download
+//!   completes, and `stopped` when a torrent is removed or the session stops
+//!   ([`Swarm::stop`] waits up to about 4 s for those); the port announced is the one we
+//!   listen on;
+//! - peers given when a torrent is added (`--peer`) are dialled again after 0.5 s, 1 s,
+//!   2 s … (then every 15 s) for as long as they cannot be reached, also while a magnet
+//!   link's metadata is searched: a seeder that starts after the viewer is still found;
+//! - any other peer whose connection fails or drops is dialled again after 1 s the first
+//!   time (Transmission keeps one connection per IP and drops our data connection while
+//!   it still holds our metadata connection), then with librqbit's backoff (10 s, ×6);
+//! - optional super-seeding ([`SeedOptions::super_seed`]).
+//!
+//! What librqbit does not do, and what a user sees then:
+//! - **Protocol encryption (MSE/PE, "encrypted connections")**: librqbit speaks only the
+//!   plain BitTorrent handshake (its peer protocol has no RC4/Diffie-Hellman code). A peer
+//!   that *requires* encryption (libtorrent with `out_enc_policy`/`in_enc_policy` =
+//!   forced, Transmission with "require encryption", many private-tracker setups) never
+//!   exchanges data with us: when we dial it, it drops the connection after our plain
+//!   handshake; when it dials us, it sends an obfuscated handshake that librqbit rejects.
+//!   Such a peer just counts as known but never connected in [`SwarmStatus`]; peers that
+//!   merely *prefer* encryption (the default almost everywhere) fall back to plain
+//!   connections and work.
+//! - **uTP**: see [`SwarmSettings::utp`].
 //!
 //! Callers: `reelseal seed`, `reelview fetch` and `reelview play` (through `reelseal::ops`),
 //! and `examples/plain_transfer.rs` for the benchmark against plain librqbit. Failures come
@@ -24,11 +53,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use librqbit::dht::DhtPersistenceConfig;
 use librqbit::{
     AddTorrent, AddTorrentOptions, ConnectionOptions, DhtSessionConfig, ListenerMode,
     ListenerOptions, ManagedTorrent, Session, SessionOptions,
@@ -36,6 +68,9 @@ use librqbit::{
 
 pub use reelseal_core::torrent::TorrentFile;
 pub use reelseal_core::InfoHash;
+
+mod status;
+pub use status::{PeerCounts, Phase, SwarmStatus, TrackerOutcome, TrackerReport};
 
 /// What can go wrong in the swarm, for the person at the terminal.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +92,17 @@ pub enum SwarmError {
     /// The torrent is not a valid reelseal torrent (checked before librqbit sees it).
     #[error("not a valid reelseal torrent: {0}")]
     BadTorrent(#[from] reelseal_core::Error),
+    /// There is no way to find peers for a magnet link: DHT off, no tracker, no peer given.
+    #[error("no way to find peers: the DHT is off, the release names no tracker and no --peer was given; turn the DHT on, add a --tracker, or give a --peer")]
+    NoPeerSource,
+    /// The folder for swarm state could not be created.
+    #[error("cannot use {path} for the swarm's state: {why}")]
+    StateDir {
+        /// The folder.
+        path: String,
+        /// What went wrong.
+        why: String,
+    },
     /// A folder could not be created or named.
     #[error("cannot use the folder {path}: {why}")]
     Folder {
@@ -118,6 +164,56 @@ pub struct SwarmOptions {
     pub download_limit_bps: Option<u32>,
 }
 
+/// Session settings beyond [`SwarmOptions`] (kept apart so that code building a
+/// `SwarmOptions` literal keeps compiling; `SwarmSettings::default()` is what
+/// [`Swarm::start`] uses).
+#[derive(Clone, Debug)]
+pub struct SwarmSettings {
+    /// Where the session keeps state between runs (today: the DHT routing table,
+    /// `dht.json`, written every minute). `None`: nothing is kept, and nothing is ever
+    /// written outside the folders given per torrent.
+    pub state_dir: Option<PathBuf>,
+    /// Also accept and make uTP connections (BEP 29) besides TCP. Outgoing connections
+    /// try TCP first and uTP after 1 s. Checked against a uTP-only python libtorrent
+    /// 2.1.1 over loopback (test `utp_only_libtorrent_downloads_from_us`).
+    pub utp: bool,
+    /// DHT bootstrap nodes (`host:port`); `None` = librqbit's public ones. Tests give a
+    /// DHT node on loopback (or an empty list).
+    pub dht_bootstrap: Option<Vec<String>>,
+}
+
+impl Default for SwarmSettings {
+    fn default() -> Self {
+        SwarmSettings {
+            state_dir: None,
+            utp: true,
+            dht_bootstrap: None,
+        }
+    }
+}
+
+impl SwarmSettings {
+    /// For tests on loopback: TCP only (no uTP), no state kept, no public DHT nodes.
+    pub fn loopback() -> Self {
+        SwarmSettings {
+            state_dir: None,
+            utp: false,
+            dht_bootstrap: Some(Vec::new()),
+        }
+    }
+}
+
+/// Options of one seeded torrent.
+#[derive(Clone, Debug, Default)]
+pub struct SeedOptions {
+    /// Super-seeding (BEP 16 style initial seeding): while we have the whole release,
+    /// offer each peer pieces no one else was offered yet instead of showing everything.
+    /// Experimental and not used by reelseal's commands: with 30 viewers arriving over
+    /// 15 s (`bench/reach.sh`), no viewer completed within 7 minutes (see
+    /// `vendor/README.md`, J).
+    pub super_seed: bool,
+}
+
 impl SwarmOptions {
     /// Loopback only, nothing public: listen on 127.0.0.1 (any port), no DHT, no trackers,
     /// no UPnP, no LSD. Peers must be given explicitly.
@@ -137,6 +233,26 @@ impl SwarmOptions {
 /// One librqbit session.
 pub struct Swarm {
     session: Arc<Session>,
+    shared: Arc<Shared>,
+}
+
+/// What a [`Swarm`] and its [`Torrent`]s share.
+struct Shared {
+    opts: SwarmOptions,
+    /// When each torrent was asked for (before librqbit knows it: a magnet link's
+    /// metadata search), for [`SwarmStatus::seconds`].
+    added: Mutex<HashMap<[u8; 20], Instant>>,
+}
+
+/// The sockets a session uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sockets {
+    /// Where peers reach us (TCP, and uTP on the same port if on).
+    pub peers: Option<SocketAddr>,
+    /// The DHT's UDP socket, if the DHT is on.
+    pub dht: Option<SocketAddr>,
+    /// The UDP socket for UDP trackers.
+    pub udp_trackers: SocketAddr,
 }
 
 /// What a torrent is doing, polled.
@@ -167,24 +283,70 @@ pub struct Stats {
 pub struct Torrent {
     handle: Arc<ManagedTorrent>,
     session: Arc<Session>,
+    shared: Arc<Shared>,
 }
+
+/// How often the DHT routing table is written to [`SwarmSettings::state_dir`].
+const DHT_DUMP_INTERVAL: Duration = Duration::from_secs(60);
 
 fn limit(bps: Option<u32>) -> Option<NonZeroU32> {
     bps.and_then(NonZeroU32::new)
 }
 
 impl Swarm {
-    /// Start a session. Files are only ever written to the folders given per torrent.
+    /// Start a session with [`SwarmSettings::default`], except that uTP is on only when
+    /// listening on a non-loopback address (the public swarm; sessions on loopback —
+    /// tests — keep to TCP). Files are only ever written to the folders given per
+    /// torrent.
     pub async fn start(opts: SwarmOptions) -> Result<Swarm> {
+        let settings = SwarmSettings {
+            utp: opts.listen.is_some_and(|a| !a.ip().is_loopback()),
+            ..SwarmSettings::default()
+        };
+        Swarm::start_with(opts, settings).await
+    }
+
+    /// Start a session. Files are only ever written to the folders given per torrent and
+    /// to `settings.state_dir`.
+    pub async fn start_with(opts: SwarmOptions, settings: SwarmSettings) -> Result<Swarm> {
+        Swarm::start_inner(opts, settings, DHT_DUMP_INTERVAL).await
+    }
+
+    async fn start_inner(
+        opts: SwarmOptions,
+        settings: SwarmSettings,
+        dht_dump_interval: Duration,
+    ) -> Result<Swarm> {
         let scratch = std::env::temp_dir();
+        let persistence = match &settings.state_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| SwarmError::StateDir {
+                    path: dir.display().to_string(),
+                    why: e.to_string(),
+                })?;
+                Some(DhtPersistenceConfig {
+                    dump_interval: Some(dht_dump_interval),
+                    config_filename: Some(dir.join("dht.json")),
+                })
+            }
+            None => None,
+        };
         let so = SessionOptions {
-            dht: opts.dht.then(DhtSessionConfig::default),
+            dht: opts.dht.then(|| DhtSessionConfig {
+                bootstrap_addrs: settings.dht_bootstrap.clone(),
+                port: None,
+                persistence,
+            }),
             persistence: None,
             fastresume: false,
             disable_trackers: !opts.trackers,
             disable_local_service_discovery: true,
             listen: opts.listen.map(|addr| ListenerOptions {
-                mode: ListenerMode::TcpOnly,
+                mode: if settings.utp {
+                    ListenerMode::TcpAndUtp
+                } else {
+                    ListenerMode::TcpOnly
+                },
                 listen_addr: addr,
                 enable_upnp_port_forwarding: opts.upnp,
                 ipv4_only: addr.is_ipv4(),
@@ -213,7 +375,13 @@ impl Swarm {
                     .unwrap_or_else(|| "no address".into()),
                 source: boxed(e),
             })?;
-        Ok(Swarm { session })
+        Ok(Swarm {
+            session,
+            shared: Arc::new(Shared {
+                opts,
+                added: Mutex::new(HashMap::new()),
+            }),
+        })
     }
 
     /// The address peers can reach us at, if listening.
@@ -221,7 +389,37 @@ impl Swarm {
         self.session.listen_addr()
     }
 
-    async fn add(&self, what: AddTorrent<'_>, dir: &Path, peers: &[SocketAddr]) -> Result<Torrent> {
+    /// Every socket the session uses (all on the listen address's IP).
+    pub fn sockets(&self) -> Sockets {
+        Sockets {
+            peers: self.session.listen_addr(),
+            dht: self.session.get_dht().map(|d| d.listen_addr()),
+            udp_trackers: self.session.udp_tracker_local_addr(),
+        }
+    }
+
+    /// What the swarm is doing for one torrent, from the moment it was asked for
+    /// (including while a magnet link's metadata is being searched, before
+    /// [`Swarm::fetch_magnet`] returns): call it from another task to show progress.
+    pub fn status(&self, info_hash: &InfoHash) -> SwarmStatus {
+        status::status(&self.session, &self.shared, info_hash)
+    }
+
+    /// Statistics of a torrent in this session, by infohash (`None` before a magnet
+    /// link's metadata is known).
+    pub fn stats(&self, info_hash: &InfoHash) -> Option<Stats> {
+        self.session
+            .get(librqbit::dht::Id20::new(info_hash.0).into())
+            .map(|h| stats_of(&h))
+    }
+
+    async fn add(
+        &self,
+        what: AddTorrent<'_>,
+        dir: &Path,
+        peers: &[SocketAddr],
+        seed: &SeedOptions,
+    ) -> Result<Torrent> {
         let folder = |why: String| SwarmError::Folder {
             path: dir.display().to_string(),
             why,
@@ -239,6 +437,7 @@ impl Swarm {
                     overwrite: true,
                     output_folder: Some(output_folder),
                     initial_peers: (!peers.is_empty()).then(|| peers.to_vec()),
+                    super_seed: seed.super_seed,
                     ..Default::default()
                 }),
             )
@@ -250,22 +449,68 @@ impl Swarm {
         Ok(Torrent {
             handle,
             session: self.session.clone(),
+            shared: self.shared.clone(),
         })
+    }
+
+    fn note_added(&self, info_hash: [u8; 20]) {
+        self.shared
+            .added
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(info_hash)
+            .or_insert_with(Instant::now);
     }
 
     /// Seed a release whose files already sit in `dir` (the torrent's top folder). They are
     /// hash-checked first; returns once the check has started.
     pub async fn seed(&self, torrent: &[u8], dir: &Path, peers: &[SocketAddr]) -> Result<Torrent> {
-        check_torrent(torrent)?;
-        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, peers)
+        self.seed_with(torrent, dir, peers, &SeedOptions::default())
             .await
+    }
+
+    /// [`Swarm::seed`] with options (super-seeding).
+    pub async fn seed_with(
+        &self,
+        torrent: &[u8],
+        dir: &Path,
+        peers: &[SocketAddr],
+        options: &SeedOptions,
+    ) -> Result<Torrent> {
+        let meta = reelseal_core::torrent::Metainfo::from_bytes(torrent)?;
+        self.note_added(meta.infohash());
+        self.add(
+            AddTorrent::from_bytes(torrent.to_vec()),
+            dir,
+            peers,
+            options,
+        )
+        .await
     }
 
     /// Seed any v1 torrent (not checked against reelseal's rules; for comparisons).
     #[doc(hidden)]
     pub async fn seed_unchecked(&self, torrent: &[u8], dir: &Path) -> Result<Torrent> {
-        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, &[])
+        self.seed_unchecked_with(torrent, dir, &[], &SeedOptions::default())
             .await
+    }
+
+    /// [`Swarm::seed_unchecked`] with peers and options (for experiments).
+    #[doc(hidden)]
+    pub async fn seed_unchecked_with(
+        &self,
+        torrent: &[u8],
+        dir: &Path,
+        peers: &[SocketAddr],
+        options: &SeedOptions,
+    ) -> Result<Torrent> {
+        self.add(
+            AddTorrent::from_bytes(torrent.to_vec()),
+            dir,
+            peers,
+            options,
+        )
+        .await
     }
 
     /// Download any v1 torrent (not checked against reelseal's rules; for comparisons).
@@ -276,23 +521,48 @@ impl Swarm {
         dir: &Path,
         peers: &[SocketAddr],
     ) -> Result<Torrent> {
-        self.add(AddTorrent::from_bytes(torrent.to_vec()), dir, peers)
-            .await
+        self.add(
+            AddTorrent::from_bytes(torrent.to_vec()),
+            dir,
+            peers,
+            &SeedOptions::default(),
+        )
+        .await
     }
 
     /// Download by magnet link: metadata from peers (BEP 9), DHT or trackers; librqbit checks
-    /// that the metadata hashes to the infohash.
+    /// that the metadata hashes to the infohash. Returns once the metadata is known, which
+    /// can take forever when no peer answers (peers given here are dialled again and
+    /// again): watch [`Swarm::status`] meanwhile.
     pub async fn fetch_magnet(
         &self,
         magnet: &str,
         dir: &Path,
         peers: &[SocketAddr],
     ) -> Result<Torrent> {
-        self.add(AddTorrent::from_url(magnet.to_string()), dir, peers)
-            .await
+        let parsed = librqbit::Magnet::parse(magnet).map_err(|e| SwarmError::Add(boxed(e)))?;
+        let has_trackers =
+            !parsed.trackers.is_empty() || !self.shared.opts.extra_trackers.is_empty();
+        if !self.shared.opts.dht
+            && (!self.shared.opts.trackers || !has_trackers)
+            && peers.is_empty()
+        {
+            return Err(SwarmError::NoPeerSource);
+        }
+        if let Some(h) = parsed.as_id20() {
+            self.note_added(h.0);
+        }
+        self.add(
+            AddTorrent::from_url(magnet.to_string()),
+            dir,
+            peers,
+            &SeedOptions::default(),
+        )
+        .await
     }
 
-    /// Stop every torrent and the session (takes about a second in librqbit).
+    /// Stop every torrent and the session: trackers are told `stopped` first (up to about
+    /// 4 s), then librqbit takes about a second.
     pub async fn stop(self) {
         self.session.stop().await;
     }
@@ -304,29 +574,14 @@ impl Torrent {
         InfoHash(self.handle.info_hash().0)
     }
 
+    /// What the swarm is doing for this torrent (see [`Swarm::status`]).
+    pub fn status(&self) -> SwarmStatus {
+        status::status(&self.session, &self.shared, &self.info_hash())
+    }
+
     /// Current statistics.
     pub fn stats(&self) -> Stats {
-        let s = self.handle.stats();
-        let (peers, down, up, fetched) = match &s.live {
-            Some(l) => (
-                l.snapshot.peer_stats.live,
-                l.download_speed.mbps * 1024.0 * 1024.0,
-                l.upload_speed.mbps * 1024.0 * 1024.0,
-                l.snapshot.fetched_bytes,
-            ),
-            None => (0, 0.0, 0.0, 0),
-        };
-        Stats {
-            total_bytes: s.total_bytes,
-            have_bytes: s.progress_bytes,
-            uploaded_bytes: s.uploaded_bytes,
-            fetched_bytes: fetched,
-            peers,
-            down_bps: down,
-            up_bps: up,
-            finished: s.finished,
-            error: s.error,
-        }
+        stats_of(&self.handle)
     }
 
     /// Wait until metadata is known and existing data has been checked.
@@ -368,6 +623,32 @@ impl Torrent {
             .map_err(|e| SwarmError::NoMetadata(boxed(e)))
     }
 
+    /// The torrent's info dict as the swarm gave it (its SHA-1 is the infohash), once its
+    /// metadata is known: with the trackers, enough to write a `.torrent` any client reads.
+    pub fn info_bytes(&self) -> Result<Vec<u8>> {
+        self.handle
+            .with_metadata(|m| m.info_bytes.to_vec())
+            .map_err(|e| SwarmError::NoMetadata(boxed(e)))
+    }
+
+    /// A reader over one file for a whole download ([`Torrent::stream`] for a player):
+    /// only the piece at the read position is fetched first; the order of the others is
+    /// left to the piece picker (rarest first in a swarm), so that viewers fetching at the
+    /// same time hold different pieces and trade them instead of all asking the seeder for
+    /// the same ones (with a 32 MiB read-ahead they move in lockstep).
+    pub async fn download_reader(&self, file_index: usize) -> Result<Box<dyn FileReader>> {
+        let s = self
+            .handle
+            .clone()
+            .stream_with_readahead(file_index, 0)
+            .await
+            .map_err(|e| SwarmError::Stream {
+                index: file_index,
+                source: boxed(e),
+            })?;
+        Ok(Box::new(s))
+    }
+
     /// A reader over one file, by its index in [`Torrent::files`]: only hash-verified bytes,
     /// pieces at the read position fetched first. librqbit allows 8 at once by default.
     pub async fn stream(&self, file_index: usize) -> Result<Box<dyn FileReader>> {
@@ -383,12 +664,43 @@ impl Torrent {
         Ok(Box::new(s))
     }
 
-    /// Remove the torrent from the session, keeping its files.
+    /// Remove the torrent from the session, keeping its files (trackers are told
+    /// `stopped` in the background).
     pub async fn forget(self) -> Result<()> {
+        self.shared
+            .added
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.handle.info_hash().0);
         self.session
             .delete(self.handle.info_hash().into(), false)
             .await
             .map_err(|e| SwarmError::Torrent(boxed(e)))
+    }
+}
+
+/// A torrent's statistics.
+fn stats_of(handle: &ManagedTorrent) -> Stats {
+    let s = handle.stats();
+    let (peers, down, up, fetched) = match &s.live {
+        Some(l) => (
+            l.snapshot.peer_stats.live,
+            l.download_speed.mbps * 1024.0 * 1024.0,
+            l.upload_speed.mbps * 1024.0 * 1024.0,
+            l.snapshot.fetched_bytes,
+        ),
+        None => (0, 0.0, 0.0, 0),
+    };
+    Stats {
+        total_bytes: s.total_bytes,
+        have_bytes: s.progress_bytes,
+        uploaded_bytes: s.uploaded_bytes,
+        fetched_bytes: fetched,
+        peers,
+        down_bps: down,
+        up_bps: up,
+        finished: s.finished,
+        error: s.error,
     }
 }
 
@@ -399,3 +711,6 @@ pub fn check_torrent(bytes: &[u8]) -> Result<()> {
     reelseal_core::torrent::Metainfo::from_bytes(bytes)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -53,6 +53,10 @@ pub struct PlayArgs {
     /// Which player to start.
     #[arg(long, value_enum, default_value = "auto")]
     pub player: PlayerArg,
+    /// Give up after this long without progress while the release is incomplete (no peer
+    /// answered, nothing arrived), e.g. 90s; exit code 16. Default: keep trying until ^C.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<humantime::Duration>,
     /// An argument for the player, passed as is (repeatable; write --player-arg=--fs for
     /// arguments that start with '-'). Other local users can read it, as any command line.
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
@@ -75,6 +79,7 @@ impl PlayArgs {
             file: self.file,
             listen: self.listen,
             allow_remote: self.allow_remote,
+            timeout: self.timeout.map(Into::into),
             player_args: self.player_arg,
             player: match self.player {
                 PlayerArg::Auto => Player::Auto,

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use reelseal_core::card::SignedCard;
 use reelseal_core::seal::{self, TORRENT_FILE};
-use reelseal_swarm::Swarm;
 use serde::Serialize;
 
 use super::resolve_release;
@@ -106,7 +105,7 @@ pub async fn seed(
                 .collect::<Result<Vec<_>>>()?
         }
     };
-    let swarm = Swarm::start(plan.net.swarm.clone()).await?;
+    let swarm = plan.net.start(&home.swarm_state()).await?;
     let mut seeding = Vec::new();
     for r in &rows {
         let path = r.dir.join(TORRENT_FILE);

@@ -11,19 +11,21 @@ use reelseal_core::card::Card;
 use reelseal_core::keyset::KeySet;
 use reelseal_core::manifest::Output;
 use reelseal_core::open::{self as ropen, FileSink};
-use reelseal_swarm::Swarm;
+use reelseal_core::seal::TORRENT_FILE;
+use reelseal_core::torrent::Metainfo;
+use reelseal_swarm::{Swarm, Torrent};
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
 use super::join::{join_release, Joined};
 use super::open::{open_refusal, opened, OpenedFile};
+use super::watch::watch;
 use super::{Access, Viewer};
 use crate::exit::{refuse, Exit};
 use crate::feedback::{Feedback, Progress, Unit};
 use crate::home::fetch_cache;
 use crate::ops::net::Net;
 use crate::ops::Interrupt;
-use crate::render::human_bytes;
 
 /// What `reelview fetch` was asked.
 #[derive(Clone, Debug)]
@@ -36,14 +38,43 @@ pub struct FetchPlan {
     pub net: Net,
     /// Keep the ciphertext afterwards.
     pub keep_ciphertext: bool,
-    /// Keep seeding after the download until interrupted.
-    pub seed: bool,
+    /// Share with other viewers after the download (`None`: `--no-seed`).
+    pub share: Option<Share>,
+    /// Give up after this long without progress (`--timeout`).
+    pub timeout: Option<Duration>,
     /// Overwrite existing files.
     pub force: bool,
     /// Mode of the film files (0600 unless `--mode`).
     pub mode: u32,
     /// Trust and revocations.
     pub access: Access,
+}
+
+/// How long `fetch` keeps uploading to other viewers once it has the whole release:
+/// until either limit is reached (both `None`: until ^C).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Share {
+    /// Stop once this many film-sizes were uploaded in this run (`--seed-ratio`).
+    pub ratio: Option<f64>,
+    /// Stop once this long has passed since the download finished (`--seed-time`).
+    pub time: Option<Duration>,
+}
+
+impl Share {
+    /// The default: one film-size or 15 minutes, whichever comes first.
+    pub const DEFAULT: Share = Share {
+        ratio: Some(1.0),
+        time: Some(Duration::from_secs(15 * 60)),
+    };
+}
+
+/// What sharing after the download did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Shared {
+    /// Seconds spent sharing after the download.
+    pub seconds: f64,
+    /// Why it stopped: "ratio reached", "time limit" or "interrupted".
+    pub stopped: String,
 }
 
 /// A release fetched and decrypted.
@@ -55,12 +86,16 @@ pub struct FetchReport {
     pub release_id: String,
     /// Infohash.
     pub infohash: String,
-    /// Wall time.
+    /// Wall time until the film was decrypted (sharing afterwards not included).
     pub seconds: f64,
     /// Ciphertext verified (padding included).
     pub ciphertext_bytes: u64,
     /// Ciphertext fetched from peers in this run (less when resuming).
     pub fetched_bytes: u64,
+    /// Ciphertext uploaded to other peers in this run (only verified pieces are offered).
+    pub uploaded_bytes: u64,
+    /// Sharing after the download (`null` with `--no-seed`).
+    pub shared: Option<Shared>,
     /// Where the ciphertext was kept.
     pub ciphertext_kept: Option<PathBuf>,
     /// The files.
@@ -81,30 +116,34 @@ impl Viewer {
         std::fs::create_dir_all(&cache)
             .with_context(|| format!("cannot create {}", cache.display()))?;
         let started = Instant::now();
-        let swarm = Swarm::start(plan.net.swarm.clone()).await?;
+        let swarm = plan.net.start(&self.home.swarm_state()).await?;
         let partials = std::sync::Mutex::new(Vec::new());
+        let line = fb.progress("swarm", Unit::Status, 0);
+        let kept = cache.display().to_string();
         let outcome = tokio::select! {
             r = download(&swarm, &card, &auth.keys, plan, &cache, &partials, fb) => r,
+            e = watch(&swarm, card.infohash(), &*line, fb, plan.timeout, &kept) => Err(e),
             _ = interrupt.wait() => Err(interrupted(&partials, &cache)),
         };
         let (joined, outputs, written) = match outcome {
             Ok(v) => v,
             Err(e) => {
+                line.finish();
                 swarm.stop().await;
                 return Err(e);
             }
         };
+        let seconds = started.elapsed().as_secs_f64();
+        let shared = match &plan.share {
+            Some(share) => Some(tokio::select! {
+                s = share_for(&joined.torrent, share, &*line) => s,
+                _ = interrupt.wait() => Shared { seconds: 0.0, stopped: "interrupted".into() },
+            }),
+            None => None,
+        };
+        line.finish();
         let stats = joined.torrent.stats();
-        if plan.seed {
-            fb.note(&format!(
-                "done; seeding on {} until ^C",
-                swarm
-                    .listen_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default()
-            ));
-            interrupt.wait().await;
-        }
+        let info = joined.torrent.info_bytes();
         let _ = joined.torrent.forget().await;
         // librqbit takes about a second to stop: remove the ciphertext meanwhile.
         let removed = (!plan.keep_ciphertext).then(|| {
@@ -115,14 +154,34 @@ impl Viewer {
         if let Some(r) = removed {
             let _ = r.await;
         }
+        let ciphertext_kept = if plan.keep_ciphertext {
+            Some(keep_for_any_client(&card, &info?, &cache, &plan.out, fb)?)
+        } else {
+            None
+        };
+        if shared.as_ref().is_some_and(|s| s.stopped == "interrupted") {
+            return Err(refuse(
+                Exit::Interrupted,
+                format!(
+                    "interrupted while sharing with other viewers; the film is complete: {}",
+                    written
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
         Ok(FetchReport {
             title: card.title.clone(),
             release_id: card.release_id().to_hex(),
             infohash: card.infohash_hex(),
-            seconds: started.elapsed().as_secs_f64(),
+            seconds,
             ciphertext_bytes: stats.have_bytes,
             fetched_bytes: stats.fetched_bytes,
-            ciphertext_kept: plan.keep_ciphertext.then_some(cache),
+            uploaded_bytes: stats.uploaded_bytes,
+            shared,
+            ciphertext_kept,
             files: opened(&outputs, &written),
         })
     }
@@ -149,6 +208,72 @@ fn interrupted(
             cache.display()
         ),
     )
+}
+
+/// Keep uploading to other viewers until the share's limits; says so on `line`.
+async fn share_for(torrent: &Torrent, share: &Share, line: &dyn Progress) -> Shared {
+    let started = Instant::now();
+    loop {
+        let s = torrent.stats();
+        let film = s.total_bytes.max(1) as f64;
+        let ratio = s.uploaded_bytes as f64 / film;
+        let elapsed = started.elapsed();
+        if share.ratio.is_some_and(|r| ratio >= r) {
+            return Shared {
+                seconds: elapsed.as_secs_f64(),
+                stopped: "ratio reached".into(),
+            };
+        }
+        if share.time.is_some_and(|t| elapsed >= t) {
+            return Shared {
+                seconds: elapsed.as_secs_f64(),
+                stopped: "time limit".into(),
+            };
+        }
+        line.set_message(&crate::render::viewer::share_line(
+            s.uploaded_bytes,
+            ratio,
+            s.peers,
+            share.ratio,
+            share.time.map(|t| t.saturating_sub(elapsed)),
+        ));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Turn the download folder into one any BitTorrent client seeds as it is: the torrent's
+/// own top folder (`OUT/<torrent name>`) with the ciphertext, the zero-filled padding
+/// files the torrent declares (BEP 47) and `release.torrent`, rebuilt from the info dict
+/// the swarm gave (checked against the signed card). If that folder exists, the data
+/// stays where it was downloaded.
+fn keep_for_any_client(
+    card: &Card,
+    info: &[u8],
+    cache: &std::path::Path,
+    out: &std::path::Path,
+    fb: &dyn Feedback,
+) -> Result<PathBuf> {
+    let meta = Metainfo::from_info(info, &card.trackers, &card.release)?;
+    let torrent = meta.to_bytes();
+    card.check_torrent(&torrent)
+        .map_err(|e| refuse(Exit::Tampered, format!("{e}; refusing this release")))?;
+    let target = out.join(&meta.info.name);
+    let dir = if target.exists() {
+        fb.warn(&format!(
+            "{} exists: the ciphertext stays in {}",
+            target.display(),
+            cache.display()
+        ));
+        cache.to_path_buf()
+    } else {
+        std::fs::rename(cache, &target)
+            .with_context(|| format!("cannot move {} to {}", cache.display(), target.display()))?;
+        target
+    };
+    reelseal_core::seal::write_padding_files(&meta.info, &dir)?;
+    std::fs::write(dir.join(TORRENT_FILE), &torrent)
+        .with_context(|| format!("cannot write {}", dir.join(TORRENT_FILE).display()))?;
+    Ok(dir)
 }
 
 /// Join the release, then decrypt each output (a file, or a track of this viewer's
@@ -179,7 +304,6 @@ async fn download(
         ropen::check_destination(&ropen::output_destination(&plan.out, o), place)
             .map_err(open_refusal)?;
     }
-    let status = status_ticker(&joined, pb.clone());
     let mut written = Vec::new();
     let result = async {
         for o in &outputs {
@@ -201,28 +325,9 @@ async fn download(
         Ok::<_, anyhow::Error>(())
     }
     .await;
-    status.abort();
     pb.finish();
     result?;
     Ok((joined, outputs, written))
-}
-
-/// Show download state in the progress message while decrypting.
-fn status_ticker(joined: &Joined, pb: Arc<dyn Progress>) -> tokio::task::JoinHandle<()> {
-    let t = joined.torrent.clone();
-    tokio::spawn(async move {
-        loop {
-            let s = t.stats();
-            pb.set_message(&format!(
-                "{}/{} downloaded, {} peers, {}/s",
-                human_bytes(s.have_bytes),
-                human_bytes(s.total_bytes),
-                s.peers,
-                human_bytes(s.down_bps as u64)
-            ));
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    })
 }
 
 /// Ciphertext chunks read from the swarm and handed to the decryptor at a time (2 MiB).
@@ -266,7 +371,7 @@ async fn decrypt_output(
         for (part, geo) in o.parts.iter().zip(&geos) {
             let mut stream = joined
                 .torrent
-                .stream(joined.index_of(&part.ct_name)?)
+                .download_reader(joined.index_of(&part.ct_name)?)
                 .await?;
             let mut chunk = 0;
             while chunk < geo.chunks {

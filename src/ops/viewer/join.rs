@@ -3,7 +3,6 @@
 //! checked against the card before it is decrypted (the same checks as on disk, in core).
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use reelseal_core::card::Card;
@@ -15,9 +14,6 @@ use tokio::io::AsyncReadExt;
 use super::open::open_refusal;
 use crate::exit::{refuse, Exit};
 use crate::feedback::Feedback;
-
-/// How long without metadata before saying that no peer answers.
-const PEER_HINT_AFTER: Duration = Duration::from_secs(20);
 
 /// A release joined in the swarm: its torrent, checked against the signed card, and its
 /// decrypted manifest.
@@ -47,29 +43,14 @@ pub async fn join_release(
     keys: &KeySet,
     cache: &Path,
     peers: &[std::net::SocketAddr],
-    fb: &dyn Feedback,
+    _fb: &dyn Feedback,
 ) -> Result<Joined> {
     let torrent = swarm.fetch_magnet(&card.magnet(""), cache, peers).await?;
-    // Metadata comes from peers; say so if none answer for a while instead of looking hung.
-    {
-        let init = torrent.wait_until_initialized();
-        tokio::pin!(init);
-        let hint = tokio::time::sleep(PEER_HINT_AFTER);
-        tokio::pin!(hint);
-        let mut hinted = false;
-        loop {
-            tokio::select! {
-                r = &mut init => {
-                    r.context("could not get the torrent's metadata from the swarm")?;
-                    break;
-                }
-                _ = &mut hint, if !hinted => {
-                    hinted = true;
-                    fb.note(&format!("still looking for peers of {} after 20 s (DHT, trackers, --peer); keep waiting or press ^C", card.infohash_hex()));
-                }
-            }
-        }
-    }
+    // Peers that do not answer are explained by `watch` meanwhile (fetch and play).
+    torrent
+        .wait_until_initialized()
+        .await
+        .context("could not get the torrent's metadata from the swarm")?;
     let files = torrent.files()?;
     card.check_torrent_files(&files)
         .map_err(|e| refuse(Exit::Tampered, format!("{e}; refusing this release")))?;

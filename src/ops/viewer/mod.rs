@@ -20,6 +20,7 @@ pub mod redeem;
 pub mod renew;
 pub mod revocations;
 pub mod trust;
+pub mod watch;
 
 /// A viewer home opened for work.
 pub struct Viewer {

@@ -28,11 +28,11 @@ use tokio::sync::Semaphore;
 
 use super::join::join_release;
 use super::local_peer;
+use super::watch::watch;
 use super::{Access, Viewer};
 use crate::feedback::{Feedback, Unit};
 use crate::ops::net::Net;
 use crate::ops::{Event, Interrupt};
-use crate::render::human_bytes;
 
 /// librqbit allows 8 file streams at once; keep a margin for the downloader itself.
 const MAX_STREAMS: usize = 6;
@@ -63,6 +63,8 @@ pub struct PlayPlan {
     pub allow_remote: bool,
     /// Which player.
     pub player: Player,
+    /// Give up after this long without progress (`--timeout`).
+    pub timeout: Option<std::time::Duration>,
     /// Extra arguments for the player, verbatim (`--player-arg`).
     pub player_args: Vec<String>,
     /// The swarm.
@@ -150,8 +152,17 @@ impl Viewer {
         let card = auth.grant.card().card().clone();
         // Ciphertext only, kept in the viewer's cache so a replay starts from what is there.
         let cache = self.home.play_cache(&card.infohash());
-        let swarm = Swarm::start(plan.net.swarm.clone()).await?;
-        let result = serve(&swarm, card, auth.keys, &cache, plan, fb, interrupt).await;
+        let swarm = plan.net.start(&self.home.swarm_state()).await?;
+        // The status line from the first second; while playing, the session also uploads
+        // verified pieces to other viewers (play seeds while it plays).
+        let line = fb.progress("swarm", Unit::Status, 0);
+        let infohash = card.infohash();
+        let kept = cache.display().to_string();
+        let result = tokio::select! {
+            r = serve(&swarm, card, auth.keys, &cache, plan, fb, interrupt) => r,
+            e = watch(&swarm, infohash, &*line, fb, plan.timeout, &kept) => Err(e),
+        };
+        line.finish();
         swarm.stop().await;
         result
     }
@@ -233,21 +244,7 @@ async fn serve(
         .collect();
     let playlist = Playlist::write(&main_url, &subtitles)?;
     let mut player = start_player(plan.player, &plan.player_args, &playlist, fb)?;
-    let pb = fb.progress("playing", Unit::Status, 0);
     let stopped = loop {
-        let s = state.torrent.stats();
-        pb.set_message(&format!(
-            "buffered {}/{} ({:.0}%), {} peers, {}/s down",
-            human_bytes(s.have_bytes),
-            human_bytes(s.total_bytes),
-            if s.total_bytes > 0 {
-                100.0 * s.have_bytes as f64 / s.total_bytes as f64
-            } else {
-                0.0
-            },
-            s.peers,
-            human_bytes(s.down_bps as u64)
-        ));
         if let Some(p) = player.as_mut() {
             if p.try_wait()?.is_some() {
                 break "the player exited";
@@ -258,7 +255,6 @@ async fn serve(
             _ = interrupt.wait() => break "interrupted",
         }
     };
-    pb.finish();
     server.abort();
     Ok(PlayReport {
         stopped: stopped.into(),

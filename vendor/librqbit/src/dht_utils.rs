@@ -1,8 +1,16 @@
-use std::{collections::HashSet, net::SocketAddr, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering::Relaxed},
+    },
+};
 
 use anyhow::Context;
+use backon::ExponentialBackoff;
 use buffers::ByteBufOwned;
-use futures::{Stream, StreamExt, stream::FuturesUnordered};
+use futures::{FutureExt, Stream, StreamExt, stream::FuturesUnordered};
 use librqbit_core::torrent_metainfo::TorrentMetaV1Info;
 use tracing::{Instrument, debug, debug_span};
 
@@ -27,6 +35,48 @@ pub enum ReadMetainfoResult<Rx> {
     },
 }
 
+/// How a magnet link's metadata search is going (reelseal: for a status line while
+/// the torrent is not in the session yet).
+#[derive(Debug, Default)]
+pub struct ResolveProgress {
+    known: AtomicUsize,
+    connecting: AtomicUsize,
+    failed: AtomicUsize,
+    waiting_to_retry: AtomicUsize,
+}
+
+/// A copy of [`ResolveProgress`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResolveProgressSnapshot {
+    /// Distinct peer addresses heard of so far.
+    pub known: usize,
+    /// Peers being asked for the metadata right now.
+    pub connecting: usize,
+    /// Attempts that failed so far.
+    pub failed: usize,
+    /// Peers given when the torrent was added that failed and will be dialled again.
+    pub waiting_to_retry: usize,
+}
+
+impl ResolveProgress {
+    pub fn snapshot(&self) -> ResolveProgressSnapshot {
+        ResolveProgressSnapshot {
+            known: self.known.load(Relaxed),
+            connecting: self.connecting.load(Relaxed),
+            failed: self.failed.load(Relaxed),
+            waiting_to_retry: self.waiting_to_retry.load(Relaxed),
+        }
+    }
+}
+
+/// Ask peers for a torrent's metadata (BEP 9) until one gives it.
+///
+/// `initial_addrs` (the peers given when the torrent was added) are dialled first and,
+/// while they fail, dialled again after 0.5 s, 1 s, 2 s … (at most every 15 s, see
+/// [`crate::torrent_state::utils::initial_peer_backoff`]) for as long as the search runs: a
+/// seeder that comes up after the downloader is still found. Addresses from the stream
+/// (DHT, trackers) are dialled once each, as before.
+#[allow(clippy::too_many_arguments)]
 pub async fn read_metainfo_from_peer_receiver<A: Stream<Item = SocketAddr> + Unpin>(
     peer_id: Id20,
     info_hash: Id20,
@@ -35,9 +85,11 @@ pub async fn read_metainfo_from_peer_receiver<A: Stream<Item = SocketAddr> + Unp
     peer_connection_options: Option<PeerConnectionOptions>,
     connector: Arc<StreamConnector>,
     client_name_and_version: String,
+    progress: Option<Arc<ResolveProgress>>,
 ) -> ReadMetainfoResult<A> {
     let mut seen = HashSet::<SocketAddr>::new();
     let mut addrs = addrs_stream;
+    let progress = progress.unwrap_or_default();
 
     let semaphore = tokio::sync::Semaphore::new(128);
 
@@ -45,8 +97,10 @@ pub async fn read_metainfo_from_peer_receiver<A: Stream<Item = SocketAddr> + Unp
         let semaphore = &semaphore;
         let connector = connector.clone();
         let client_name_and_version = client_name_and_version.clone();
+        let progress = progress.clone();
         async move {
             let token = semaphore.acquire().await?;
+            progress.connecting.fetch_add(1, Relaxed);
             let ret = peer_info_reader::read_metainfo_from_peer(
                 addr,
                 peer_id,
@@ -61,33 +115,56 @@ pub async fn read_metainfo_from_peer_receiver<A: Stream<Item = SocketAddr> + Unp
             .instrument(debug_span!("read_metainfo_from_peer", ?addr))
             .await
             .with_context(|| format!("error reading metainfo from {addr}"));
+            progress.connecting.fetch_sub(1, Relaxed);
+            if ret.is_err() {
+                progress.failed.fetch_add(1, Relaxed);
+            }
             drop(token);
             ret
         }
+        .map(move |r| (addr, r))
     };
 
     let mut unordered = FuturesUnordered::new();
+    // Initial peers that failed, each waiting for its next try.
+    let mut retries = FuturesUnordered::new();
+    let mut backoffs: HashMap<SocketAddr, ExponentialBackoff> = HashMap::new();
 
     for a in initial_addrs {
-        seen.insert(a);
-        unordered.push(read_info_guarded(a));
+        if seen.insert(a) {
+            backoffs.insert(a, crate::torrent_state::utils::initial_peer_backoff());
+            unordered.push(read_info_guarded(a));
+        }
     }
+    progress.known.store(seen.len(), Relaxed);
 
     let mut addrs_completed = false;
 
     loop {
-        if addrs_completed && unordered.is_empty() {
+        if addrs_completed && unordered.is_empty() && retries.is_empty() {
             return ReadMetainfoResult::ChannelClosed { seen };
         }
 
         tokio::select! {
             done = unordered.next(), if !unordered.is_empty() => {
                 match done {
-                    Some(Ok((info, info_bytes))) => return ReadMetainfoResult::Found { info, info_bytes, seen, rx: addrs },
-                    Some(Err(e)) => {
+                    Some((_, Ok((info, info_bytes)))) => return ReadMetainfoResult::Found { info, info_bytes, seen, rx: addrs },
+                    Some((addr, Err(e))) => {
                         debug!("{:#}", e);
+                        if let Some(delay) = backoffs.get_mut(&addr).and_then(|b| b.next()) {
+                            debug!(?addr, ?delay, "will dial this initial peer again");
+                            progress.waiting_to_retry.fetch_add(1, Relaxed);
+                            retries.push(tokio::time::sleep(delay).map(move |_| addr));
+                        }
                     },
                     None => unreachable!()
+                }
+            }
+
+            addr = retries.next(), if !retries.is_empty() => {
+                if let Some(addr) = addr {
+                    progress.waiting_to_retry.fetch_sub(1, Relaxed);
+                    unordered.push(read_info_guarded(addr));
                 }
             }
 
@@ -95,6 +172,7 @@ pub async fn read_metainfo_from_peer_receiver<A: Stream<Item = SocketAddr> + Unp
                 match next_addr {
                     Some(addr) => {
                         if seen.insert(addr) {
+                            progress.known.store(seen.len(), Relaxed);
                             unordered.push(read_info_guarded(addr));
                         }
                         continue;
@@ -146,6 +224,7 @@ mod tests {
             None,
             Arc::new(StreamConnector::new(Default::default()).await.unwrap()),
             crate::client_name_and_version().to_owned(),
+            None,
         )
         .await
         {

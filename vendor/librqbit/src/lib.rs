@@ -96,6 +96,11 @@ pub use session::{
     SUPPORTED_SCHEMES, Session, SessionOptions, SessionPersistenceConfig,
 };
 pub use stream_connect::ConnectionOptions;
+// reelseal: what `Session::tracker_status` and `Session::magnet_resolve_progress` return.
+pub use dht_utils::ResolveProgressSnapshot;
+pub use tracker_comms::{
+    AnnounceEvent, AnnounceFailure, AnnounceFailureKind, AnnounceSuccess, TrackerStatus,
+};
 pub use torrent_state::{
     ManagedTorrent, ManagedTorrentShared, ManagedTorrentState, TorrentMetadata, TorrentStats,
     TorrentStatsState,

@@ -2,7 +2,7 @@ use std::{
     borrow::Cow,
     collections::{HashMap, HashSet},
     io::Read,
-    net::SocketAddr,
+    net::{IpAddr, Ipv6Addr, SocketAddr},
     path::{Component, Path, PathBuf},
     sync::{
         Arc,
@@ -18,7 +18,10 @@ use crate::{
     bitv_factory::{BitVFactory, NonPersistentBitVFactory},
     create_torrent,
     create_torrent_file::CreateTorrentResult,
-    dht_utils::{ReadMetainfoResult, read_metainfo_from_peer_receiver},
+    dht_utils::{
+        ReadMetainfoResult, ResolveProgress, ResolveProgressSnapshot,
+        read_metainfo_from_peer_receiver,
+    },
     ip_ranges::IpRanges,
     limits::{Limits, LimitsConfig},
     listen::{Accept, ListenerOptions},
@@ -70,7 +73,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::{Instrument, debug, debug_span, error, info, trace, warn};
-use tracker_comms::{TrackerComms, UdpTrackerClient};
+use tracker_comms::{
+    STOPPED_ANNOUNCE_TIMEOUT, StoppedAnnounces, TrackerComms, TrackerCommsHooks, TrackerStatus,
+    TrackerStatusBoard, UdpTrackerClient,
+};
 
 pub const SUPPORTED_SCHEMES: [&str; 3] = ["http:", "https:", "magnet:"];
 
@@ -120,6 +126,11 @@ pub struct Session {
     reqwest_client: reqwest::Client,
     udp_tracker_client: UdpTrackerClient,
     disable_trackers: bool,
+    // reelseal: what each torrent's trackers said last, the `stopped` announces in
+    // flight, and how each magnet link's metadata search is going.
+    tracker_status: RwLock<HashMap<Id20, TrackerStatusBoard>>,
+    stopped_announces: StoppedAnnounces,
+    magnet_progress: RwLock<HashMap<Id20, Arc<ResolveProgress>>>,
 
     // Lifecycle management
     cancellation_token: CancellationToken,
@@ -298,6 +309,13 @@ pub struct AddTorrentOptions {
 
     // Custom trackers
     pub trackers: Option<Vec<String>>,
+
+    /// reelseal: super-seeding (BEP 16 style initial seeding). While we have the whole
+    /// torrent, offer each peer pieces no one else was offered yet (with HAVE, instead of
+    /// our bitfield), so that peers trade the rest and we upload about one copy. Off by
+    /// default; has no effect while the torrent is incomplete.
+    #[serde(default)]
+    pub super_seed: bool,
 }
 
 pub struct ListOnlyResponse {
@@ -610,10 +628,17 @@ impl Session {
                 None
             };
 
+            // reelseal: the IP the session listens on is the one every other socket
+            // uses too (DHT, UDP trackers, outgoing peer connections, HTTP trackers), so
+            // that `listen_addr` really decides which interface the session talks on.
+            let listen_ip = listen_result.as_ref().map(|l| l.addr.ip());
+            let specific_listen_ip = listen_ip.filter(|ip| !ip.is_unspecified());
+
             let dht = if let Some(dht_config) = opts.dht.take() {
                 let dht = if let Some(persistence_config) = dht_config.persistence {
-                    PersistentDht::create(
+                    PersistentDht::create_with_listen_ip(
                         persistence_config,
+                        listen_ip,
                         dht_config.port,
                         opts.ipv4_only,
                         dht_config.bootstrap_addrs,
@@ -623,7 +648,10 @@ impl Session {
                     .await
                     .context("error initializing persistent DHT")?
                 } else {
-                    let listen_addr = dht_listen_addr(dht_config.port, None, opts.ipv4_only);
+                    let mut listen_addr = dht_listen_addr(dht_config.port, None, opts.ipv4_only);
+                    if let Some(ip) = listen_ip {
+                        listen_addr.set_ip(ip);
+                    }
                     DhtBuilder::with_config(DhtConfig {
                         bootstrap_addrs: dht_config.bootstrap_addrs,
                         cancellation_token: Some(token.child_token()),
@@ -722,6 +750,9 @@ impl Session {
                     if let Some(bd) = opts.bind_device_name.as_ref() {
                         b = b.interface(bd);
                     }
+                    if let Some(ip) = specific_listen_ip {
+                        b = b.local_address(ip);
+                    }
                     b
                 };
 
@@ -738,6 +769,7 @@ impl Session {
                     utp_socket: listen_result.as_ref().and_then(|l| l.utp_socket.clone()),
                     bind_device: bind_device.clone(),
                     ipv4_only: opts.ipv4_only,
+                    bind_ip: specific_listen_ip,
                 })
                 .await
                 .context("error creating stream connector")?,
@@ -765,9 +797,13 @@ impl Session {
                 None
             };
 
-            let udp_tracker_client = UdpTrackerClient::new(token.clone(), bind_device.as_ref())
-                .await
-                .context("error creating UDP tracker client")?;
+            let udp_tracker_client = UdpTrackerClient::new_with_bind_addr(
+                token.clone(),
+                bind_device.as_ref(),
+                SocketAddr::new(listen_ip.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)), 0),
+            )
+            .await
+            .context("error creating UDP tracker client")?;
 
             let lsd = {
                 if opts.disable_local_service_discovery {
@@ -807,6 +843,9 @@ impl Session {
                     opts.concurrent_init_limit.unwrap_or(3),
                 )),
                 udp_tracker_client,
+                tracker_status: Default::default(),
+                stopped_announces: Default::default(),
+                magnet_progress: Default::default(),
                 ratelimits: Limits::new(opts.ratelimits),
                 ipv4_only: opts.ipv4_only,
                 trackers: opts.trackers,
@@ -1082,6 +1121,17 @@ impl Session {
                 debug!("error pausing torrent: {e:#}");
             }
         }
+        // reelseal: pausing drops each torrent's tracker stream (in its own task, soon),
+        // which sends `stopped` to the trackers that know us; let those go out before
+        // the sockets close.
+        if !self.disable_trackers {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = tokio::time::timeout(
+                STOPPED_ANNOUNCE_TIMEOUT + Duration::from_secs(1),
+                self.stopped_announces.wait(),
+            )
+            .await;
+        }
         self.cancellation_token.cancel();
         // this sucks, but hopefully will be enough
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -1271,7 +1321,13 @@ impl Session {
                         "no known way to resolve peers (no DHT, no trackers, no initial_peers)",
                     )?;
                     let resolved_magnet = self
-                        .resolve_magnet(info_hash, peer_rx, &trackers, opts.peer_opts)
+                        .resolve_magnet(
+                            info_hash,
+                            peer_rx,
+                            &trackers,
+                            opts.peer_opts,
+                            opts.initial_peers.clone().unwrap_or_default(),
+                        )
                         .await?;
 
                     // Add back seen_peers into the peer stream, as we consumed some peers
@@ -1371,6 +1427,7 @@ impl Session {
                     ratelimits: opts.ratelimits,
                     initial_peers: opts.initial_peers.clone().unwrap_or_default(),
                     peer_limit: opts.peer_limit.or(self.peer_limit),
+                    super_seed: opts.super_seed,
                     #[cfg(feature = "disable-upload")]
                     _disable_upload: self._disable_upload,
                 },
@@ -1463,6 +1520,7 @@ impl Session {
         if let Err(e) = removed.pause() {
             debug!("error pausing torrent before deletion: {e:#}")
         }
+        self.tracker_status.write().remove(&removed.info_hash());
 
         let metadata = removed.metadata.load_full().expect("TODO");
 
@@ -1584,7 +1642,13 @@ impl Session {
             info_hash,
             session: self.clone(),
         };
-        let tracker_rx = TrackerComms::start(
+        let status = self
+            .tracker_status
+            .write()
+            .entry(info_hash)
+            .or_default()
+            .clone();
+        let tracker_rx = TrackerComms::start_with_hooks(
             info_hash,
             self.peer_id,
             trackers.into_iter().collect(),
@@ -1593,6 +1657,10 @@ impl Session {
             self.announce_port().unwrap_or(4240),
             self.reqwest_client.clone(),
             self.udp_tracker_client.clone(),
+            TrackerCommsHooks {
+                status: Some(status),
+                stopped: Some(self.stopped_announces.clone()),
+            },
         );
 
         let initial_peers_rx = if initial_peers.is_empty() {
@@ -1648,21 +1716,61 @@ impl Session {
         self.announce_port
     }
 
+    /// reelseal: what each tracker of this torrent said last (empty if it has none, or
+    /// trackers are off). Kept while the torrent is in the session.
+    pub fn tracker_status(&self, info_hash: Id20) -> Vec<TrackerStatus> {
+        self.tracker_status
+            .read()
+            .get(&info_hash)
+            .map(|b| b.snapshot())
+            .unwrap_or_default()
+    }
+
+    /// reelseal: how the metadata search of a magnet link being added goes; None when
+    /// no such search runs (not added yet, or its metadata is known).
+    pub fn magnet_resolve_progress(&self, info_hash: Id20) -> Option<ResolveProgressSnapshot> {
+        self.magnet_progress
+            .read()
+            .get(&info_hash)
+            .map(|p| p.snapshot())
+    }
+
+    /// reelseal: the address the UDP tracker socket is bound to.
+    pub fn udp_tracker_local_addr(&self) -> SocketAddr {
+        self.udp_tracker_client.local_addr()
+    }
+
     async fn resolve_magnet(
         self: &Arc<Self>,
         info_hash: Id20,
         peer_rx: PeerStream,
         trackers: &[url::Url],
         peer_opts: Option<PeerConnectionOptions>,
+        initial_peers: Vec<SocketAddr>,
     ) -> anyhow::Result<ResolveMagnetResult> {
+        let progress = Arc::new(ResolveProgress::default());
+        self.magnet_progress
+            .write()
+            .insert(info_hash, progress.clone());
+        // Forget the progress however this ends (also if the caller drops us).
+        struct Forget<'a>(&'a Session, Id20);
+        impl Drop for Forget<'_> {
+            fn drop(&mut self) {
+                self.0.magnet_progress.write().remove(&self.1);
+            }
+        }
+        let _forget = Forget(self, info_hash);
+        // Initial peers are dialled first and retried while they fail (the same
+        // addresses from `peer_rx` are then skipped as already seen).
         match read_metainfo_from_peer_receiver(
             self.peer_id,
             info_hash,
-            Default::default(),
+            initial_peers,
             peer_rx,
             Some(self.merge_peer_opts(peer_opts)),
             self.connector.clone(),
             self.client_name_and_version.clone(),
+            Some(progress),
         )
         .await
         {
@@ -1810,6 +1918,11 @@ impl tracker_comms::TorrentStatsProvider for PeerRxTorrentInfo {
             downloaded_bytes: stats.progress_bytes,
             total_bytes: stats.total_bytes,
             uploaded_bytes: stats.uploaded_bytes,
+            fetched_bytes: stats
+                .live
+                .as_ref()
+                .map(|l| l.snapshot.fetched_bytes)
+                .unwrap_or(0),
             torrent_state: match stats.state {
                 TS::Initializing { .. } => S::Initializing,
                 TS::Live => S::Live,

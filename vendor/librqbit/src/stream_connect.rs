@@ -65,6 +65,8 @@ pub(crate) struct StreamConnectorArgs {
     pub utp_socket: Option<Arc<UtpSocketUdp>>,
     pub bind_device: Option<BindDevice>,
     pub ipv4_only: bool,
+    /// reelseal: dial peers from this address (the session's listen IP) when set.
+    pub bind_ip: Option<std::net::IpAddr>,
 }
 
 impl SocksProxyConfig {
@@ -135,6 +137,7 @@ pub(crate) struct StreamConnector {
     utp_socket: Option<Arc<librqbit_utp::UtpSocketUdp>>,
     stats: ConnectStatsAtomic,
     ipv4_only: bool,
+    bind_ip: Option<std::net::IpAddr>,
 }
 
 impl StreamConnector {
@@ -160,6 +163,7 @@ impl StreamConnector {
             bind_device: config.bind_device,
             stats: Default::default(),
             ipv4_only: config.ipv4_only,
+            bind_ip: config.bind_ip,
         })
     }
 
@@ -189,6 +193,26 @@ impl StreamConnector {
         &self,
         addr: SocketAddr,
     ) -> librqbit_dualstack_sockets::Result<tokio::net::TcpStream> {
+        // reelseal: from the session's listen IP, when it is a specific one of the
+        // peer's family (a peer of the other family is dialled as before).
+        if let Some(ip) = self.bind_ip.filter(|ip| ip.is_ipv6() == addr.is_ipv6()) {
+            return self
+                .with_stat(ConnectionKind::Tcp, addr.is_ipv6(), async {
+                    use librqbit_dualstack_sockets::Error;
+                    let sock = if addr.is_ipv6() {
+                        tokio::net::TcpSocket::new_v6()
+                    } else {
+                        tokio::net::TcpSocket::new_v4()
+                    }
+                    .map_err(Error::SocketNew)?;
+                    if let Some(bd) = self.bind_device.as_ref() {
+                        bd.bind_sref(&socket2::SockRef::from(&sock), addr.is_ipv6())?;
+                    }
+                    sock.bind(SocketAddr::new(ip, 0)).map_err(Error::Bind)?;
+                    sock.connect(addr).await.map_err(Error::Connect)
+                })
+                .await;
+        }
         self.with_stat(
             ConnectionKind::Tcp,
             addr.is_ipv6(),

@@ -34,6 +34,9 @@ struct StreamState {
     file_abs_offset: u64,
     position: u64,
     waker: Option<Waker>,
+    // reelseal: how far ahead of `position` this stream's pieces come first
+    // (PER_STREAM_BUF_DEFAULT unless `stream_with_readahead` said otherwise).
+    readahead: u64,
 }
 
 impl StreamState {
@@ -43,7 +46,8 @@ impl StreamState {
 
     fn queue<'a>(&self, lengths: &'a Lengths) -> impl Iterator<Item = ValidPieceIndex> + use<'a> {
         let start = self.file_abs_offset + self.position;
-        let end = (start + PER_STREAM_BUF_DEFAULT).min(self.file_abs_offset + self.file_len);
+        // At least the piece at the position (a reader waits for it).
+        let end = (start + self.readahead.max(1)).min(self.file_abs_offset + self.file_len);
         let dpl = lengths.default_piece_length();
         let start_id = (start / dpl as u64).try_into().unwrap();
         let end_id = end.div_ceil(dpl as u64).try_into().unwrap();
@@ -335,6 +339,19 @@ impl ManagedTorrent {
     }
 
     pub async fn stream(self: Arc<Self>, file_id: usize) -> anyhow::Result<FileStream> {
+        self.stream_with_readahead(file_id, PER_STREAM_BUF_DEFAULT)
+            .await
+    }
+
+    /// reelseal: [`ManagedTorrent::stream`] whose priority covers only `readahead` bytes
+    /// from the read position (at least the piece there) instead of 32 MiB. A reader that
+    /// does not need the next pieces soon (e.g. one decrypting a whole download) leaves
+    /// the order of the other pieces to the piece picker (rarest first in a swarm).
+    pub async fn stream_with_readahead(
+        self: Arc<Self>,
+        file_id: usize,
+        readahead: u64,
+    ) -> anyhow::Result<FileStream> {
         // Streams need live or paused state, so wait out the initial check
         // of existing data instead of failing while it runs.
         self.wait_until_initialized().await?;
@@ -370,6 +387,7 @@ impl ManagedTorrent {
                 waker: None,
                 file_len: fd_len,
                 file_abs_offset: fd_offset,
+                readahead,
             },
         );
 
@@ -400,5 +418,33 @@ impl FileStream {
 
     pub fn len(&self) -> u64 {
         self.file_len
+    }
+}
+
+#[cfg(test)]
+mod readahead_tests {
+    use super::*;
+
+    fn state(position: u64, readahead: u64) -> StreamState {
+        StreamState {
+            file_id: 0,
+            file_len: 10 * 65536,
+            file_abs_offset: 0,
+            position,
+            waker: None,
+            readahead,
+        }
+    }
+
+    // reelseal: a stream's priority window is its readahead, at least the piece at the
+    // read position.
+    #[test]
+    fn test_stream_priority_covers_the_readahead_only() {
+        let lengths = Lengths::new(10 * 65536, 65536).unwrap();
+        let ids = |s: StreamState| s.queue(&lengths).map(|p| p.get()).collect::<Vec<_>>();
+        assert_eq!(ids(state(0, PER_STREAM_BUF_DEFAULT)), (0..10).collect::<Vec<_>>());
+        assert_eq!(ids(state(0, 0)), vec![0]);
+        assert_eq!(ids(state(3 * 65536 + 5, 0)), vec![3]);
+        assert_eq!(ids(state(65536, 2 * 65536)), vec![1, 2]);
     }
 }

@@ -1,4 +1,19 @@
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+
+/// reelseal: how often a peer given when the torrent was added (`initial_peers`) is
+/// dialled again while it cannot be reached: after 0.5 s, 1 s, 2 s … then every 15 s,
+/// with no end (it was named explicitly, e.g. a seeder that starts after us).
+pub(crate) fn initial_peer_backoff() -> ExponentialBackoff {
+    ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(500))
+        .with_factor(2.)
+        .with_max_delay(Duration::from_secs(15))
+        .without_max_times()
+        .build()
+}
 
 pub fn atomic_inc(c: &AtomicU32) -> u32 {
     c.fetch_add(1, Ordering::Relaxed)

@@ -42,6 +42,7 @@
 pub mod peer;
 pub mod peers;
 pub mod stats;
+mod super_seed;
 
 use std::{
     borrow::Cow,
@@ -109,6 +110,7 @@ use self::{
     },
     peers::{PeerStates, PieceAvailability},
     stats::{atomic::AtomicStats, snapshot::StatsSnapshot},
+    super_seed::SuperSeeder,
 };
 
 use super::{
@@ -214,6 +216,9 @@ pub struct TorrentStateLive {
         ChunkInfo,
     )>,
     ratelimits: Limits,
+
+    // reelseal: Some when the torrent was added with `super_seed`.
+    super_seeder: Option<SuperSeeder>,
 }
 
 impl TorrentStateLive {
@@ -304,6 +309,11 @@ impl TorrentStateLive {
                 .collect(),
             ratelimit_upload_tx,
             ratelimits,
+            super_seeder: paused
+                .shared
+                .options
+                .super_seed
+                .then(|| SuperSeeder::new(lengths.total_pieces() as usize)),
         });
 
         state.spawn(
@@ -824,6 +834,17 @@ impl TorrentStateLive {
         Ok(())
     }
 
+    /// reelseal: super-seeding is on for this torrent and we have all of it.
+    fn is_super_seeding(&self) -> bool {
+        self.super_seeder.is_some()
+            && self
+                .lock_read("is_super_seeding")
+                .get_chunks()
+                .is_ok_and(|c| {
+                    c.get_have_pieces().as_slice().count_ones() == self.lengths.total_pieces() as usize
+                })
+    }
+
     // If we have all selected pieces but not necessarily all pieces.
     pub(crate) fn is_finished(&self) -> bool {
         self.get_hns().map(|h| h.finished()).unwrap_or_default()
@@ -1143,6 +1164,9 @@ impl PeerConnectionHandler for &'_ PeerHandler {
 
     fn on_handshake(&self, handshake: Handshake, ckind: ConnectionKind) -> anyhow::Result<()> {
         self.state.set_peer_live(self.addr, handshake, ckind);
+        // Super-seeding: the first offers go out right after the handshakes (instead of
+        // the bitfield).
+        self.super_seed_offer();
         Ok(())
     }
 
@@ -1226,6 +1250,10 @@ impl PeerConnectionHandler for &'_ PeerHandler {
         if self.state.torrent().options.disable_upload() {
             return false;
         }
+        // A super-seeder shows only the pieces it offers (with HAVE).
+        if self.state.is_super_seeding() {
+            return false;
+        }
 
         self.state.get_approx_have_bytes() > 0
     }
@@ -1282,6 +1310,9 @@ impl PeerHandler {
             }
         };
         let prev = pe.value_mut().take_state(peers);
+        if let Some(s) = self.state.super_seeder.as_ref() {
+            s.forget_peer(handle);
+        }
 
         match prev {
             PeerState::Connecting(_) => {}
@@ -1360,7 +1391,8 @@ impl PeerHandler {
             return Ok(());
         }
 
-        let backoff = pe.value_mut().stats.backoff.next();
+        let initial_peer = self.state.shared.options.initial_peers.contains(&handle);
+        let backoff = pe.value_mut().stats.next_retry(initial_peer);
 
         // Prevent deadlocks.
         drop(pe);
@@ -1565,6 +1597,8 @@ impl PeerHandler {
                 }
             });
         self.on_bitfield_notify.notify_waiters();
+        // Super-seeding: a HAVE for a piece we offered completes that offer.
+        self.super_seed_offer();
     }
 
     fn on_bitfield(&self, bitfield: ByteBufOwned) -> anyhow::Result<()> {
@@ -1586,7 +1620,41 @@ impl PeerHandler {
             .peers
             .update_bitfield(self.addr, bf, self.state.lengths.total_pieces() as usize);
         self.on_bitfield_notify.notify_waiters();
+        // Offers the peer turns out to have already are replaced.
+        self.super_seed_offer();
         Ok(())
+    }
+
+    /// Super-seeding: offer this peer its next pieces, if it is due some (see
+    /// `super_seed.rs`).
+    fn super_seed_offer(&self) {
+        if !self.state.is_super_seeding() {
+            return;
+        }
+        let Some(seeder) = self.state.super_seeder.as_ref() else {
+            return;
+        };
+        let offers = self
+            .state
+            .peers
+            .with_live(self.addr, |live| {
+                seeder.top_up(
+                    self.addr,
+                    |p| live.bitfield.get(p).map(|b| *b).unwrap_or(false),
+                    |p| self.state.peers.piece_availability.get(p),
+                )
+            })
+            .unwrap_or_default();
+        for p in offers {
+            trace!(piece = p, "super-seeding: offering");
+            if self
+                .tx
+                .send(WriterRequest::Message(Message::Have(p as u32)))
+                .is_err()
+            {
+                return;
+            }
+        }
     }
 
     async fn wait_for_any_notify(&self, notify: &Notify, check: impl Fn() -> bool) {

@@ -1,0 +1,197 @@
+//! Viewers share (#15): `reelview fetch` keeps uploading verified ciphertext after its
+//! download, so two viewers trade pieces the filmmaker's seeder sent only once; and
+//! `fetch --keep-ciphertext` leaves a folder any stock client seeds as it is.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::common::stock::{free_port, payload_of, wait_exit};
+use crate::common::*;
+
+const FILM: usize = 16 << 20;
+
+/// Two viewers that know the seeder and each other; the seeder uploads at 1 MiB/s. Each
+/// piece it sends to one viewer reaches the other from that viewer: the seeder uploads
+/// well under two copies, the viewers upload to each other, and both decrypt
+/// byte-identically.
+#[test]
+fn two_viewers_trade_pieces_the_seeder_sent_once() {
+    let r = sealed_release(FILM, &["--piece-size", "64KiB"]);
+    let port_s = free_port("127.0.0.1").to_string();
+    let mut seeder = Command::new(assert_cmd::cargo::cargo_bin("reelseal"))
+        .arg("--home")
+        .arg(&r.publisher)
+        .args(["--json", "seed", &r.id, "--bind", "127.0.0.1", "--no-dht"])
+        .args([
+            "--no-trackers",
+            "--upload-limit",
+            "1MiB",
+            "--seconds",
+            "300",
+        ])
+        .args(["--listen-port", &port_s])
+        .current_dir(r.root.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seeder_out = BufReader::new(seeder.stdout.take().unwrap());
+    let mut seeder = Proc(seeder);
+    let mut line = String::new();
+    seeder_out.read_line(&mut line).unwrap();
+    let seed_addr: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let seed_addr = seed_addr["listening"].as_str().unwrap().to_string();
+
+    let ports = [free_port("127.0.0.1"), free_port("127.0.0.1")];
+    let viewers: Vec<_> = ["jury-1", "jury-2"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let home = home_from_demo(r.root.path(), name);
+            let key = grant_to(&r, name, &[]);
+            let out = r.root.path().join(format!("out-{name}"));
+            let other = format!("127.0.0.1:{}", ports[1 - i]);
+            let port = ports[i].to_string();
+            let mut c = fetch_via_trackers(
+                &home,
+                &key,
+                &out,
+                &["--no-trackers", "--listen-port", &port],
+            );
+            // Share after the download (the default), bounded for the test.
+            let args: Vec<_> = c.get_args().map(|a| a.to_owned()).collect();
+            let mut c2 = Command::new(c.get_program());
+            for a in args.iter().filter(|a| a.to_str() != Some("--no-seed")) {
+                c2.arg(a);
+            }
+            c2.args(["--seed-time", "15s", "--peer", &seed_addr, "--peer", &other]);
+            c = c2;
+            c.stdout(Stdio::piped()).stderr(Stdio::piped());
+            (out, Proc(c.spawn().unwrap()))
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for (out, mut p) in viewers {
+        let status = wait_exit(&mut p, Duration::from_secs(180));
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(p.0.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(p.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "a viewer failed: {status:?} {stderr}"
+        );
+        assert_eq!(std::fs::read(out.join("feature.mp4")).unwrap(), r.film);
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert!(v["shared"]["stopped"].is_string(), "{v}");
+        reports.push(v);
+    }
+    let total = reports[0]["ciphertext_bytes"].as_u64().unwrap() as f64;
+    let viewers_up: u64 = reports
+        .iter()
+        .map(|v| v["uploaded_bytes"].as_u64().unwrap())
+        .sum();
+
+    let _ = Command::new("kill")
+        .args(["-INT", &seeder.0.id().to_string()])
+        .status();
+    assert!(wait_exit(&mut seeder, Duration::from_secs(20)).is_some());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut seeder_out, &mut rest).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(rest.trim()).unwrap_or_else(|e| panic!("seed report {rest:?}: {e}"));
+    let seeder_up = report["uploaded"][0]["bytes"].as_u64().unwrap() as f64;
+    eprintln!(
+        "two viewers: seeder uploaded {:.2} film-sizes, viewers {:.2}",
+        seeder_up / total,
+        viewers_up as f64 / total
+    );
+    assert!(
+        viewers_up as f64 > 0.3 * total,
+        "the viewers hardly traded: {viewers_up} bytes of {total}"
+    );
+    assert!(
+        seeder_up < 1.6 * total,
+        "the seeder uploaded {:.2} film-sizes to two viewers",
+        seeder_up / total
+    );
+}
+
+/// `fetch --keep-ciphertext` leaves OUT/<torrent name> with the ciphertext, the padding
+/// files and release.torrent: aria2 (no BEP 47) verifies it as complete, and `open` reads
+/// it.
+#[test]
+fn kept_ciphertext_is_a_folder_any_client_seeds() {
+    let r = sealed_release(1 << 20, &[]);
+    let (_seeder, addr) = seed_loopback(&r);
+    let home = home_from_demo(r.root.path(), "jury-1");
+    let key = grant_to(&r, "jury-1", &[]);
+    let out = r.root.path().join("out");
+    let peer = addr.to_string();
+    let o = run_with_limit(
+        fetch_via_trackers(
+            &home,
+            &key,
+            &out,
+            &["--no-trackers", "--keep-ciphertext", "--peer", &peer],
+        ),
+        Duration::from_secs(120),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = stdout_json(&o);
+    let payload = payload_of(&r.dir);
+    let name = payload.file_name().unwrap();
+    let kept = out.join(name);
+    assert_eq!(
+        v["ciphertext_kept"].as_str().unwrap(),
+        kept.to_str().unwrap()
+    );
+    let torrent = kept.join("release.torrent");
+    let declared = padding_files(&torrent);
+    assert!(!declared.is_empty());
+    for (rel, len) in &declared {
+        let b = std::fs::read(kept.join(rel)).unwrap();
+        assert_eq!(b.len() as u64, *len);
+        assert!(b.iter().all(|x| *x == 0));
+    }
+    // The same infohash as the publisher's torrent.
+    let ours = reelseal_core::torrent::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap())
+        .unwrap()
+        .infohash();
+    let theirs = reelseal_core::torrent::Metainfo::from_bytes(
+        &std::fs::read(r.dir.join("release.torrent")).unwrap(),
+    )
+    .unwrap()
+    .infohash();
+    assert_eq!(ours, theirs);
+    if which("aria2c") {
+        let o = Command::new("aria2c")
+            .args(["--check-integrity=true", "--seed-time=0", "--quiet=true"])
+            .args([
+                "--enable-dht=false",
+                "--enable-dht6=false",
+                "--bt-enable-lpd=false",
+            ])
+            .args([
+                "--bt-stop-timeout=5",
+                "--interface=127.0.0.2",
+                "--disable-ipv6=true",
+            ])
+            .arg(format!("--dir={}", out.display()))
+            .arg(&torrent)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "aria2 rejected the kept folder: {o:?}");
+    } else {
+        eprintln!("SKIP aria2 check: aria2c not installed (see .ci/setup)");
+    }
+}
+
+fn which(bin: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {bin}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
