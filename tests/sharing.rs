@@ -102,6 +102,12 @@ fn two_viewers_trade_pieces_the_seeder_sent_once() {
     let report: serde_json::Value =
         serde_json::from_str(rest.trim()).unwrap_or_else(|e| panic!("seed report {rest:?}: {e}"));
     let seeder_up = report["uploaded"][0]["bytes"].as_u64().unwrap() as f64;
+    // The report says it in copies of the release too (its torrent size, padding included).
+    let ratio = report["uploaded"][0]["ratio"].as_f64().unwrap();
+    assert!(
+        ratio > 0.0 && (ratio - seeder_up / total).abs() < 0.1,
+        "{ratio} vs {seeder_up}/{total}"
+    );
     eprintln!(
         "two viewers: seeder uploaded {:.2} film-sizes, viewers {:.2}",
         seeder_up / total,

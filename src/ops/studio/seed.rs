@@ -63,6 +63,8 @@ pub struct Uploaded {
     pub release_id: String,
     /// Bytes.
     pub bytes: u64,
+    /// Copies of the release uploaded (bytes / its size).
+    pub ratio: f64,
 }
 
 /// Seed until `stop` resolves (or the time limit).
@@ -186,10 +188,11 @@ pub async fn seed(
         for ((_, t), pb) in seeding.iter().zip(&bars) {
             let s = t.stats();
             pb.set_message(&format!(
-                "{} peers  up {}/s  uploaded {}{}",
+                "{} peers  up {}/s  uploaded {} ({:.2} copies){}",
                 s.peers,
                 human_bytes(s.up_bps as u64),
                 human_bytes(s.uploaded_bytes),
+                s.uploaded_bytes as f64 / s.total_bytes.max(1) as f64,
                 s.error.map(|e| format!("  ERROR {e}")).unwrap_or_default()
             ));
         }
@@ -209,6 +212,7 @@ pub async fn seed(
         .map(|(r, t)| Uploaded {
             release_id: r.id.to_hex(),
             bytes: t.stats().uploaded_bytes,
+            ratio: t.stats().uploaded_bytes as f64 / t.stats().total_bytes.max(1) as f64,
         })
         .collect();
     swarm.stop().await;
