@@ -536,10 +536,28 @@ fn interrupted_fetch_removes_its_partial_plaintext_and_exits_130() {
         || partial.exists(),
     );
     assert_interrupted(&o, ".feature.mp4.reelseal-partial");
-    assert!(stderr(&o).contains("run the same command again to resume"));
-    // Only the verified ciphertext, kept for a resume, is left.
+    assert!(stderr(&o).contains("is removed too"), "{}", stderr(&o));
+    // Nothing is left, the downloaded ciphertext included.
     let left = names(&out);
-    assert!(left.iter().all(|n| n.starts_with(".reelview-")), "{left:?}");
+    assert!(left.is_empty(), "{left:?}");
+
+    // With --keep-ciphertext, only the verified ciphertext is left, for a resume.
+    let o = interrupt_when(
+        fetch_cmd(&j1, &key, &out, addr).args(["--download-limit", "8000000", "--keep-ciphertext"]),
+        "INT",
+        || partial.exists(),
+    );
+    assert_interrupted(&o, ".feature.mp4.reelseal-partial");
+    assert!(
+        stderr(&o).contains("run the same command again to resume"),
+        "{}",
+        stderr(&o)
+    );
+    let left = names(&out);
+    assert!(
+        !left.is_empty() && left.iter().all(|n| n.starts_with(".reelview-")),
+        "{left:?}"
+    );
 
     // Fetched to the end, the files have the --mode asked for.
     let o = bounded(

@@ -16,8 +16,9 @@ use crate::ops::Interrupt;
 /// The grant is checked before any network traffic. Only hash-verified pieces are
 /// decrypted, every chunk is authenticated, and each file appears under its real name
 /// only when complete and matching the signed card. Interrupted (^C or SIGTERM), it
-/// removes the partial film file, keeps the verified ciphertext it downloaded (in
-/// OUT/.reelview-<infohash>) and resumes when run again.
+/// removes the partial film file and the ciphertext it downloaded; with
+/// --keep-ciphertext it keeps the verified ciphertext (in OUT/.reelview-<infohash>) and
+/// resumes when run again.
 ///
 /// Viewers share: once it has the whole release, fetch keeps uploading the verified
 /// ciphertext to other viewers until it has uploaded one film-size or 15 minutes have

@@ -123,13 +123,18 @@ impl Viewer {
         let outcome = tokio::select! {
             r = download(&swarm, &card, &auth.keys, plan, &cache, &partials, fb) => r,
             e = watch(&swarm, card.infohash(), &*line, fb, plan.timeout, &kept) => Err(e),
-            _ = interrupt.wait() => Err(interrupted(&partials, &cache)),
+            _ = interrupt.wait() => Err(interrupted(&partials, &cache, plan.keep_ciphertext)),
         };
         let (joined, outputs, written) = match outcome {
             Ok(v) => v,
             Err(e) => {
                 line.finish();
                 swarm.stop().await;
+                // ^C leaves nothing partial behind, the downloaded ciphertext included,
+                // unless it was asked for (--keep-ciphertext: then a re-run resumes).
+                if interrupt.reason().is_some() && !plan.keep_ciphertext {
+                    let _ = std::fs::remove_dir_all(&cache);
+                }
                 return Err(e);
             }
         };
@@ -189,10 +194,12 @@ impl Viewer {
 
 /// Interrupted while downloading: the partial film file being written goes (its
 /// decrypting thread, cut off from its input, also removes it without putting it in
-/// place: whichever comes first); the verified ciphertext stays for a resume.
+/// place: whichever comes first); the verified ciphertext goes too (removed once the
+/// swarm has stopped) unless `keep` (`--keep-ciphertext`), when it stays for a resume.
 fn interrupted(
     partials: &std::sync::Mutex<Vec<PathBuf>>,
     cache: &std::path::Path,
+    keep: bool,
 ) -> anyhow::Error {
     let removed = partials.lock().map(|p| p.clone()).unwrap_or_default();
     for p in &removed {
@@ -200,12 +207,22 @@ fn interrupted(
             let _ = std::fs::remove_file(p);
         }
     }
+    let ciphertext = if keep {
+        format!(
+            "the verified ciphertext downloaded so far is kept in {} (--keep-ciphertext): run the same command again to resume, or delete that folder",
+            cache.display()
+        )
+    } else {
+        format!(
+            "the ciphertext downloaded so far ({}) is removed too; add --keep-ciphertext to keep it and resume later",
+            cache.display()
+        )
+    };
     refuse(
         Exit::Interrupted,
         format!(
-            "{}; the verified ciphertext downloaded so far is kept in {}: run the same command again to resume, or delete that folder",
-            crate::ops::partials::interrupted_message(&removed),
-            cache.display()
+            "{}; {ciphertext}",
+            crate::ops::partials::interrupted_message(&removed)
         ),
     )
 }
