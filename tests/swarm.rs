@@ -110,6 +110,11 @@ fn fetch_from_reelseal_seed_byte_identical_then_interrupt_and_resume() {
         Duration::from_secs(120),
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("resuming: "),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let total = v["ciphertext_bytes"].as_u64().unwrap();
     let fetched = v["fetched_bytes"].as_u64().unwrap();

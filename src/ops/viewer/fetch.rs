@@ -307,7 +307,18 @@ async fn download(
 ) -> Result<(Joined, Vec<Output>, Vec<PathBuf>)> {
     let pb = fb.progress("fetching", Unit::Bytes, 0);
     pb.set_message("metadata");
+    // Ciphertext from an earlier, interrupted run (--keep-ciphertext) is checked, not fetched again.
+    let earlier = std::fs::read_dir(cache).is_ok_and(|mut d| d.next().is_some());
     let joined = join_release(swarm, card, keys, cache, &plan.net.peers, fb).await?;
+    if earlier {
+        let have = joined.torrent.stats().have_bytes;
+        if have > 0 {
+            fb.note(&format!(
+                "resuming: {} already here (verified), fetching the rest",
+                crate::render::human_bytes(have)
+            ));
+        }
+    }
     let outputs = joined
         .manifest
         .outputs(keys)
