@@ -346,12 +346,18 @@ impl Studio {
         r: &ReleaseRow,
         wanted: Vec<Wanted>,
     ) -> Result<(Vec<Wanted>, Vec<AlreadyIssued>)> {
-        let existing = self.ledger.grants(&r.id)?;
+        // By label once, so re-running a batch of 100,000 rows stays linear.
+        let mut by_label: std::collections::HashMap<String, Vec<GrantRow>> =
+            std::collections::HashMap::new();
+        for g in self.ledger.grants(&r.id)? {
+            by_label.entry(g.label.clone()).or_default().push(g);
+        }
         let mut todo = Vec::new();
         let mut done = Vec::new();
         for w in wanted {
-            let found = existing.iter().find(|g| {
-                g.label == w.request.label && w.request.viewer.is_none_or(|v| v == g.viewer)
+            let found = by_label.get(&w.request.label).and_then(|gs| {
+                gs.iter()
+                    .find(|g| w.request.viewer.is_none_or(|v| v == g.viewer))
             });
             match found {
                 Some(g) => done.push(AlreadyIssued {

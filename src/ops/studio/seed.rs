@@ -209,10 +209,13 @@ pub async fn seed(
     }
     let uploaded = seeding
         .iter()
-        .map(|(r, t)| Uploaded {
-            release_id: r.id.to_hex(),
-            bytes: t.stats().uploaded_bytes,
-            ratio: t.stats().uploaded_bytes as f64 / t.stats().total_bytes.max(1) as f64,
+        .map(|(r, t)| {
+            let s = t.stats();
+            Uploaded {
+                release_id: r.id.to_hex(),
+                bytes: s.uploaded_bytes,
+                ratio: s.uploaded_bytes as f64 / s.total_bytes.max(1) as f64,
+            }
         })
         .collect();
     swarm.stop().await;
