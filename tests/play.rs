@@ -369,3 +369,86 @@ fn the_player_gets_the_url_in_a_private_file_not_on_its_command_line() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--allow-remote"), "{}", stderr(&o));
 }
+
+/// `play` says where to point a player before anything has come from the swarm (here no
+/// seeder exists yet when the URL is printed); a player that opens the URL then waits,
+/// and gets the film once a seeder comes up.
+#[test]
+fn play_prints_its_url_at_once_and_serves_it_when_a_late_seeder_comes() {
+    use crate::common::stock::free_port;
+    let r = sealed_release(300_000, &[]);
+    let root = r.root.path();
+    let key = grant_to(&r, "jury-1", &[]);
+    let viewer = home_from_demo(root, "jury-1");
+    let seed_port = free_port("127.0.0.1");
+    let peer = format!("127.0.0.1:{seed_port}");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("reelview"))
+        .arg("--home")
+        .arg(&viewer)
+        .args(["--json", "play"])
+        .arg(&key)
+        .args([
+            "--player",
+            "none",
+            "--peer",
+            &peer,
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--no-trackers",
+            // Bounds the test if the URL only came after the swarm answered (it would
+            // then never come: the seeder starts after it).
+            "--timeout",
+            "60s",
+            "--publisher",
+            &demo_pub("publisher"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let v = first_json_line(&mut child);
+    let _player = Proc(child);
+    let url = v["url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
+        "{v}"
+    );
+    assert!(v["state"].as_str().unwrap().contains("waiting"), "{v}");
+
+    // A player opens it now: the request waits for the release.
+    let early = url.clone();
+    let reader = std::thread::spawn(move || curl(&["-r", "0-99", &early]));
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(!reader.is_finished(), "answered before any seeder existed");
+    // A wrong token is refused without waiting.
+    let wrong = format!(
+        "{}/{}/",
+        url.rsplitn(3, '/').nth(2).unwrap(),
+        "0".repeat(32)
+    );
+    assert_eq!(curl(&[&wrong]).0, "404");
+
+    let port_s = seed_port.to_string();
+    let (_seeder, addr) = spawn_announcing(
+        "reelseal",
+        &r.publisher,
+        &[
+            "seed",
+            &r.id,
+            "--bind",
+            "127.0.0.1",
+            "--listen-port",
+            &port_s,
+            "--no-dht",
+            "--no-trackers",
+            "--seconds",
+            "300",
+        ],
+        root,
+    );
+    assert_eq!(addr["listening"], peer);
+    let (code, body) = reader.join().unwrap();
+    assert_eq!(code, "206");
+    assert!(body == r.film[..100], "first bytes differ");
+}

@@ -27,7 +27,9 @@ pub enum Event {
     Seeding(studio::seed::Seeding),
     /// `reelseal serve` is listening.
     Serving(studio::serve::Serving),
-    /// `reelview play` is streaming.
+    /// `reelview play` is listening (at once, before the swarm answers).
+    PlayUrl(viewer::play::PlayUrl),
+    /// `reelview play` has the release's files: streaming.
     Streaming(viewer::play::Streaming),
 }
 

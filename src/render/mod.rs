@@ -187,6 +187,7 @@ impl Report for Event {
         match self {
             Event::Seeding(s) => s.human(out),
             Event::Serving(s) => s.human(out),
+            Event::PlayUrl(s) => s.human(out),
             Event::Streaming(s) => s.human(out),
         }
     }

@@ -4,7 +4,7 @@ use super::{human_bytes, Human, Report};
 use crate::ops::viewer::fetch::FetchReport;
 use crate::ops::viewer::inspect::InspectReport;
 use crate::ops::viewer::open::{OpenReport, OpenedFile};
-use crate::ops::viewer::play::{PlayReport, Streaming};
+use crate::ops::viewer::play::{PlayReport, PlayUrl, Streaming};
 use crate::ops::viewer::redeem::RedeemReport;
 use crate::ops::viewer::renew::RenewReport;
 use crate::ops::viewer::trust::{TrustList, TrustRemoved, TrustReport};
@@ -156,6 +156,13 @@ impl Report for RenewReport {
                 r.file.display()
             ));
         }
+    }
+}
+
+impl Report for PlayUrl {
+    fn human(&self, out: &mut Human) {
+        out.line(format!("film URL  {}", self.url));
+        out.hint(self.state);
     }
 }
 

@@ -73,7 +73,18 @@ pub struct PlayPlan {
     pub access: Access,
 }
 
-/// The stream is up.
+/// `play` is listening: printed at once, before the swarm has been asked for anything.
+/// The URL plays the chosen film; a player that opens it early waits until the
+/// release's file list (its manifest, in the first piece) has arrived.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlayUrl {
+    /// The URL of the film (the one `--file` names, else the first video).
+    pub url: String,
+    /// What happens next, for people and scripts.
+    pub state: &'static str,
+}
+
+/// The release's files are known: the stream is up.
 #[derive(Clone, Debug, Serialize)]
 pub struct Streaming {
     /// The URL opened in the player.
@@ -120,12 +131,33 @@ struct Part {
 struct PlayState {
     /// Where the server listens (for looking up who a local peer is).
     local: SocketAddr,
-    torrent: Torrent,
     card: Card,
     keys: KeySet,
     token: String,
-    files: Vec<Served>,
+    /// Set once the release is joined; requests that come earlier wait for it.
+    release: tokio::sync::OnceCell<Release>,
     streams: Arc<Semaphore>,
+}
+
+/// The joined release, as served.
+struct Release {
+    torrent: Torrent,
+    files: Vec<Served>,
+    /// The file `/TOKEN/` plays.
+    chosen: usize,
+}
+
+impl PlayState {
+    /// The joined release; waits for it (a player may open the URL before it is joined;
+    /// the server is stopped when `play` ends, which ends the wait).
+    async fn release(&self) -> &Release {
+        loop {
+            if let Some(r) = self.release.get() {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 impl Viewer {
@@ -150,36 +182,71 @@ impl Viewer {
         }
         let auth = tokio::task::block_in_place(|| self.authorize(&plan.key, &plan.access, fb))?;
         let card = auth.grant.card().card().clone();
+        // Listen and say where at once: the URL does not depend on anything from the swarm.
+        let listener = tokio::net::TcpListener::bind(plan.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", plan.listen))?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(PlayState {
+            local: addr,
+            card: card.clone(),
+            keys: auth.keys,
+            token: hex::encode(reelseal_core::random_array::<16>()),
+            release: tokio::sync::OnceCell::new(),
+            streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+        });
+        fb.announce(&Event::PlayUrl(PlayUrl {
+            url: format!("http://{addr}/{}/", state.token),
+            state:
+                "waiting for the release from the swarm; the URL plays once its file list arrives",
+        }));
+        let app = Router::new()
+            .route("/{token}/", get(handle_chosen).head(handle_chosen))
+            .route("/{token}/{*path}", get(handle).head(handle))
+            .with_state(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        });
         // Ciphertext only, kept in the viewer's cache so a replay starts from what is there.
         let cache = self.home.play_cache(&card.infohash());
-        let swarm = plan.net.start(&self.home.swarm_state()).await?;
-        // The status line from the first second; while playing, the session also uploads
-        // verified pieces to other viewers (play seeds while it plays).
-        let line = fb.progress("swarm", Unit::Status, 0);
-        let infohash = card.infohash();
-        let kept = cache.display().to_string();
-        let result = tokio::select! {
-            r = serve(&swarm, card, auth.keys, &cache, plan, fb, interrupt) => r,
-            e = watch(&swarm, infohash, &*line, fb, plan.timeout, &kept) => Err(e),
-        };
-        line.finish();
-        swarm.stop().await;
+        let result = async {
+            let swarm = plan.net.start(&self.home.swarm_state()).await?;
+            // The status line from the first second; while playing, the session also uploads
+            // verified pieces to other viewers (play seeds while it plays).
+            let line = fb.progress("swarm", Unit::Status, 0);
+            let infohash = card.infohash();
+            let kept = cache.display().to_string();
+            let result = tokio::select! {
+                r = serve(&swarm, &state, &cache, plan, fb, interrupt) => r,
+                e = watch(&swarm, infohash, &*line, fb, plan.timeout, &kept) => Err(e),
+                _ = interrupt.wait() => Ok(PlayReport { stopped: "interrupted".into() }),
+            };
+            line.finish();
+            swarm.stop().await;
+            result
+        }
+        .await;
+        server.abort();
         result
     }
 }
 
 async fn serve(
     swarm: &Swarm,
-    card: Card,
-    keys: KeySet,
+    state: &PlayState,
     cache: &std::path::Path,
     plan: &PlayPlan,
     fb: &dyn Feedback,
     interrupt: &Interrupt,
 ) -> Result<PlayReport> {
-    let joined = join_release(swarm, &card, &keys, cache, &plan.net.peers, fb).await?;
+    let (card, keys) = (&state.card, &state.keys);
+    let joined = join_release(swarm, card, keys, cache, &plan.net.peers, fb).await?;
     let mut files = Vec::new();
-    for o in joined.manifest.outputs(&keys)? {
+    for o in joined.manifest.outputs(keys)? {
         let mut parts = Vec::with_capacity(o.parts.len());
         for f in &o.parts {
             let len = card.file(&f.ct_name).context("file not in card")?.len;
@@ -196,26 +263,19 @@ async fn serve(
             parts,
         });
     }
-    let listener = tokio::net::TcpListener::bind(plan.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", plan.listen))?;
-    let addr = listener.local_addr()?;
-    let state = Arc::new(PlayState {
-        local: addr,
-        torrent: joined.torrent.clone(),
-        card,
-        keys,
-        token: hex::encode(reelseal_core::random_array::<16>()),
-        files,
-        streams: Arc::new(Semaphore::new(MAX_STREAMS)),
-    });
-    let url_of = |s: &Served| format!("http://{addr}/{}/{}", state.token, url_path(&s.path));
-    let chosen = choose(&state.files, plan.file.as_deref())?;
-    let main_url = url_of(chosen);
+    let chosen = choose(&files, plan.file.as_deref())?;
+    let url_of = |s: &Served| {
+        format!(
+            "http://{}/{}/{}",
+            state.local,
+            state.token,
+            url_path(&s.path)
+        )
+    };
+    let main_url = url_of(&files[chosen]);
     fb.announce(&Event::Streaming(Streaming {
         url: main_url.clone(),
-        files: state
-            .files
+        files: files
             .iter()
             .map(|s| StreamedFile {
                 path: s.path.clone(),
@@ -225,23 +285,24 @@ async fn serve(
             })
             .collect(),
     }));
-    let app = Router::new()
-        .route("/{token}/{*path}", get(handle).head(handle))
-        .with_state(state.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
     // The sealed subtitles go to the player with the film (through the same private files).
-    let subtitles: Vec<String> = state
-        .files
+    let subtitles: Vec<String> = files
         .iter()
-        .filter(|s| !std::ptr::eq(*s, chosen) && is_subtitle(&s.path))
-        .map(url_of)
+        .enumerate()
+        .filter(|(i, s)| *i != chosen && is_subtitle(&s.path))
+        .map(|(_, s)| url_of(s))
         .collect();
+    if state
+        .release
+        .set(Release {
+            torrent: joined.torrent.clone(),
+            files,
+            chosen,
+        })
+        .is_err()
+    {
+        anyhow::bail!("internal: the release was joined twice");
+    }
     let playlist = Playlist::write(&main_url, &subtitles)?;
     let mut player = start_player(plan.player, &plan.player_args, &playlist, fb)?;
     let stopped = loop {
@@ -255,18 +316,17 @@ async fn serve(
             _ = interrupt.wait() => break "interrupted",
         }
     };
-    server.abort();
     Ok(PlayReport {
         stopped: stopped.into(),
     })
 }
 
 /// The file to open: the one named (by path or its end), else the first video.
-fn choose<'a>(files: &'a [Served], name: Option<&str>) -> Result<&'a Served> {
+fn choose(files: &[Served], name: Option<&str>) -> Result<usize> {
     match name {
         Some(name) => files
             .iter()
-            .find(|s| s.path == name || s.path.ends_with(name))
+            .position(|s| s.path == name || s.path.ends_with(name))
             .with_context(|| {
                 format!(
                     "no file {name:?} in this release; it has: {}",
@@ -279,8 +339,8 @@ fn choose<'a>(files: &'a [Served], name: Option<&str>) -> Result<&'a Served> {
             }),
         None => files
             .iter()
-            .find(|s| s.media_type.starts_with("video/"))
-            .or(files.first())
+            .position(|s| s.media_type.starts_with("video/"))
+            .or((!files.is_empty()).then_some(0))
             .context("the release has no files"),
     }
 }
@@ -444,6 +504,28 @@ async fn handle(
     UrlPath((token, path)): UrlPath<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    respond(st, peer, method, &token, Some(&path), headers).await
+}
+
+/// `/TOKEN/`: the chosen film (the URL printed before the file list is known).
+async fn handle_chosen(
+    State(st): State<Arc<PlayState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    UrlPath(token): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    respond(st, peer, method, &token, None, headers).await
+}
+
+async fn respond(
+    st: Arc<PlayState>,
+    peer: SocketAddr,
+    method: Method,
+    token: &str,
+    path: Option<&str>,
+    headers: HeaderMap,
+) -> Response {
     // A local peer must be this viewer's own uid (another user's player or curl gets 403);
     // remote peers (only with --allow-remote) cannot be looked up.
     if peer.ip().is_loopback() && local_peer::peer_uid(peer, st.local) != Some(local_peer::my_uid())
@@ -457,15 +539,19 @@ async fn handle(
     }
     let token_ok: bool =
         subtle::ConstantTimeEq::ct_eq(token.as_bytes(), st.token.as_bytes()).into();
-    let Some(served) = st
-        .files
-        .iter()
-        .position(|s| s.path == path)
-        .filter(|_| token_ok)
-    else {
+    if !token_ok {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    // Only the owner with the token gets here: wait for the release if it is not joined yet.
+    let release = st.release().await;
+    let served = match path {
+        None => Some(release.chosen),
+        Some(path) => release.files.iter().position(|s| s.path == path),
+    };
+    let Some(served) = served else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
-    let s = &st.files[served];
+    let s = &release.files[served];
     let len = s.size;
     let (status, start, end) = match parse_range(
         headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
@@ -538,7 +624,8 @@ async fn next_chunk(
     reader: &mut Option<(usize, OpenStream)>,
     step: ChunkRead,
 ) -> std::io::Result<bytes::Bytes> {
-    let s = &st.files[served];
+    let release = st.release().await;
+    let s = &release.files[served];
     let p = &s.parts[step.part];
     let i = step.chunk;
     if reader.as_ref().is_none_or(|(open, _)| *open != step.part) {
@@ -549,7 +636,7 @@ async fn next_chunk(
             .acquire_owned()
             .await
             .map_err(std::io::Error::other)?;
-        let mut f = st
+        let mut f = release
             .torrent
             .stream(p.index)
             .await
