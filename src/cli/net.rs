@@ -39,6 +39,11 @@ pub struct NetArgs {
     pub upnp: bool,
 }
 
+/// A `--web-seed` value: http(s) only, canonical form (ends in `/`).
+pub fn web_seed_arg(s: &str) -> Result<String, String> {
+    reelseal_core::card::web_seed_url(s).map_err(|e| e.to_string())
+}
+
 impl NetArgs {
     /// The session options and peers these flags describe.
     pub fn plan(&self) -> Net {
