@@ -128,6 +128,9 @@ impl Report for FetchReport {
             self.seconds
         ));
         files(out, &self.files);
+        for w in &self.web_seeds {
+            out.line(w.line());
+        }
         if let Some(c) = &self.ciphertext_kept {
             out.line(format!("ciphertext kept in {}", c.display()));
         }
@@ -239,6 +242,9 @@ pub fn swarm_line(
             Some(TrackerOutcome::Failed { reason }) => reason.clone(),
         };
         sources.push(format!("tracker {}: {what}", t.url));
+    }
+    for w in &s.web_seeds {
+        sources.push(w.line());
     }
     format!("{head} ({}), {:.0} s", sources.join("; "), s.seconds)
 }
