@@ -195,3 +195,40 @@ fn seal_refuses_a_web_seed_that_is_not_http() {
         assert!(!root.path().join("rel").exists());
     }
 }
+
+/// A stock client reads the torrent's url-list: aria2 downloads a sealed release from
+/// the uploaded folder alone (no peer, no tracker, no DHT), the `.pad/N` files included.
+#[test]
+fn aria2_downloads_from_the_web_seed_alone() {
+    let www = tempfile::tempdir().unwrap();
+    let server = StaticHttp::start(www.path(), Mode::Honest);
+    let url = server.url("demo/");
+    let r = sealed_release(2 << 20, &["--web-seed", &url]);
+    upload(&r.dir, www.path(), "demo");
+    let dl = r.root.path().join("aria2");
+    std::fs::create_dir_all(&dl).unwrap();
+    let mut aria = crate::common::stock::aria2_download(
+        &r.dir.join("release.torrent"),
+        &dl,
+        "127.0.0.1",
+        free_port("127.0.0.1"),
+    );
+    let status = wait_exit(&mut aria, Duration::from_secs(90));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "aria2c did not complete: {status:?}"
+    );
+    let ours = crate::common::stock::payload_of(&r.dir);
+    let theirs = dl.join(ours.file_name().unwrap());
+    for e in std::fs::read_dir(&ours).unwrap().flatten() {
+        if e.path().is_file() {
+            assert_eq!(
+                std::fs::read(theirs.join(e.file_name())).unwrap(),
+                std::fs::read(e.path()).unwrap(),
+                "{:?}",
+                e.file_name()
+            );
+        }
+    }
+    assert!(server.ranges.load(std::sync::atomic::Ordering::SeqCst) > 0);
+}
