@@ -96,7 +96,7 @@ impl Board {
         std::mem::take(&mut *self.notes.lock().unwrap_or_else(|e| e.into_inner()))
     }
     fn note(&self, s: String) {
-        tracing::warn!("{s}");
+        tracing::debug!("{s}");
         self.notes.lock().unwrap_or_else(|e| e.into_inner()).push(s);
     }
     fn update(&self, i: usize, f: impl FnOnce(&mut WebSeedReport)) {
@@ -261,7 +261,7 @@ fn plain(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "no answer in time".into()
     } else if e.is_connect() {
-        "cannot connect to it".into()
+        "cannot connect to it (is the server up, and the URL right?)".into()
     } else {
         let mut s = e.to_string();
         let mut src = std::error::Error::source(e);
@@ -417,6 +417,9 @@ impl Drop for Claim<'_> {
     }
 }
 
+/// Pieces one web seed fetches at a time (its requests run concurrently).
+const PARALLEL: usize = 4;
+
 /// How often a web seed task looks at the torrent when it has nothing to do.
 const IDLE_TICK: Duration = Duration::from_millis(250);
 
@@ -468,67 +471,82 @@ impl Seed {
                 tokio::time::sleep(IDLE_TICK).await;
                 continue;
             }
-            let Some(index) = self.pick(&refused) else {
+            let batch: Vec<u32> = std::iter::from_fn(|| self.pick(&refused))
+                .take(PARALLEL)
+                .collect();
+            if batch.is_empty() {
                 tokio::time::sleep(IDLE_TICK).await;
                 continue;
-            };
-            let _claim = Claim(&self.claimed, index);
-            let failure = match self.fetch_piece(index).await {
-                Ok(data) => {
-                    let len = data.len() as u64;
-                    let handle = self.handle.clone();
-                    let put = tokio::task::spawn_blocking(move || {
-                        handle.write_external_piece(index, &data)
-                    })
-                    .await;
-                    match put {
-                        Ok(Ok(ExternalPiece::Written)) => {
-                            failures = 0;
-                            self.board.update(self.i, |r| {
-                                r.pieces += 1;
-                                r.bytes += len;
-                            });
-                            None
+            }
+            let _claims: Vec<Claim> = batch.iter().map(|i| Claim(&self.claimed, *i)).collect();
+            let fetched =
+                futures::future::join_all(batch.iter().map(|i| self.fetch_piece(*i))).await;
+            let mut failed = false;
+            for (index, got) in batch.iter().copied().zip(fetched) {
+                let note = match got {
+                    Ok(data) => self.put(index, data, &mut refused).await,
+                    Err(RangeError::NoRanges) => {
+                        self.stop(
+                            "the server does not answer HTTP Range requests (it sent a whole file where part of one was asked for); serve the release folder with one that does (nginx, Apache, Caddy, any object store)".into(),
+                        );
+                        return;
+                    }
+                    Err(RangeError::Other(why)) => {
+                        refused.insert(index);
+                        Some(format!("web seed {}: piece {index}: {why}", self.url))
+                    }
+                };
+                match note {
+                    None => failures = 0,
+                    Some(note) => {
+                        self.board.note(note);
+                        failures += 1;
+                        failed = true;
+                        if failures >= self.policy.max_failures {
+                            self.stop(format!("{failures} failures in a row"));
+                            return;
                         }
-                        Ok(Ok(ExternalPiece::AlreadyHave | ExternalPiece::InFlight)) => None,
-                        Ok(Ok(ExternalPiece::HashMismatch)) => {
-                            refused.insert(index);
-                            self.board.update(self.i, |r| r.refused += 1);
-                            Some(format!(
-                                "web seed {}: piece {index} does not match the torrent's hash: refused (nothing of it was written or decrypted); it will come from peers",
-                                self.url
-                            ))
-                        }
-                        Ok(Err(e)) => Some(format!(
-                            "web seed {}: piece {index} could not be stored: {e:#}",
-                            self.url
-                        )),
-                        Err(e) => Some(format!(
-                            "web seed {}: piece {index}: the task storing it failed: {e}",
-                            self.url
-                        )),
                     }
                 }
-                Err(RangeError::NoRanges) => {
-                    self.stop(
-                        "the server does not answer HTTP Range requests (it sent a whole file where part of one was asked for); serve the release folder with one that does (nginx, Apache, Caddy, any object store)".into(),
-                    );
-                    return;
-                }
-                Err(RangeError::Other(why)) => {
-                    refused.insert(index);
-                    Some(format!("web seed {}: piece {index}: {why}", self.url))
-                }
-            };
-            if let Some(note) = failure {
-                self.board.note(note);
-                failures += 1;
-                if failures >= self.policy.max_failures {
-                    self.stop(format!("{failures} failures in a row"));
-                    return;
-                }
+            }
+            if failed {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
+        }
+    }
+
+    /// Hand a fetched piece to librqbit (which writes it only if it hashes right); a
+    /// note for the user if it was refused or could not be stored.
+    async fn put(&self, index: u32, data: Vec<u8>, refused: &mut HashSet<u32>) -> Option<String> {
+        let len = data.len() as u64;
+        let handle = self.handle.clone();
+        let put =
+            tokio::task::spawn_blocking(move || handle.write_external_piece(index, &data)).await;
+        match put {
+            Ok(Ok(ExternalPiece::Written)) => {
+                self.board.update(self.i, |r| {
+                    r.pieces += 1;
+                    r.bytes += len;
+                });
+                None
+            }
+            Ok(Ok(ExternalPiece::AlreadyHave | ExternalPiece::InFlight)) => None,
+            Ok(Ok(ExternalPiece::HashMismatch)) => {
+                refused.insert(index);
+                self.board.update(self.i, |r| r.refused += 1);
+                Some(format!(
+                    "web seed {}: piece {index} does not match the torrent's hash: refused (nothing of it was written or decrypted); it will come from peers",
+                    self.url
+                ))
+            }
+            Ok(Err(e)) => Some(format!(
+                "web seed {}: piece {index} could not be stored: {e:#}",
+                self.url
+            )),
+            Err(e) => Some(format!(
+                "web seed {}: piece {index}: the task storing it failed: {e}",
+                self.url
+            )),
         }
     }
 

@@ -49,7 +49,8 @@ pub async fn join_release(
     peers: &[std::net::SocketAddr],
     fb: &dyn Feedback,
 ) -> Result<Joined> {
-    let torrent = super::webseed::add_release(swarm, card, cache, peers, fb).await?;
+    let added = super::webseed::add_release(swarm, card, cache, peers, fb).await?;
+    let torrent = added.torrent.clone();
     // Peers that do not answer are explained by `watch` meanwhile (fetch and play).
     torrent
         .wait_until_initialized()
@@ -58,7 +59,7 @@ pub async fn join_release(
     let files = torrent.files()?;
     card.check_torrent_files(&files)
         .map_err(|e| refuse(Exit::Tampered, format!("{e}; refusing this release")))?;
-    let web_seeds = super::webseed::start(swarm, card, &torrent)?;
+    let web_seeds = super::webseed::start(swarm, card, &added)?;
     let joined = Joined {
         torrent,
         manifest: Manifest {

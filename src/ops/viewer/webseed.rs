@@ -34,6 +34,15 @@ pub fn seeds_for(swarm: &Swarm, card: &Card) -> Vec<String> {
     v
 }
 
+/// A release added to the swarm.
+pub struct Added {
+    /// The torrent.
+    pub torrent: Torrent,
+    /// There is no way to find peers (no DHT, no tracker, no `--peer`): the web seeds
+    /// start at once instead of after a grace.
+    pub no_peer_source: bool,
+}
+
 /// Add a release to the swarm: by magnet link (from the card); when it has web seeds and
 /// the swarm has not given the metadata within a few seconds (or has no way to: no DHT,
 /// no tracker, no peer), with `release.torrent` from a web seed, checked against the
@@ -44,11 +53,15 @@ pub async fn add_release(
     cache: &Path,
     peers: &[SocketAddr],
     fb: &dyn Feedback,
-) -> Result<Torrent> {
+) -> Result<Added> {
+    let added = |torrent| Added {
+        torrent,
+        no_peer_source: false,
+    };
     let seeds = seeds_for(swarm, card);
     let magnet = card.magnet("");
     if seeds.is_empty() {
-        return Ok(swarm.fetch_magnet(&magnet, cache, peers).await?);
+        return Ok(added(swarm.fetch_magnet(&magnet, cache, peers).await?));
     }
     let mut via_magnet = Box::pin(swarm.fetch_magnet(&magnet, cache, peers));
     let first = tokio::select! {
@@ -56,7 +69,7 @@ pub async fn add_release(
         _ = tokio::time::sleep(METADATA_GRACE) => None,
     };
     match first {
-        Some(Ok(t)) => return Ok(t),
+        Some(Ok(t)) => return Ok(added(t)),
         Some(Err(SwarmError::NoPeerSource)) => {
             drop(via_magnet);
             let bytes = torrent_from_web_seeds(swarm, card, &seeds, fb)
@@ -67,7 +80,10 @@ pub async fn add_release(
                         format!("{why}; and there is no other way to find the release: the DHT is off, the release names no tracker and no --peer was given. Check the web seed, turn the DHT on, add a --tracker, or give a --peer"),
                     )
                 })?;
-            return Ok(swarm.fetch_torrent(&bytes, cache, peers).await?);
+            return Ok(Added {
+                torrent: swarm.fetch_torrent(&bytes, cache, peers).await?,
+                no_peer_source: true,
+            });
         }
         Some(Err(e)) => return Err(e.into()),
         None => {}
@@ -75,11 +91,11 @@ pub async fn add_release(
     match torrent_from_web_seeds(swarm, card, &seeds, fb).await {
         Ok(bytes) => {
             drop(via_magnet);
-            Ok(swarm.fetch_torrent(&bytes, cache, peers).await?)
+            Ok(added(swarm.fetch_torrent(&bytes, cache, peers).await?))
         }
         Err(why) => {
             fb.note(&format!("{why}; waiting for the swarm to give it"));
-            Ok(via_magnet.await?)
+            Ok(added(via_magnet.await?))
         }
     }
 }
@@ -115,13 +131,16 @@ async fn torrent_from_web_seeds(
 }
 
 /// Start the web seeds of a release whose torrent is live and checked against the card
-/// (`None` when it has none). They help only while peers are few or slow.
-pub fn start(swarm: &Swarm, card: &Card, torrent: &Torrent) -> Result<Option<WebSeeds>> {
+/// (`None` when it has none). They help only while peers are few or slow; with no peer
+/// source at all, from the start.
+pub fn start(swarm: &Swarm, card: &Card, added: &Added) -> Result<Option<WebSeeds>> {
     let seeds = seeds_for(swarm, card);
     if seeds.is_empty() {
         return Ok(None);
     }
-    Ok(Some(
-        torrent.start_web_seeds(seeds, WebSeedPolicy::default())?,
-    ))
+    let mut policy = WebSeedPolicy::default();
+    if added.no_peer_source {
+        policy.grace = Duration::ZERO;
+    }
+    Ok(Some(added.torrent.start_web_seeds(seeds, policy)?))
 }
