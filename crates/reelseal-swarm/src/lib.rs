@@ -31,7 +31,10 @@
 //! - any other peer whose connection fails or drops is dialled again after 1 s the first
 //!   time (Transmission keeps one connection per IP and drops our data connection while
 //!   it still holds our metadata connection), then with librqbit's backoff (10 s, ×6);
-//! - optional super-seeding ([`SeedOptions::super_seed`]).
+//! - optional super-seeding ([`SeedOptions::super_seed`]);
+//! - whole pieces from outside the peer protocol, hashed before they are written: the
+//!   [`webseed`] module downloads from web seeds (BEP 19) with HTTP Range requests and
+//!   hands librqbit each piece ([`Torrent::start_web_seeds`]).
 //!
 //! What librqbit does not do, and what a user sees then:
 //! - **Protocol encryption (MSE/PE, "encrypted connections")**: librqbit speaks only the

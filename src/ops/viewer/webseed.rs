@@ -88,7 +88,12 @@ pub async fn add_release(
         Some(Err(e)) => return Err(e.into()),
         None => {}
     }
-    match torrent_from_web_seeds(swarm, card, &seeds, fb).await {
+    // Whichever comes first: the swarm's metadata, or a torrent from a web seed.
+    let from_web = tokio::select! {
+        r = &mut via_magnet => return Ok(added(r?)),
+        w = torrent_from_web_seeds(swarm, card, &seeds, fb) => w,
+    };
+    match from_web {
         Ok(bytes) => {
             drop(via_magnet);
             Ok(added(swarm.fetch_torrent(&bytes, cache, peers).await?))
