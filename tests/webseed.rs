@@ -232,3 +232,47 @@ fn aria2_downloads_from_the_web_seed_alone() {
     }
     assert!(server.ranges.load(std::sync::atomic::Ordering::SeqCst) > 0);
 }
+
+/// `python3 -m http.server` answers a Range request with the whole file (200): such a
+/// web seed is dropped with a message saying why and what to use instead; with no peer
+/// either, `--timeout` ends the wait (exit 16).
+#[test]
+fn a_web_server_without_range_support_is_dropped_with_a_clear_message() {
+    let www = tempfile::tempdir().unwrap();
+    let port = free_port("127.0.0.1");
+    let _server = Proc(
+        StdCommand::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(port.to_string())
+            .arg("--directory")
+            .arg(www.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3"),
+    );
+    assert!(
+        crate::common::stock::wait_until(Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        }),
+        "python3 -m http.server did not come up"
+    );
+    let url = format!("http://127.0.0.1:{port}/demo/");
+    let r = sealed_release(2 << 20, &["--web-seed", &url]);
+    upload(&r.dir, www.path(), "demo");
+    let home = home_from_demo(r.root.path(), "jury-1");
+    let key = grant_to(&r, "jury-1", &[]);
+    let out = r.root.path().join("out");
+    let o = run_with_limit(
+        fetch_cmd(&home, &key, &out, &["--timeout", "8s"]),
+        Duration::from_secs(90),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(16), "{err}");
+    assert!(
+        err.contains(&format!("stopped using web seed {url}"))
+            && err.contains("does not answer HTTP Range requests"),
+        "{err}"
+    );
+    assert!(!out.join("feature.mp4").exists());
+}

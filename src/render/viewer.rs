@@ -97,6 +97,9 @@ impl Report for InspectReport {
         if let Some(k) = &self.key_server {
             out.line(format!("key server {k}"));
         }
+        for w in &self.web_seeds {
+            out.line(format!("web seed   {w}"));
+        }
         let total: u64 = self.ciphertext_files.iter().map(|f| f.bytes).sum();
         out.line(format!("download   {} in {} ciphertext files (names and sizes of the film files are in the encrypted manifest)", human_bytes(total), self.ciphertext_files.len()));
         out.line(format!("verdict    {}", self.verdict.message));
