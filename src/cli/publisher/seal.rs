@@ -104,11 +104,13 @@ pub struct SealArgs {
     #[arg(long, value_name = "URL")]
     pub key_server: Option<String>,
     /// Web seed (BEP 19, repeatable): the http(s) URL where you upload this release
-    /// folder's contents (release.torrent, card.rscard and the torrent's folder) to a
-    /// static web server or object store. Stock clients and reelview then download the
-    /// ciphertext from there too when peers are few; every piece is checked against the
-    /// torrent, so the server needs no trust. Goes into the torrent's url-list and the
-    /// signed card. E.g. https://cdn.example.org/films/my-film/
+    /// folder's contents as they are (release.torrent, card.rscard and the torrent's
+    /// folder, .pad files included) to a static web server or object store that answers
+    /// HTTP Range requests (nginx, Apache, Caddy and object stores do; `python3 -m
+    /// http.server` does not). Stock clients that support web seeds download the
+    /// ciphertext from there too, reelview when peers are few or slow; every piece is
+    /// checked against the torrent, so the server needs no trust. Goes into the torrent's
+    /// url-list and the signed card. E.g. https://cdn.example.org/films/my-film/
     #[arg(long = "web-seed", value_name = "URL", value_parser = crate::cli::net::web_seed_arg)]
     pub web_seeds: Vec<String>,
     /// Replace an existing release directory (refused if viewers hold grants for it: use
