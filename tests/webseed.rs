@@ -276,3 +276,53 @@ fn a_web_server_without_range_support_is_dropped_with_a_clear_message() {
     );
     assert!(!out.join("feature.mp4").exists());
 }
+
+/// Peers that are slow: a seeder limited to 256 KiB/s and a web seed. After the 3 s grace
+/// the web seed takes what is left, including the piece the decryptor waits for while the
+/// slow peer holds it; the film is byte-identical and mostly from the web seed.
+#[test]
+fn a_slow_peer_is_helped_by_the_web_seed() {
+    let www = tempfile::tempdir().unwrap();
+    let server = StaticHttp::start(www.path(), Mode::Honest);
+    let url = server.url("demo/");
+    let r = sealed_release(8 << 20, &["--web-seed", &url]);
+    upload(&r.dir, www.path(), "demo");
+    let (_seeder, addr) = spawn_announcing(
+        "reelseal",
+        &r.publisher,
+        &[
+            "seed",
+            &r.id,
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--no-trackers",
+            "--seconds",
+            "300",
+            "--upload-limit",
+            "256K",
+        ],
+        r.root.path(),
+    );
+    let home = home_from_demo(r.root.path(), "jury-1");
+    let key = grant_to(&r, "jury-1", &[]);
+    let out = r.root.path().join("out");
+    let peer = addr["listening"].as_str().unwrap().to_string();
+    let o = run_with_limit(
+        fetch_cmd(&home, &key, &out, &["--peer", &peer]),
+        Duration::from_secs(120),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join("feature.mp4")).unwrap(), r.film);
+    let v = stdout_json(&o);
+    let from_web = v["web_seeds"][0]["bytes"].as_u64().unwrap();
+    let total = v["ciphertext_bytes"].as_u64().unwrap();
+    eprintln!(
+        "slow peer + web seed: {:.1} s, {} of {} bytes from the web seed, {} from the peer",
+        v["seconds"].as_f64().unwrap(),
+        from_web,
+        total,
+        v["fetched_bytes"]
+    );
+    assert!(from_web > total / 2, "{v}");
+}

@@ -17,7 +17,7 @@ pub enum ExternalPiece {
     Written,
     /// We had it already: nothing written.
     AlreadyHave,
-    /// A peer is downloading it right now: nothing written (it stays the peer's).
+    /// A peer is writing part of it right now: nothing written (it stays the peer's).
     InFlight,
     /// The bytes do not hash to the piece's SHA-1: nothing written.
     HashMismatch,
@@ -25,18 +25,26 @@ pub enum ExternalPiece {
 
 impl TorrentStateLive {
     /// Up to `max` pieces worth fetching from elsewhere, most wanted first: those the
-    /// open streams wait for, then the rest in the piece picker's queue order. Only
-    /// pieces no peer has reserved and we do not have.
+    /// open streams wait for that we do not have (also when a peer has reserved them: a
+    /// slow peer must not hold up a stream), then the queued ones (not had, not reserved
+    /// by a peer) in the piece picker's queue order.
     pub fn wanted_pieces(&self, max: usize) -> Vec<u32> {
         let g = self.lock_read("wanted_pieces");
-        let Ok(chunks) = g.get_chunks() else {
+        let Ok(pieces) = g.get_pieces() else {
             return Vec::new();
         };
+        let chunks = pieces.chunks();
         let mut seen = std::collections::HashSet::new();
-        self.streams
-            .iter_next_pieces(&self.lengths)
-            .chain(chunks.iter_queued_pieces(&g.file_priorities, &self.metadata.file_infos))
-            .filter(|p| chunks.is_piece_queued(*p) && seen.insert(p.get()))
+        let streams = self.streams.iter_next_pieces(&self.lengths).filter(|p| {
+            chunks.is_piece_queued(*p)
+                || (!chunks.is_piece_have(*p) && pieces.get_inflight(*p).is_some())
+        });
+        let queued = chunks
+            .iter_queued_pieces(&g.file_priorities, &self.metadata.file_infos)
+            .filter(|p| chunks.is_piece_queued(*p));
+        streams
+            .chain(queued)
+            .filter(|p| seen.insert(p.get()))
             .take(max)
             .map(|p| p.get())
             .collect()
@@ -70,10 +78,18 @@ impl TorrentStateLive {
                 return Ok(ExternalPiece::AlreadyHave);
             }
             if pieces.get_inflight(piece).is_some() {
-                return Ok(ExternalPiece::InFlight);
+                // Reserved by a peer: take it over, like a steal, unless the peer is
+                // writing a chunk of it at this moment (it holds the piece's lock; never
+                // wait for it here, under the state lock). Whatever the peer sends for it
+                // later is dropped: it is no longer in flight.
+                let Some(_writing) = self.per_piece_locks[piece.get_usize()].try_write() else {
+                    return Ok(ExternalPiece::InFlight);
+                };
+                pieces.take_inflight(piece);
+            } else {
+                // Out of the queue: no peer is handed it (nor can steal it) while we write.
+                pieces.reserve_external(piece);
             }
-            // Out of the queue: no peer is handed it (nor can steal it) while we write.
-            pieces.reserve_external(piece);
         }
         if let Err(e) = self.file_ops().write_piece(piece, data) {
             // Back in the queue for peers.
