@@ -326,3 +326,26 @@ fn a_slow_peer_is_helped_by_the_web_seed() {
     );
     assert!(from_web > total / 2, "{v}");
 }
+
+/// A web seed the viewer names (`reelview fetch --web-seed`), for a release whose card
+/// has none: used the same way (the torrent from it is checked against the card).
+#[test]
+fn fetch_uses_a_web_seed_given_on_its_command_line() {
+    let www = tempfile::tempdir().unwrap();
+    let server = StaticHttp::start(www.path(), Mode::Honest);
+    let r = sealed_release(1 << 20, &[]);
+    upload(&r.dir, www.path(), "mirror");
+    let home = home_from_demo(r.root.path(), "jury-1");
+    let key = grant_to(&r, "jury-1", &[]);
+    let out = r.root.path().join("out");
+    let url = server.url("mirror");
+    let o = run_with_limit(
+        fetch_cmd(&home, &key, &out, &["--web-seed", &url]),
+        Duration::from_secs(120),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out.join("feature.mp4")).unwrap(), r.film);
+    let v = stdout_json(&o);
+    assert_eq!(v["web_seeds"][0]["url"], format!("{url}/"), "{v}");
+    assert!(v["web_seeds"][0]["pieces"].as_u64().unwrap() > 0, "{v}");
+}
