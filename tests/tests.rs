@@ -22,3 +22,4 @@ mod tour;
 mod trace;
 mod trackers;
 mod variants;
+mod webseed;

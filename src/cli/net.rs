@@ -39,6 +39,25 @@ pub struct NetArgs {
     pub upnp: bool,
 }
 
+/// `reelview --web-seed` (fetch and play).
+#[derive(clap::Args, Clone, Debug)]
+#[command(next_help_heading = "Network")]
+pub struct WebSeedArgs {
+    /// Also download from this web seed (repeatable): the http(s) URL of a folder holding
+    /// the release folder's contents (release.torrent and the torrent's folder), besides
+    /// the web seeds the publisher put on the signed card. Used when peers are few or
+    /// slow; every piece is checked against the torrent, so a wrong or hostile server
+    /// cannot change what you get (it does learn your IP address and which release you
+    /// fetch).
+    #[arg(long = "web-seed", value_name = "URL", value_parser = crate::cli::net::web_seed_arg)]
+    pub web_seeds: Vec<String>,
+}
+
+/// A `--web-seed` value: http(s) only, canonical form (ends in `/`).
+pub fn web_seed_arg(s: &str) -> Result<String, String> {
+    reelseal_core::card::web_seed_url(s).map_err(|e| e.to_string())
+}
+
 impl NetArgs {
     /// The session options and peers these flags describe.
     pub fn plan(&self) -> Net {
@@ -57,6 +76,7 @@ impl NetArgs {
                     .map(|b| u32::try_from(b.0).unwrap_or(u32::MAX)),
             },
             peers: self.peers.clone(),
+            web_seeds: Vec::new(),
         }
     }
 }

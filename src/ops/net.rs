@@ -14,6 +14,8 @@ pub struct Net {
     pub swarm: SwarmOptions,
     /// Peers to connect to (e.g. the seeder on 127.0.0.1).
     pub peers: Vec<SocketAddr>,
+    /// Web seeds to use besides the release card's (`reelview --web-seed`).
+    pub web_seeds: Vec<String>,
 }
 
 impl Net {
@@ -22,6 +24,7 @@ impl Net {
         Net {
             swarm: SwarmOptions::loopback(),
             peers,
+            web_seeds: Vec::new(),
         }
     }
 }
@@ -34,6 +37,7 @@ impl Net {
         let settings = SwarmSettings {
             state_dir: self.swarm.dht.then(|| state_dir.to_path_buf()),
             utp: self.swarm.listen.is_some_and(|a| !a.ip().is_loopback()),
+            web_seeds: self.web_seeds.clone(),
             ..SwarmSettings::default()
         };
         Swarm::start_with(self.swarm.clone(), settings).await

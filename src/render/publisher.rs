@@ -197,6 +197,9 @@ impl Report for ReleaseShow {
         if let Some(k) = &self.key_server {
             out.line(format!("key server {k}"));
         }
+        for w in &self.web_seeds {
+            out.line(format!("web seed   {w}"));
+        }
         if let Some(s) = &self.supersedes {
             out.line(format!("supersedes {s}"));
         }

@@ -97,6 +97,9 @@ impl Report for InspectReport {
         if let Some(k) = &self.key_server {
             out.line(format!("key server {k}"));
         }
+        for w in &self.web_seeds {
+            out.line(format!("web seed   {w}"));
+        }
         let total: u64 = self.ciphertext_files.iter().map(|f| f.bytes).sum();
         out.line(format!("download   {} in {} ciphertext files (names and sizes of the film files are in the encrypted manifest)", human_bytes(total), self.ciphertext_files.len()));
         out.line(format!("verdict    {}", self.verdict.message));
@@ -128,6 +131,9 @@ impl Report for FetchReport {
             self.seconds
         ));
         files(out, &self.files);
+        for w in &self.web_seeds {
+            out.line(w.line());
+        }
         if let Some(c) = &self.ciphertext_kept {
             out.line(format!("ciphertext kept in {}", c.display()));
         }
@@ -246,6 +252,9 @@ pub fn swarm_line(
             Some(TrackerOutcome::Failed { reason }) => reason.clone(),
         };
         sources.push(format!("tracker {}: {what}", t.url));
+    }
+    for w in &s.web_seeds {
+        sources.push(w.line());
     }
     format!("{head} ({}), {:.0} s", sources.join("; "), s.seconds)
 }

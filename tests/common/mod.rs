@@ -2,6 +2,7 @@
 //! `keys/`, running the real binaries, and generating test films.
 #![allow(dead_code)]
 
+pub mod static_http;
 pub mod stock;
 pub mod tracker;
 
@@ -285,7 +286,8 @@ pub fn copy_payload(release_dir: &Path, dest: &Path) -> PathBuf {
     copy
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+/// Copy a folder's contents into `to` (which exists), recursively.
+pub fn copy_tree(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).unwrap().flatten() {
         let target = to.join(e.file_name());
         if e.path().is_dir() {

@@ -344,6 +344,19 @@ def main():
             except InvalidSignature:
                 assert c["expect"] == "bad_signature", c["name"]
             n += 1
+        if "signed_card" in c and c["name"].startswith(("ok_web_seeds", "web_seed_")):
+            # §6 web_seeds: http(s), a host, ending in /, no space, control, ? or #.
+            card = canonical(canonical(bytes.fromhex(c["signed_card"]))[b"card"])
+            def web_seed_ok(u):
+                u = u.decode()
+                rest = u.split("://", 1)[1] if u.startswith(("http://", "https://")) else None
+                return (rest is not None and len(u) <= 2048 and u.endswith("/")
+                        and rest.split("/")[0] not in ("",) and "@" not in rest.split("/")[0]
+                        and not any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7f or ch in "?#" for ch in u))
+            seeds = card[b"web_seeds"]
+            good = 1 <= len(seeds) <= 16 and len(set(seeds)) == len(seeds) and all(map(web_seed_ok, seeds))
+            assert good == (c["expect"] == "ok"), c["name"]
+            n += 1
     # §7 grant
     gv = load("grant")
     for c in gv["cases"]:

@@ -29,6 +29,7 @@ fn card(sk: &PublisherSecret) -> SignedCard {
         title: "A Feature Film".into(),
         trackers: vec!["udp://tracker.example.org:1337/announce".into()],
         v: 1,
+        web_seeds: vec![],
     }
     .sign(sk)
     .unwrap()

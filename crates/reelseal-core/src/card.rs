@@ -59,6 +59,56 @@ pub struct Card {
     pub trackers: Vec<String>,
     /// Format version.
     pub v: u64,
+    /// Web seed base URLs (BEP 19 `url-list`, each `http(s)://…/` ending in `/`): static
+    /// servers or object stores holding the release folder. Absent when empty, so cards
+    /// without web seeds encode exactly as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub web_seeds: Vec<String>,
+}
+
+/// At most this many web seeds on a card.
+pub const MAX_WEB_SEEDS: usize = 16;
+/// At most this many bytes in a web seed URL.
+pub const MAX_WEB_SEED_LEN: usize = 2048;
+
+/// Check a web seed URL as a publisher typed it and give its canonical form (a trailing
+/// `/` added): `http://` or `https://`, a host, no spaces, control characters, `?` or
+/// `#` (a client appends `<torrent name>/<file>` to it, BEP 19). Anything else is
+/// refused with a message saying what is wanted.
+pub fn web_seed_url(url: &str) -> Result<String> {
+    let bad = |why: &str| {
+        Error::malformed(
+            "web seed",
+            format!("{url:?} {why}: give the http:// or https:// URL of the folder that holds the release folder's contents (release.torrent, card.rscard and the torrent's folder), e.g. https://cdn.example.org/films/my-film/"),
+        )
+    };
+    let rest = if let Some(r) = url.strip_prefix("https://") {
+        r
+    } else if let Some(r) = url.strip_prefix("http://") {
+        r
+    } else {
+        return Err(bad("is not an http:// or https:// URL"));
+    };
+    if url.len() > MAX_WEB_SEED_LEN {
+        return Err(bad("is too long"));
+    }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#')
+    {
+        return Err(bad(
+            "has a space, a control character, a query (?) or a fragment (#)",
+        ));
+    }
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.contains('@') {
+        return Err(bad("names no host (or has a user name in it)"));
+    }
+    let mut u = url.to_string();
+    if !u.ends_with('/') {
+        u.push('/');
+    }
+    Ok(u)
 }
 
 mod opt_bytes {
@@ -187,6 +237,29 @@ impl Card {
         }
         if self.files.is_empty() {
             return Err(Error::malformed("release card", "no files"));
+        }
+        if self.web_seeds.len() > MAX_WEB_SEEDS {
+            return Err(Error::malformed(
+                "release card",
+                format!(
+                    "{} web seeds, at most {MAX_WEB_SEEDS}",
+                    self.web_seeds.len()
+                ),
+            ));
+        }
+        for (i, w) in self.web_seeds.iter().enumerate() {
+            if web_seed_url(w)? != *w {
+                return Err(Error::malformed(
+                    "release card",
+                    format!("web seed {w:?} does not end in /"),
+                ));
+            }
+            if self.web_seeds[..i].contains(w) {
+                return Err(Error::malformed(
+                    "release card",
+                    format!("web seed {w:?} is listed twice"),
+                ));
+            }
         }
         for f in &self.files {
             crate::manifest::check_component(&f.name)?;

@@ -307,6 +307,9 @@ pub struct SealOptions {
     pub created: i64,
     /// Release id to use (random if `None`).
     pub release: Option<ReleaseId>,
+    /// Web seed base URLs (BEP 19), already checked by [`crate::card::web_seed_url`]:
+    /// the torrent's `url-list` and the card's `web_seeds`.
+    pub web_seeds: Vec<String>,
 }
 
 /// What a seal produced.
@@ -842,6 +845,7 @@ pub fn seal_into(
             release: release.0.to_vec(),
             v: FORMAT_VERSION,
         }),
+        url_list: (!opts.web_seeds.is_empty()).then(|| opts.web_seeds.clone()),
     };
     meta.check()?;
     write_padding_files(&meta.info, &payload)?;
@@ -858,6 +862,7 @@ pub fn seal_into(
         title: opts.title.clone(),
         trackers: opts.trackers.clone(),
         v: FORMAT_VERSION,
+        web_seeds: opts.web_seeds.clone(),
     }
     .sign(publisher)?;
     let torrent = meta.to_bytes();

@@ -89,6 +89,9 @@ pub struct Metainfo {
     /// reelseal's own data (outside the info dict).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reelseal: Option<ProjectData>,
+    /// BEP 19 web seeds (base URLs ending in `/`; a client appends `<name>/<path>`).
+    #[serde(default, rename = "url-list", skip_serializing_if = "Option::is_none")]
+    pub url_list: Option<Vec<String>>,
 }
 
 /// What reelseal adds outside the info dict: enough to recognise a release, nothing that
@@ -245,6 +248,7 @@ impl Metainfo {
                 release: release.to_vec(),
                 v: crate::FORMAT_VERSION,
             }),
+            url_list: None,
         };
         m.check()?;
         Ok(m)
@@ -274,6 +278,14 @@ impl Metainfo {
             total = total
                 .checked_add(f.length)
                 .ok_or_else(|| Error::malformed("torrent", "total length overflows"))?;
+        }
+        for w in self.url_list.iter().flatten() {
+            if crate::card::web_seed_url(w)? != *w {
+                return Err(Error::malformed(
+                    "torrent",
+                    format!("web seed {w:?} does not end in /"),
+                ));
+            }
         }
         let want = total.div_ceil(i.piece_length) * 20;
         if i.pieces.len() as u64 != want {

@@ -84,6 +84,7 @@ fn the_card(sk: &PublisherSecret, title: &str) -> SignedCard {
         title: title.into(),
         trackers: vec![],
         v: 1,
+        web_seeds: vec![],
     }
     .sign(sk)
     .unwrap()

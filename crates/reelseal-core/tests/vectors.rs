@@ -85,6 +85,7 @@ fn card() -> SignedCard {
         title: "Vector Film".into(),
         trackers: vec!["udp://tracker.example.org:1337/announce".into()],
         v: 1,
+        web_seeds: vec![],
     }
     .sign(&sk)
     .unwrap()
@@ -463,7 +464,38 @@ fn gen_card() -> Value {
         {"name": "unsigned_v2_body", "card_body_v2": h(&body), "expect": "version"},
         {"name": "signature_s_not_reduced", "signed_card": h(&with_sig(&b, |sig| add_l(&mut sig[32..]))), "expect": "bad_signature"},
         {"name": "signature_small_order_r", "signed_card": h(&with_sig(&b, |sig| { sig[..32].copy_from_slice(&small(&[1])); })), "expect": "bad_signature"},
+        {"name": "ok_web_seeds", "signed_card": h(web_seed_card(&["https://cdn.example.org/films/vector/"]).as_bytes()), "expect": "ok"},
+        {"name": "web_seed_not_http", "signed_card": h(&signed_unchecked(&["ftp://cdn.example.org/films/vector/"])), "expect": "malformed"},
+        {"name": "web_seed_without_slash", "signed_card": h(&signed_unchecked(&["https://cdn.example.org/films/vector"])), "expect": "malformed"},
     ]})
+}
+
+/// The vector card with web seeds (§6 `web_seeds`), signed.
+fn web_seed_card(seeds: &[&str]) -> SignedCard {
+    let sk = PublisherSecret::from_bytes(&PUB_SEED);
+    let mut c = card().card().clone();
+    c.web_seeds = seeds.iter().map(|s| s.to_string()).collect();
+    c.sign(&sk).unwrap()
+}
+
+/// The vector card with web seeds that `Card::sign` would refuse, with a zero signature:
+/// a reader rejects the card (`malformed`) before it looks at the signature.
+fn signed_unchecked(seeds: &[&str]) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct W<'a> {
+        #[serde(with = "serde_bytes")]
+        card: &'a [u8],
+        #[serde(with = "serde_bytes")]
+        sig: &'a [u8],
+    }
+    let mut c = card().card().clone();
+    c.web_seeds = seeds.iter().map(|s| s.to_string()).collect();
+    let body = serde_bencode::to_bytes(&c).unwrap();
+    serde_bencode::to_bytes(&W {
+        card: &body,
+        sig: &[0u8; 64],
+    })
+    .unwrap()
 }
 
 /// A signed card whose signature `edit` changed.
@@ -678,6 +710,7 @@ fn vector_torrent() -> reelseal_core::torrent::Metainfo {
             release: vec![0x55; 16],
             v: 1,
         }),
+        url_list: None,
     }
 }
 
@@ -965,6 +998,19 @@ fn check_card(v: &Value) -> usize {
         let b = unh(&c["signed_card"]);
         let r = SignedCard::verify(&b, &pk);
         match c["expect"].as_str().unwrap() {
+            "ok" if name == "ok_web_seeds" => {
+                let card = r.unwrap();
+                assert_eq!(
+                    card.card().web_seeds,
+                    ["https://cdn.example.org/films/vector/"],
+                    "{name}"
+                );
+                assert_eq!(
+                    h(web_seed_card(&["https://cdn.example.org/films/vector/"]).as_bytes()),
+                    h(&b),
+                    "{name}: deterministic signature"
+                );
+            }
             "ok" => {
                 assert_eq!(
                     h(card().as_bytes()),

@@ -31,7 +31,10 @@
 //! - any other peer whose connection fails or drops is dialled again after 1 s the first
 //!   time (Transmission keeps one connection per IP and drops our data connection while
 //!   it still holds our metadata connection), then with librqbit's backoff (10 s, ×6);
-//! - optional super-seeding ([`SeedOptions::super_seed`]).
+//! - optional super-seeding ([`SeedOptions::super_seed`]);
+//! - whole pieces from outside the peer protocol, hashed before they are written: the
+//!   [`webseed`] module downloads from web seeds (BEP 19) with HTTP Range requests and
+//!   hands librqbit each piece ([`Torrent::start_web_seeds`]).
 //!
 //! What librqbit does not do, and what a user sees then:
 //! - **Protocol encryption (MSE/PE, "encrypted connections")**: librqbit speaks only the
@@ -71,6 +74,8 @@ pub use reelseal_core::InfoHash;
 
 mod status;
 pub use status::{PeerCounts, Phase, SwarmStatus, TrackerOutcome, TrackerReport};
+pub mod webseed;
+pub use webseed::{WebSeedPolicy, WebSeedReport, WebSeeds};
 
 /// What can go wrong in the swarm, for the person at the terminal.
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +185,9 @@ pub struct SwarmSettings {
     /// DHT bootstrap nodes (`host:port`); `None` = librqbit's public ones. Tests give a
     /// DHT node on loopback (or an empty list).
     pub dht_bootstrap: Option<Vec<String>>,
+    /// Web seeds given by the user for every torrent fetched (`reelview --web-seed`),
+    /// besides those on a release's signed card: see [`Swarm::extra_web_seeds`].
+    pub web_seeds: Vec<String>,
 }
 
 impl Default for SwarmSettings {
@@ -188,6 +196,7 @@ impl Default for SwarmSettings {
             state_dir: None,
             utp: true,
             dht_bootstrap: None,
+            web_seeds: Vec::new(),
         }
     }
 }
@@ -199,6 +208,7 @@ impl SwarmSettings {
             state_dir: None,
             utp: false,
             dht_bootstrap: Some(Vec::new()),
+            web_seeds: Vec::new(),
         }
     }
 }
@@ -242,6 +252,10 @@ struct Shared {
     /// When each torrent was asked for (before librqbit knows it: a magnet link's
     /// metadata search), for [`SwarmStatus::seconds`].
     added: Mutex<HashMap<[u8; 20], Instant>>,
+    /// Each torrent's web seeds, for [`SwarmStatus::web_seeds`].
+    web_seeds: Mutex<HashMap<[u8; 20], Arc<webseed::Board>>>,
+    /// Web seeds the user gave for every torrent.
+    extra_web_seeds: Vec<String>,
 }
 
 /// The sockets a session uses.
@@ -380,6 +394,8 @@ impl Swarm {
             shared: Arc::new(Shared {
                 opts,
                 added: Mutex::new(HashMap::new()),
+                web_seeds: Mutex::new(HashMap::new()),
+                extra_web_seeds: settings.web_seeds.clone(),
             }),
         })
     }
@@ -561,6 +577,48 @@ impl Swarm {
         .await
     }
 
+    /// Download a release from its `.torrent` bytes (checked by reelseal's strict parser
+    /// first): no metadata search, so it starts even with no peer at all (e.g. with the
+    /// torrent from a web seed).
+    pub async fn fetch_torrent(
+        &self,
+        torrent: &[u8],
+        dir: &Path,
+        peers: &[SocketAddr],
+    ) -> Result<Torrent> {
+        let meta = reelseal_core::torrent::Metainfo::from_bytes(torrent)?;
+        self.note_added(meta.infohash());
+        self.add(
+            AddTorrent::from_bytes(torrent.to_vec()),
+            dir,
+            peers,
+            &SeedOptions::default(),
+        )
+        .await
+    }
+
+    /// Web seeds the user gave for every release ([`SwarmSettings::web_seeds`]).
+    pub fn extra_web_seeds(&self) -> &[String] {
+        &self.shared.extra_web_seeds
+    }
+
+    /// An HTTP client for web seeds, bound like the session's other sockets.
+    pub fn web_seed_client(&self, timeout: Duration) -> reqwest::Client {
+        webseed::client(self.shared.opts.listen, timeout)
+    }
+
+    /// What the web seeds said since the last call (refused pieces, a seed given up), in
+    /// words for the person at the terminal; each note is returned once.
+    pub fn take_web_seed_notes(&self, info_hash: &InfoHash) -> Vec<String> {
+        self.shared
+            .web_seeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&info_hash.0)
+            .map(|b| b.take_notes())
+            .unwrap_or_default()
+    }
+
     /// Stop every torrent and the session: trackers are told `stopped` first (up to about
     /// 4 s), then librqbit takes about a second.
     pub async fn stop(self) {
@@ -662,6 +720,29 @@ impl Torrent {
                 source: boxed(e),
             })?;
         Ok(Box::new(s))
+    }
+
+    /// Use these web seeds (base URLs, BEP 19) for this torrent from now on, under
+    /// `policy`: whole pieces over HTTP Range requests, each verified against its hash
+    /// before it is written. Needs the metadata. The seeds work until the torrent is
+    /// complete or the returned value is dropped; [`Torrent::status`] reports them.
+    pub fn start_web_seeds(&self, urls: Vec<String>, policy: WebSeedPolicy) -> Result<WebSeeds> {
+        let info = self.info_bytes()?;
+        let meta = reelseal_core::torrent::Metainfo::from_info(&info, &[], &[])?;
+        let board = Arc::new(webseed::Board::default());
+        self.shared
+            .web_seeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(self.handle.info_hash().0, board.clone());
+        Ok(webseed::start(
+            self.handle.clone(),
+            Arc::new(meta),
+            urls,
+            policy,
+            board,
+            self.shared.opts.listen,
+        ))
     }
 
     /// Remove the torrent from the session, keeping its files (trackers are told

@@ -25,6 +25,9 @@ pub struct SwarmStatus {
     pub dht_nodes: Option<usize>,
     /// Each tracker's last answer (none when trackers are off or the torrent has none).
     pub trackers: Vec<TrackerReport>,
+    /// What each web seed did (none when the torrent uses no web seed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub web_seeds: Vec<crate::WebSeedReport>,
 }
 
 /// Where a torrent is.
@@ -157,12 +160,20 @@ pub(crate) fn status(session: &Session, shared: &Shared, info_hash: &InfoHash) -
             None => (Phase::NotAdded, PeerCounts::default()),
         },
     };
+    let web_seeds = shared
+        .web_seeds
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&info_hash.0)
+        .map(|b| b.reports())
+        .unwrap_or_default();
     SwarmStatus {
         seconds,
         phase,
         peers,
         dht_nodes,
         trackers,
+        web_seeds,
     }
 }
 
@@ -277,6 +288,9 @@ impl fmt::Display for SwarmStatus {
                 write!(f, " ({ago:.0} s ago)")?;
             }
         }
+        for w in &self.web_seeds {
+            write!(f, "; {}", w.line())?;
+        }
         Ok(())
     }
 }
@@ -364,6 +378,7 @@ mod tests {
                     seconds_ago: Some(3.0),
                 },
             ],
+            web_seeds: vec![],
         }
     }
 

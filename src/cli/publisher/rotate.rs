@@ -31,6 +31,11 @@ pub struct RotateArgs {
     /// Replace an existing directory.
     #[arg(long)]
     pub force: bool,
+    /// Web seed for the new release (repeatable; see `reelseal seal --help`): the URL
+    /// where you upload the new release folder. The old release's web seeds are not
+    /// carried over, as they hold the old folder.
+    #[arg(long = "web-seed", value_name = "URL", value_parser = crate::cli::net::web_seed_arg)]
+    pub web_seeds: Vec<String>,
 }
 
 impl RotateArgs {
@@ -41,6 +46,7 @@ impl RotateArgs {
             out: self.out.clone(),
             out_dir: self.out_dir.clone(),
             force: self.force,
+            web_seeds: self.web_seeds.clone(),
         }
     }
 

@@ -28,6 +28,7 @@ use crate::ops::studio::Studio;
 ///   reelseal seal film.mp4 subtitles/ --title "My Film"
 ///   reelseal seal film.mp4 --title "My Film" --key-server https://keys.example.org \
 ///                --tracker udp://tracker.example:1337/announce
+///   reelseal seal film.mp4 --title "My Film" --web-seed https://cdn.example.org/films/my-film/
 ///   reelseal seal --variant-a marked/a --variant-b marked/b --title "My Film" --viewers 500
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
@@ -102,6 +103,16 @@ pub struct SealArgs {
     /// Key server URL to put on the card (for revocation lists and redeeming codes).
     #[arg(long, value_name = "URL")]
     pub key_server: Option<String>,
+    /// Web seed (BEP 19, repeatable): the http(s) URL where you upload this release
+    /// folder's contents as they are (release.torrent, card.rscard and the torrent's
+    /// folder, .pad files included) to a static web server or object store that answers
+    /// HTTP Range requests (nginx, Apache, Caddy and object stores do; `python3 -m
+    /// http.server` does not). Stock clients that support web seeds download the
+    /// ciphertext from there too, reelview when peers are few or slow; every piece is
+    /// checked against the torrent, so the server needs no trust. Goes into the torrent's
+    /// url-list and the signed card. E.g. https://cdn.example.org/films/my-film/
+    #[arg(long = "web-seed", value_name = "URL", value_parser = crate::cli::net::web_seed_arg)]
+    pub web_seeds: Vec<String>,
     /// Replace an existing release directory (refused if viewers hold grants for it: use
     /// `reelseal rotate`, or add --discard-grants).
     #[arg(long)]
@@ -153,6 +164,7 @@ impl SealArgs {
             private: self.private,
             public_name: self.public_name,
             key_server: self.key_server,
+            web_seeds: self.web_seeds,
             replace: match (self.force, self.discard_grants) {
                 (false, _) => Replace::Never,
                 (true, false) => Replace::IfUnused,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::cli::access::AccessArgs;
-use crate::cli::net::NetArgs;
+use crate::cli::net::{NetArgs, WebSeedArgs};
 use crate::cli::{block_on, Global};
 use crate::ops::viewer::fetch::{FetchPlan, FetchReport, Share};
 use crate::ops::viewer::Viewer;
@@ -66,6 +66,9 @@ pub struct FetchArgs {
     /// Network flags.
     #[command(flatten)]
     pub net: NetArgs,
+    /// Web seeds.
+    #[command(flatten)]
+    pub web_seeds: WebSeedArgs,
     /// Trust and revocation flags.
     #[command(flatten)]
     pub access: AccessArgs,
@@ -74,8 +77,10 @@ pub struct FetchArgs {
 impl FetchArgs {
     /// The plan these arguments describe.
     pub fn plan(&self) -> FetchPlan {
+        let mut net = self.net.plan();
+        net.web_seeds = self.web_seeds.web_seeds.clone();
         FetchPlan {
-            net: self.net.plan(),
+            net,
             access: self.access.plan(),
             key: self.key.clone(),
             out: self.out.clone(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::cli::access::AccessArgs;
-use crate::cli::net::NetArgs;
+use crate::cli::net::{NetArgs, WebSeedArgs};
 use crate::cli::{block_on, Global};
 use crate::ops::viewer::play::{PlayPlan, PlayReport, Player};
 use crate::ops::viewer::Viewer;
@@ -64,6 +64,9 @@ pub struct PlayArgs {
     /// Network flags.
     #[command(flatten)]
     pub net: NetArgs,
+    /// Web seeds.
+    #[command(flatten)]
+    pub web_seeds: WebSeedArgs,
     /// Trust and revocation flags.
     #[command(flatten)]
     pub access: AccessArgs,
@@ -72,8 +75,10 @@ pub struct PlayArgs {
 impl PlayArgs {
     /// Run.
     pub fn run(self, v: &Viewer, g: &Global) -> Result<PlayReport> {
+        let mut net = self.net.plan();
+        net.web_seeds = self.web_seeds.web_seeds;
         let plan = PlayPlan {
-            net: self.net.plan(),
+            net,
             access: self.access.plan(),
             key: self.key,
             file: self.file,

@@ -87,6 +87,8 @@ pub struct ReleaseShow {
     pub trackers: Vec<String>,
     /// Key server.
     pub key_server: Option<String>,
+    /// Web seeds (BEP 19) on the card.
+    pub web_seeds: Vec<String>,
     /// The release this one re-keys.
     pub supersedes: Option<String>,
     /// Release directory.
@@ -157,6 +159,7 @@ impl Studio {
             piece_length: c.piece,
             trackers: c.trackers.clone(),
             key_server: c.key_server.clone(),
+            web_seeds: c.web_seeds.clone(),
             supersedes: c.supersedes_id().map(|s| s.to_hex()),
             grants: self.ledger.grants(&r.id)?.len(),
             torrent_pieces: torrent.as_ref().map(|t| t.info.pieces.len() / 20),

@@ -30,6 +30,9 @@ pub struct RotatePlan {
     pub out_dir: Option<PathBuf>,
     /// Replace existing directories.
     pub force: bool,
+    /// Web seeds of the new release (its folder is new, so the old release's web seeds
+    /// are not carried over).
+    pub web_seeds: Vec<String>,
 }
 
 /// A rotation done.
@@ -111,6 +114,7 @@ impl Studio {
             supersedes: Some(old.id),
             created: now(),
             release: Some(new_id),
+            web_seeds: plan.web_seeds.clone(),
         };
         let parent = old
             .dir

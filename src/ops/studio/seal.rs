@@ -38,6 +38,8 @@ pub struct SealPlan {
     pub public_name: Option<String>,
     /// Key server URL for the card.
     pub key_server: Option<String>,
+    /// Web seed base URLs (checked, ending in `/`): torrent `url-list` and card.
+    pub web_seeds: Vec<String>,
     /// Whether an existing release directory may be replaced.
     pub replace: Replace,
     /// Seal what symbolic links among the inputs point at (else they are refused).
@@ -178,6 +180,7 @@ impl Studio {
             supersedes: None,
             created: now(),
             release: None,
+            web_seeds: plan.web_seeds.clone(),
         };
         let (sealed, dir) = self.place(&inputs, &tracks, code, &opts, &out, plan.replace, fb)?;
         if !fingerprint.is_empty() {

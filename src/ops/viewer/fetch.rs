@@ -94,6 +94,9 @@ pub struct FetchReport {
     pub fetched_bytes: u64,
     /// Ciphertext uploaded to other peers in this run (only verified pieces are offered).
     pub uploaded_bytes: u64,
+    /// What each web seed gave (absent when the release has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub web_seeds: Vec<reelseal_swarm::WebSeedReport>,
     /// Sharing after the download (`null` with `--no-seed`).
     pub shared: Option<Shared>,
     /// Where the ciphertext was kept.
@@ -125,6 +128,9 @@ impl Viewer {
             e = watch(&swarm, card.infohash(), &*line, fb, plan.timeout, &kept) => Err(e),
             _ = interrupt.wait() => Err(interrupted(&partials, &cache, plan.keep_ciphertext)),
         };
+        for note in swarm.take_web_seed_notes(&card.infohash()) {
+            fb.warn(&note);
+        }
         let (joined, outputs, written) = match outcome {
             Ok(v) => v,
             Err(e) => {
@@ -148,6 +154,7 @@ impl Viewer {
         };
         line.finish();
         let stats = joined.torrent.stats();
+        let web_seeds = joined.torrent.status().web_seeds;
         let info = joined.torrent.info_bytes();
         let _ = joined.torrent.forget().await;
         // librqbit takes about a second to stop: remove the ciphertext meanwhile.
@@ -185,6 +192,7 @@ impl Viewer {
             ciphertext_bytes: stats.have_bytes,
             fetched_bytes: stats.fetched_bytes,
             uploaded_bytes: stats.uploaded_bytes,
+            web_seeds,
             shared,
             ciphertext_kept,
             files: opened(&outputs, &written),
@@ -270,7 +278,9 @@ fn keep_for_any_client(
     out: &std::path::Path,
     fb: &dyn Feedback,
 ) -> Result<PathBuf> {
-    let meta = Metainfo::from_info(info, &card.trackers, &card.release)?;
+    let mut meta = Metainfo::from_info(info, &card.trackers, &card.release)?;
+    // The publisher's web seeds (signed), so other clients seeding this folder use them.
+    meta.url_list = (!card.web_seeds.is_empty()).then(|| card.web_seeds.clone());
     let torrent = meta.to_bytes();
     card.check_torrent(&torrent)
         .map_err(|e| refuse(Exit::Tampered, format!("{e}; refusing this release")))?;

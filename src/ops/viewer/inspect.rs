@@ -46,6 +46,8 @@ pub struct InspectReport {
     pub supersedes: Option<String>,
     /// Key server.
     pub key_server: Option<String>,
+    /// Web seeds (BEP 19) on the card.
+    pub web_seeds: Vec<String>,
     /// Ciphertext files (names and sizes of the film files are in the encrypted manifest).
     pub ciphertext_files: Vec<CiphertextEntry>,
     /// The name the publisher was pinned under.
@@ -168,6 +170,7 @@ impl Viewer {
             magnet: c.magnet(""),
             supersedes: c.supersedes_id().map(|s| s.to_hex()),
             key_server: c.key_server.clone(),
+            web_seeds: c.web_seeds.clone(),
             ciphertext_files: c
                 .files
                 .iter()

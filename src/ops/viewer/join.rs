@@ -1,6 +1,8 @@
-//! Joining a release in the swarm: add it by magnet (from the signed card), wait for its
-//! metadata, check the torrent against the card and read the manifest from the swarm,
-//! checked against the card before it is decrypted (the same checks as on disk, in core).
+//! Joining a release in the swarm: add it by magnet (from the signed card; or with the
+//! torrent from a web seed, checked against the card), wait for its metadata, check the
+//! torrent against the card, start its web seeds if it has any, and read the manifest
+//! from the swarm, checked against the card before it is decrypted (the same checks as on
+//! disk, in core).
 
 use std::path::Path;
 
@@ -8,7 +10,7 @@ use anyhow::{Context, Result};
 use reelseal_core::card::Card;
 use reelseal_core::keyset::KeySet;
 use reelseal_core::manifest::{Manifest, MANIFEST_NAME};
-use reelseal_swarm::{Swarm, Torrent, TorrentFile};
+use reelseal_swarm::{Swarm, Torrent, TorrentFile, WebSeeds};
 use tokio::io::AsyncReadExt;
 
 use super::open::open_refusal;
@@ -23,6 +25,8 @@ pub struct Joined {
     /// The decrypted manifest.
     pub manifest: Manifest,
     files: Vec<TorrentFile>,
+    /// The release's web seeds at work (stopped when this is dropped).
+    _web_seeds: Option<WebSeeds>,
 }
 
 impl Joined {
@@ -43,9 +47,10 @@ pub async fn join_release(
     keys: &KeySet,
     cache: &Path,
     peers: &[std::net::SocketAddr],
-    _fb: &dyn Feedback,
+    fb: &dyn Feedback,
 ) -> Result<Joined> {
-    let torrent = swarm.fetch_magnet(&card.magnet(""), cache, peers).await?;
+    let added = super::webseed::add_release(swarm, card, cache, peers, fb).await?;
+    let torrent = added.torrent.clone();
     // Peers that do not answer are explained by `watch` meanwhile (fetch and play).
     torrent
         .wait_until_initialized()
@@ -54,6 +59,7 @@ pub async fn join_release(
     let files = torrent.files()?;
     card.check_torrent_files(&files)
         .map_err(|e| refuse(Exit::Tampered, format!("{e}; refusing this release")))?;
+    let web_seeds = super::webseed::start(swarm, card, &added)?;
     let joined = Joined {
         torrent,
         manifest: Manifest {
@@ -62,6 +68,7 @@ pub async fn join_release(
             tracks: vec![],
         },
         files,
+        _web_seeds: web_seeds,
     };
     // The manifest first (small), checked against the card before it is decrypted.
     let mut bytes = Vec::new();

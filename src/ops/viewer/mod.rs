@@ -21,6 +21,7 @@ pub mod renew;
 pub mod revocations;
 pub mod trust;
 pub mod watch;
+pub mod webseed;
 
 /// A viewer home opened for work.
 pub struct Viewer {

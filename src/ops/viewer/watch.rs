@@ -44,6 +44,9 @@ pub async fn watch(
         let status = swarm.status(&infohash);
         let stats = swarm.stats(&infohash);
         line.set_message(&swarm_line(&status, stats.as_ref()));
+        for note in swarm.take_web_seed_notes(&infohash) {
+            fb.warn(&note);
+        }
         let finished = stats.as_ref().is_some_and(|s| s.finished);
         let mark = (
             !matches!(status.phase, Phase::FindingMetadata | Phase::NotAdded),

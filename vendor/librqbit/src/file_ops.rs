@@ -307,6 +307,38 @@ impl<'a> FileOps<'a> {
         Ok(())
     }
 
+    /// Write a whole piece's bytes (padding regions are skipped: they are zeros and never
+    /// stored). The caller has verified the bytes against the piece hash. (reelseal
+    /// patch K: pieces from a web seed.)
+    pub fn write_piece(&self, piece_index: ValidPieceIndex, mut data: &[u8]) -> anyhow::Result<()> {
+        let mut absolute_offset = self.torrent.lengths().piece_offset(piece_index);
+        for (file_idx, file_info) in self.file_infos.iter().enumerate() {
+            let file_len = file_info.len;
+            if absolute_offset >= file_len {
+                absolute_offset -= file_len;
+                continue;
+            }
+            let to_write: usize =
+                std::cmp::min(data.len() as u64, file_len - absolute_offset).try_into()?;
+            if !file_info.attrs.padding {
+                self.files
+                    .pwrite_all(file_idx, absolute_offset, &data[..to_write])
+                    .with_context(|| {
+                        format!(
+                            "error writing to file {file_idx} (\"{:?}\")",
+                            file_info.relative_filename
+                        )
+                    })?;
+            }
+            data = &data[to_write..];
+            if data.is_empty() {
+                break;
+            }
+            absolute_offset = 0;
+        }
+        Ok(())
+    }
+
     pub fn write_chunk(
         &self,
         who_sent: PeerHandle,

@@ -102,8 +102,8 @@ pub use tracker_comms::{
     AnnounceEvent, AnnounceFailure, AnnounceFailureKind, AnnounceSuccess, TrackerStatus,
 };
 pub use torrent_state::{
-    ManagedTorrent, ManagedTorrentShared, ManagedTorrentState, TorrentMetadata, TorrentStats,
-    TorrentStatsState,
+    ExternalPiece, ManagedTorrent, ManagedTorrentShared, ManagedTorrentState, TorrentMetadata,
+    TorrentStats, TorrentStatsState,
 };
 pub use type_aliases::FileInfos;
 

@@ -282,6 +282,13 @@ impl PieceTracker {
         Some(inflight.started.elapsed())
     }
 
+    /// Take a piece out of the queue without a peer owning it (a piece from outside
+    /// the peer protocol being written; reelseal patch K). Followed by
+    /// `mark_piece_hash_ok`, or `mark_piece_hash_failed` to queue it again.
+    pub fn reserve_external(&mut self, piece: ValidPieceIndex) {
+        self.chunks.reserve_needed_piece(piece);
+    }
+
     /// Mark piece as downloaded after successful hash verification.
     pub fn mark_piece_hash_ok(&mut self, piece: ValidPieceIndex) {
         self.chunks.mark_piece_downloaded(piece);

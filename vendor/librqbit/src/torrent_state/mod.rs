@@ -279,6 +279,22 @@ impl ManagedTorrent {
         }
     }
 
+    /// Pieces worth fetching from outside the peer protocol (a web seed), most wanted
+    /// first, at most `max`; empty unless the torrent is live. (reelseal patch K.)
+    pub fn wanted_pieces(&self, max: usize) -> Vec<u32> {
+        self.live()
+            .map(|l| l.wanted_pieces(max))
+            .unwrap_or_default()
+    }
+
+    /// Hand over a whole piece fetched outside the peer protocol (a web seed): written
+    /// and marked had only if it hashes right. (reelseal patch K.)
+    pub fn write_external_piece(&self, index: u32, data: &[u8]) -> anyhow::Result<ExternalPiece> {
+        self.live()
+            .context("the torrent is not live (paused, initializing or stopped)")?
+            .write_external_piece(index, data)
+    }
+
     /// Get the live state if the torrent is live.
     pub fn live(&self) -> Option<Arc<TorrentStateLive>> {
         let g = self.locked.read();

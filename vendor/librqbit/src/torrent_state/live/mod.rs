@@ -39,10 +39,12 @@
 // > so don't lock them both at the same time at all, or at the worst lock them in the
 // > same order (peers one first, then the global one).
 
+mod external_piece;
 pub mod peer;
 pub mod peers;
 pub mod stats;
 mod super_seed;
+pub use external_piece::ExternalPiece;
 
 use std::{
     borrow::Cow,
