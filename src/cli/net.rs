@@ -55,7 +55,11 @@ pub struct WebSeedArgs {
 
 /// A `--web-seed` value: http(s) only, canonical form (ends in `/`).
 pub fn web_seed_arg(s: &str) -> Result<String, String> {
-    reelseal_core::card::web_seed_url(s).map_err(|e| e.to_string())
+    // clap already names the flag and the value: say only what is wrong and what to give.
+    reelseal_core::card::web_seed_url(s).map_err(|e| match e {
+        reelseal_core::Error::Malformed { why, .. } => why,
+        e => e.to_string(),
+    })
 }
 
 impl NetArgs {
