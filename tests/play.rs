@@ -429,24 +429,7 @@ fn play_prints_its_url_at_once_and_serves_it_when_a_late_seeder_comes() {
     );
     assert_eq!(curl(&[&wrong]).0, "404");
 
-    let port_s = seed_port.to_string();
-    let (_seeder, addr) = spawn_announcing(
-        "reelseal",
-        &r.publisher,
-        &[
-            "seed",
-            &r.id,
-            "--bind",
-            "127.0.0.1",
-            "--listen-port",
-            &port_s,
-            "--no-dht",
-            "--no-trackers",
-            "--seconds",
-            "300",
-        ],
-        root,
-    );
+    let (_seeder, addr) = seed_on_port(&r, seed_port);
     assert_eq!(addr["listening"], peer);
     let (code, body) = reader.join().unwrap();
     assert_eq!(code, "206");

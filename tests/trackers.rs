@@ -122,24 +122,7 @@ fn fetch_keeps_dialling_a_seeder_that_starts_five_seconds_later() {
         "the fetch gave up before the seeder came"
     );
     let started = Instant::now();
-    let port_s = seed_port.to_string();
-    let (_seeder, addr) = spawn_announcing(
-        "reelseal",
-        &r.publisher,
-        &[
-            "seed",
-            &r.id,
-            "--bind",
-            "127.0.0.1",
-            "--listen-port",
-            &port_s,
-            "--no-dht",
-            "--no-trackers",
-            "--seconds",
-            "300",
-        ],
-        r.root.path(),
-    );
+    let (_seeder, addr) = seed_on_port(&r, seed_port);
     assert_eq!(addr["listening"], peer);
     let status = wait_exit(&mut fetch, Duration::from_secs(90));
     assert!(

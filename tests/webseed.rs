@@ -120,24 +120,7 @@ fn a_corrupt_web_seed_is_refused_and_a_peer_fills_in() {
             lines.push(l);
         }
     }
-    let port_s = seed_port.to_string();
-    let (_seeder, addr) = spawn_announcing(
-        "reelseal",
-        &r.publisher,
-        &[
-            "seed",
-            &r.id,
-            "--bind",
-            "127.0.0.1",
-            "--listen-port",
-            &port_s,
-            "--no-dht",
-            "--no-trackers",
-            "--seconds",
-            "300",
-        ],
-        r.root.path(),
-    );
+    let (_seeder, addr) = seed_on_port(&r, seed_port);
     assert_eq!(addr["listening"], peer);
     let status = wait_exit(&mut fetch, Duration::from_secs(120));
     lines.extend(rx.try_iter());

@@ -258,6 +258,25 @@ pub fn seed_loopback(r: &Release) -> (Proc, std::net::SocketAddr) {
     (p, v["listening"].as_str().unwrap().parse().unwrap())
 }
 
+/// [`seed_loopback`] on a given port (one a test told a viewer to dial before the seeder
+/// was up); the process and its announcement line.
+pub fn seed_on_port(r: &Release, port: u16) -> (Proc, serde_json::Value) {
+    let port = port.to_string();
+    let args = [
+        "seed",
+        &r.id,
+        "--bind",
+        "127.0.0.1",
+        "--listen-port",
+        &port,
+        "--no-dht",
+        "--no-trackers",
+        "--seconds",
+        "300",
+    ];
+    spawn_announcing("reelseal", &r.publisher, &args, r.root.path())
+}
+
 /// The BEP 47 padding files `release.torrent` declares (`[".pad", N]`, attr `p`), as
 /// (path relative to the payload folder, length). Clients that do not implement BEP 47
 /// (aria2, Transmission, rtorrent) need them on disk, zero-filled, to seed.

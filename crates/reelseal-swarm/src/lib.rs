@@ -586,15 +586,10 @@ impl Swarm {
         dir: &Path,
         peers: &[SocketAddr],
     ) -> Result<Torrent> {
-        let meta = reelseal_core::torrent::Metainfo::from_bytes(torrent)?;
-        self.note_added(meta.infohash());
-        self.add(
-            AddTorrent::from_bytes(torrent.to_vec()),
-            dir,
-            peers,
-            &SeedOptions::default(),
-        )
-        .await
+        // Adding a torrent by its bytes is the same for both: librqbit checks what is in
+        // `dir` and downloads what is missing.
+        self.seed_with(torrent, dir, peers, &SeedOptions::default())
+            .await
     }
 
     /// Web seeds the user gave for every release ([`SwarmSettings::web_seeds`]).
