@@ -21,6 +21,30 @@ fn curl(args: &[&str]) -> (String, Vec<u8>) {
     (code, body)
 }
 
+/// `reelview --json play KEY --player none` dialling `peer` on loopback only; the process
+/// and its first line.
+fn spawn_play(viewer: &Path, key: &Path, peer: &str, extra: &[&str]) -> (Proc, serde_json::Value) {
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("reelview"))
+        .arg("--home")
+        .arg(viewer)
+        .args(["--json", "play"])
+        .arg(key)
+        .args(["--player", "none", "--peer", peer, "--bind", "127.0.0.1"])
+        .args([
+            "--no-dht",
+            "--no-trackers",
+            "--publisher",
+            &demo_pub("publisher"),
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let v = first_json_line(&mut child);
+    (Proc(child), v)
+}
+
 fn is_root() -> bool {
     StdCommand::new("id")
         .arg("-u")
@@ -131,29 +155,7 @@ fn play_serves_decrypted_ranges_to_curl_and_ffmpeg_while_downloading() {
 
     let viewer = home_from_demo(root.path(), "jury-1");
     let started = Instant::now();
-    let mut player = StdCommand::new(assert_cmd::cargo::cargo_bin("reelview"))
-        .arg("--home")
-        .arg(&viewer)
-        .args(["--json", "play"])
-        .arg(&key)
-        .args([
-            "--player",
-            "none",
-            "--peer",
-            &peer,
-            "--bind",
-            "127.0.0.1",
-            "--no-dht",
-            "--no-trackers",
-            "--publisher",
-            &demo_pub("publisher"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let v = first_json_line(&mut player);
-    let _player = Proc(player);
+    let (_player, v) = spawn_play(&viewer, &key, &peer, &[]);
     let url = v["url"].as_str().unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
@@ -382,33 +384,9 @@ fn play_prints_its_url_at_once_and_serves_it_when_a_late_seeder_comes() {
     let viewer = home_from_demo(root, "jury-1");
     let seed_port = free_port("127.0.0.1");
     let peer = format!("127.0.0.1:{seed_port}");
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("reelview"))
-        .arg("--home")
-        .arg(&viewer)
-        .args(["--json", "play"])
-        .arg(&key)
-        .args([
-            "--player",
-            "none",
-            "--peer",
-            &peer,
-            "--bind",
-            "127.0.0.1",
-            "--no-dht",
-            "--no-trackers",
-            // Bounds the test if the URL only came after the swarm answered (it would
-            // then never come: the seeder starts after it).
-            "--timeout",
-            "60s",
-            "--publisher",
-            &demo_pub("publisher"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let v = first_json_line(&mut child);
-    let _player = Proc(child);
+    // `--timeout` bounds the test if the URL only came after the swarm answered (it would
+    // then never come: the seeder starts after it).
+    let (_player, v) = spawn_play(&viewer, &key, &peer, &["--timeout", "60s"]);
     let url = v["url"].as_str().unwrap().to_string();
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
