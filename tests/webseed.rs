@@ -332,3 +332,34 @@ fn fetch_uses_a_web_seed_given_on_its_command_line() {
     assert_eq!(v["web_seeds"][0]["url"], format!("{url}/"), "{v}");
     assert!(v["web_seeds"][0]["pieces"].as_u64().unwrap() > 0, "{v}");
 }
+
+/// A web seed that serves another release's folder: its `release.torrent` does not match
+/// the signed card, so it is refused by name, nothing is downloaded from it, and with no
+/// other way to find the release `fetch` says so and writes no film.
+#[test]
+fn a_web_seed_with_another_releases_torrent_is_refused() {
+    let www = tempfile::tempdir().unwrap();
+    let server = StaticHttp::start(www.path(), Mode::Honest);
+    let url = server.url("films/demo");
+    let wanted = sealed_release(1 << 20, &["--web-seed", &url]);
+    let other = sealed_release(1 << 20, &["--web-seed", &url]);
+    upload(&other.dir, &www.path().join("films"), "demo");
+
+    let home = home_from_demo(wanted.root.path(), "jury-1");
+    let key = grant_to(&wanted, "jury-1", &[]);
+    let out = wanted.root.path().join("out");
+    let o = run_with_limit(fetch_cmd(&home, &key, &out, &[]), Duration::from_secs(120));
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("release.torrent is refused") && err.contains("not this release's"),
+        "{err}"
+    );
+    assert!(err.contains("--peer") || err.contains("DHT"), "{err}");
+    assert!(!out.join("feature.mp4").exists());
+    assert_eq!(
+        server.ranges.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no piece may be asked of a web seed whose torrent was refused"
+    );
+}
