@@ -136,6 +136,8 @@ struct PlayState {
     token: String,
     /// Set once the release is joined; requests that come earlier wait for it.
     release: tokio::sync::OnceCell<Release>,
+    /// Wakes the requests waiting for `release`.
+    joined: tokio::sync::Notify,
     streams: Arc<Semaphore>,
 }
 
@@ -152,10 +154,12 @@ impl PlayState {
     /// the server is stopped when `play` ends, which ends the wait).
     async fn release(&self) -> &Release {
         loop {
+            // Registered before the check, so a `notify_waiters` in between is not lost.
+            let joined = self.joined.notified();
             if let Some(r) = self.release.get() {
                 return r;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            joined.await;
         }
     }
 }
@@ -193,6 +197,7 @@ impl Viewer {
             keys: auth.keys,
             token: hex::encode(reelseal_core::random_array::<16>()),
             release: tokio::sync::OnceCell::new(),
+            joined: tokio::sync::Notify::new(),
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
         });
         fb.announce(&Event::PlayUrl(PlayUrl {
@@ -303,6 +308,7 @@ async fn serve(
     {
         anyhow::bail!("internal: the release was joined twice");
     }
+    state.joined.notify_waiters();
     let playlist = Playlist::write(&main_url, &subtitles)?;
     let mut player = start_player(plan.player, &plan.player_args, &playlist, fb)?;
     let stopped = loop {
