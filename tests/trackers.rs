@@ -123,7 +123,7 @@ fn fetch_keeps_dialling_a_seeder_that_starts_five_seconds_later() {
     );
     let started = Instant::now();
     let (_seeder, addr) = seed_on_port(&r, seed_port);
-    assert_eq!(addr["listening"], peer);
+    assert_eq!(addr.to_string(), peer);
     let status = wait_exit(&mut fetch, Duration::from_secs(90));
     assert!(
         status.is_some_and(|s| s.success()),

@@ -15,25 +15,10 @@ use crate::common::stock::{free_port, wait_exit};
 use crate::common::*;
 
 /// `reelview --json fetch KEY --out OUT --no-seed`, everything on 127.0.0.1, no DHT, no
-/// trackers, plus `extra` (peers).
+/// trackers, plus `extra` (peers, web seeds).
 fn fetch_cmd(home: &Path, key: &Path, out: &Path, extra: &[&str]) -> StdCommand {
-    let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("reelview"));
-    c.arg("--home")
-        .arg(home)
-        .args(["--quiet", "--json", "fetch"])
-        .arg(key)
-        .arg("--out")
-        .arg(out)
-        .args([
-            "--no-seed",
-            "--bind",
-            "127.0.0.1",
-            "--no-dht",
-            "--no-trackers",
-            "--publisher",
-            &demo_pub("publisher"),
-        ])
-        .args(extra);
+    let mut c = fetch_via_trackers(home, key, out, &["--no-trackers"]);
+    c.args(extra);
     c
 }
 
@@ -121,7 +106,7 @@ fn a_corrupt_web_seed_is_refused_and_a_peer_fills_in() {
         }
     }
     let (_seeder, addr) = seed_on_port(&r, seed_port);
-    assert_eq!(addr["listening"], peer);
+    assert_eq!(addr.to_string(), peer);
     let status = wait_exit(&mut fetch, Duration::from_secs(120));
     lines.extend(rx.try_iter());
     assert!(
@@ -270,27 +255,11 @@ fn a_slow_peer_is_helped_by_the_web_seed() {
     let url = server.url("demo/");
     let r = sealed_release(8 << 20, &["--web-seed", &url]);
     upload(&r.dir, www.path(), "demo");
-    let (_seeder, addr) = spawn_announcing(
-        "reelseal",
-        &r.publisher,
-        &[
-            "seed",
-            &r.id,
-            "--bind",
-            "127.0.0.1",
-            "--no-dht",
-            "--no-trackers",
-            "--seconds",
-            "300",
-            "--upload-limit",
-            "256K",
-        ],
-        r.root.path(),
-    );
+    let (_seeder, addr) = seed_loopback_with(&r, &["--upload-limit", "256K"]);
     let home = home_from_demo(r.root.path(), "jury-1");
     let key = grant_to(&r, "jury-1", &[]);
     let out = r.root.path().join("out");
-    let peer = addr["listening"].as_str().unwrap().to_string();
+    let peer = addr.to_string();
     let o = run_with_limit(
         fetch_cmd(&home, &key, &out, &["--peer", &peer]),
         Duration::from_secs(120),

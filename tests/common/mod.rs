@@ -244,7 +244,12 @@ pub fn grant_id(publisher: &Path, release: &str, label: &str) -> String {
 /// `reelseal seed RELEASE` on 127.0.0.1 only (no DHT, no trackers) for up to 300 s; the
 /// process (killed when dropped) and the address it listens on.
 pub fn seed_loopback(r: &Release) -> (Proc, std::net::SocketAddr) {
-    let args = [
+    seed_loopback_with(r, &[])
+}
+
+/// [`seed_loopback`] with more `seed` arguments (`--listen-port`, `--upload-limit` …).
+pub fn seed_loopback_with(r: &Release, extra: &[&str]) -> (Proc, std::net::SocketAddr) {
+    let mut args = vec![
         "seed",
         &r.id,
         "--bind",
@@ -254,27 +259,15 @@ pub fn seed_loopback(r: &Release) -> (Proc, std::net::SocketAddr) {
         "--seconds",
         "300",
     ];
+    args.extend_from_slice(extra);
     let (p, v) = spawn_announcing("reelseal", &r.publisher, &args, r.root.path());
     (p, v["listening"].as_str().unwrap().parse().unwrap())
 }
 
 /// [`seed_loopback`] on a given port (one a test told a viewer to dial before the seeder
-/// was up); the process and its announcement line.
-pub fn seed_on_port(r: &Release, port: u16) -> (Proc, serde_json::Value) {
-    let port = port.to_string();
-    let args = [
-        "seed",
-        &r.id,
-        "--bind",
-        "127.0.0.1",
-        "--listen-port",
-        &port,
-        "--no-dht",
-        "--no-trackers",
-        "--seconds",
-        "300",
-    ];
-    spawn_announcing("reelseal", &r.publisher, &args, r.root.path())
+/// was up).
+pub fn seed_on_port(r: &Release, port: u16) -> (Proc, std::net::SocketAddr) {
+    seed_loopback_with(r, &["--listen-port", &port.to_string()])
 }
 
 /// The BEP 47 padding files `release.torrent` declares (`[".pad", N]`, attr `p`), as
