@@ -18,30 +18,8 @@ const FILM: usize = 16 << 20;
 #[test]
 fn two_viewers_trade_pieces_the_seeder_sent_once() {
     let r = sealed_release(FILM, &["--piece-size", "64KiB"]);
-    let port_s = free_port("127.0.0.1").to_string();
-    let mut seeder = Command::new(assert_cmd::cargo::cargo_bin("reelseal"))
-        .arg("--home")
-        .arg(&r.publisher)
-        .args(["--json", "seed", &r.id, "--bind", "127.0.0.1", "--no-dht"])
-        .args([
-            "--no-trackers",
-            "--upload-limit",
-            "1MiB",
-            "--seconds",
-            "300",
-        ])
-        .args(["--listen-port", &port_s])
-        .current_dir(r.root.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut seeder_out = BufReader::new(seeder.stdout.take().unwrap());
-    let mut seeder = Proc(seeder);
-    let mut line = String::new();
-    seeder_out.read_line(&mut line).unwrap();
-    let seed_addr: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let seed_addr = seed_addr["listening"].as_str().unwrap().to_string();
+    let (mut seeder, seed_addr, seeder_out) =
+        spawn_seed_with_report(&r, &["--upload-limit", "1MiB"]);
 
     let ports = [free_port("127.0.0.1"), free_port("127.0.0.1")];
     let viewers: Vec<_> = ["jury-1", "jury-2"]
@@ -93,14 +71,7 @@ fn two_viewers_trade_pieces_the_seeder_sent_once() {
         .map(|v| v["uploaded_bytes"].as_u64().unwrap())
         .sum();
 
-    let _ = Command::new("kill")
-        .args(["-INT", &seeder.0.id().to_string()])
-        .status();
-    assert!(wait_exit(&mut seeder, Duration::from_secs(20)).is_some());
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut seeder_out, &mut rest).unwrap();
-    let report: serde_json::Value =
-        serde_json::from_str(rest.trim()).unwrap_or_else(|e| panic!("seed report {rest:?}: {e}"));
+    let report = stop_seed(&mut seeder, seeder_out);
     let seeder_up = report["uploaded"][0]["bytes"].as_u64().unwrap() as f64;
     // The report says it in copies of the release too (its torrent size, padding included).
     let ratio = report["uploaded"][0]["ratio"].as_f64().unwrap();
@@ -122,6 +93,116 @@ fn two_viewers_trade_pieces_the_seeder_sent_once() {
         "the seeder uploaded {:.2} film-sizes to two viewers",
         seeder_up / total
     );
+}
+
+/// The filmmaker's seeder is spared (librqbit patches L–N): a viewer that can get the
+/// release from another viewer takes nearly nothing from `reelseal seed`, even though the
+/// seeder is unlimited and the other viewer uploads at only 4 MiB/s, so that without
+/// sparing the seeder serves most of it. Viewer 1 fetches from the seeder alone and stays
+/// to share; viewer 2 is given both.
+#[test]
+fn a_viewer_spares_the_filmmakers_seeder_when_another_viewer_has_the_film() {
+    let r = sealed_release(FILM, &["--piece-size", "64KiB"]);
+    let (mut seeder, seed_peer, seeder_out) = spawn_seed_with_report(&r, &[]);
+    let port1 = free_port("127.0.0.1").to_string();
+    let (home1, key1, out1) = viewer(&r, "jury-1");
+    let c = fetch_via_trackers(
+        &home1,
+        &key1,
+        &out1,
+        &[
+            "--no-trackers",
+            "--listen-port",
+            &port1,
+            "--peer",
+            &seed_peer,
+        ],
+    );
+    // Sharing after the download (drop --no-seed), bounded for the test.
+    let mut sharing = Command::new(c.get_program());
+    for a in c.get_args().filter(|a| a.to_str() != Some("--no-seed")) {
+        sharing.arg(a);
+    }
+    sharing.args(["--seed-time", "120s", "--seed-ratio", "100"]);
+    sharing.args(["--upload-limit", "4MiB"]);
+    sharing.stdout(Stdio::null()).stderr(Stdio::null());
+    let _viewer1 = Proc(sharing.spawn().unwrap());
+    let film1 = out1.join("feature.mp4");
+    let t0 = std::time::Instant::now();
+    while !film1.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "viewer 1 did not get the film"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let (home2, key2, out2) = viewer(&r, "jury-2");
+    let viewer1 = format!("127.0.0.1:{port1}");
+    let o = run_with_limit(
+        fetch_via_trackers(
+            &home2,
+            &key2,
+            &out2,
+            &["--no-trackers", "--peer", &seed_peer, "--peer", &viewer1],
+        ),
+        Duration::from_secs(120),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(out2.join("feature.mp4")).unwrap(), r.film);
+    let total = stdout_json(&o)["ciphertext_bytes"].as_f64().unwrap();
+
+    let report = stop_seed(&mut seeder, seeder_out);
+    let seeder_up = report["uploaded"][0]["bytes"].as_f64().unwrap() / total;
+    eprintln!("the seeder uploaded {seeder_up:.2} film-sizes to two viewers");
+    assert!(
+        seeder_up > 0.9 && seeder_up < 1.25,
+        "the seeder uploaded {seeder_up:.2} film-sizes: viewer 1's copy, and for viewer 2 \
+         only what viewer 1 could not give"
+    );
+}
+
+fn viewer(r: &Release, name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let home = home_from_demo(r.root.path(), name);
+    let key = grant_to(r, name, &[]);
+    (home, key, r.root.path().join(format!("out-{name}")))
+}
+
+/// `reelseal --json seed` on 127.0.0.1 plus `extra`: the process, its address and its
+/// stdout, kept for the final report.
+fn spawn_seed_with_report(
+    r: &Release,
+    extra: &[&str],
+) -> (Proc, String, BufReader<std::process::ChildStdout>) {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("reelseal"));
+    c.arg("--home")
+        .arg(&r.publisher)
+        .args(["--json", "seed", &r.id, "--bind", "127.0.0.1", "--no-dht"])
+        .args(["--no-trackers", "--seconds", "300"])
+        .args(extra)
+        .current_dir(r.root.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut p = Proc(c.spawn().unwrap());
+    let mut out = BufReader::new(p.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    (p, v["listening"].as_str().unwrap().to_string(), out)
+}
+
+/// Stop a seeder with ^C and read its JSON report.
+fn stop_seed(
+    seeder: &mut Proc,
+    mut out: BufReader<std::process::ChildStdout>,
+) -> serde_json::Value {
+    let _ = Command::new("kill")
+        .args(["-INT", &seeder.0.id().to_string()])
+        .status();
+    assert!(wait_exit(seeder, Duration::from_secs(20)).is_some());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    serde_json::from_str(rest.trim()).unwrap_or_else(|e| panic!("seed report {rest:?}: {e}"))
 }
 
 /// `fetch --keep-ciphertext` leaves OUT/<torrent name> with the ciphertext, the padding

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use std::path::Path;
 
-use reelseal_swarm::{Swarm, SwarmError, SwarmOptions, SwarmSettings};
+use reelseal_swarm::{Role, Swarm, SwarmError, SwarmOptions, SwarmSettings};
 
 /// Session options plus peers given by hand.
 #[derive(Clone, Debug)]
@@ -33,11 +33,13 @@ impl Net {
     /// Start the session. DHT state (the routing table) is kept in `state_dir`, the tool's
     /// home, never in the user's cache folder; uTP is on when listening on a public
     /// address (on loopback TCP is faster, and libtorrent tries uTP first for seconds).
-    pub async fn start(&self, state_dir: &Path) -> Result<Swarm, SwarmError> {
+    /// `role`: [`Role::Origin`] for the publisher's seeder.
+    pub async fn start(&self, state_dir: &Path, role: Role) -> Result<Swarm, SwarmError> {
         let settings = SwarmSettings {
             state_dir: self.swarm.dht.then(|| state_dir.to_path_buf()),
             utp: self.swarm.listen.is_some_and(|a| !a.ip().is_loopback()),
             web_seeds: self.web_seeds.clone(),
+            role,
             ..SwarmSettings::default()
         };
         Swarm::start_with(self.swarm.clone(), settings).await

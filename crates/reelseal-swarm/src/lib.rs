@@ -31,6 +31,9 @@
 //! - any other peer whose connection fails or drops is dialled again after 1 s the first
 //!   time (Transmission keeps one connection per IP and drops our data connection while
 //!   it still holds our metadata connection), then with librqbit's backoff (10 s, ×6);
+//! - a CANCEL takes a request out of the upload queue (librqbit 9.1.0 sent it anyway);
+//! - origins (the publisher's seeder, [`Role::Origin`]) are spared by every reelseal
+//!   peer, and an origin serves the pieces it sent least first (see [`Role`]);
 //! - optional super-seeding ([`SeedOptions::super_seed`]);
 //! - whole pieces from outside the peer protocol, hashed before they are written: the
 //!   [`webseed`] module downloads from web seeds (BEP 19) with HTTP Range requests and
@@ -188,6 +191,46 @@ pub struct SwarmSettings {
     /// Web seeds given by the user for every torrent fetched (`reelview --web-seed`),
     /// besides those on a release's signed card: see [`Swarm::extra_web_seeds`].
     pub web_seeds: Vec<String>,
+    /// Whose session this is: the publisher's seeder ([`Role::Origin`]) or anybody
+    /// else. Viewers spare origins (see [`Role`]).
+    pub role: Role,
+}
+
+/// Who runs a session, as far as the swarm is concerned.
+///
+/// The publisher's seeder (`reelseal seed`) says it is the origin with the peer id it
+/// shows other peers (prefix [`ORIGIN_PEER_ID_PREFIX`]). Every reelseal session asks an
+/// origin only for pieces that no other connected peer has, while other peers feed it
+/// (librqbit patch M, `vendor/README.md`): the filmmaker's upload then goes to pieces
+/// the swarm lacks and viewers trade the rest. When no other peer has sent anything
+/// for 5 s, an origin is asked like any peer, so a swarm of one viewer, or viewers
+/// that choke us, never waits on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Role {
+    /// A viewer, or anybody who is not the publisher's seeder.
+    #[default]
+    Peer,
+    /// The publisher's own seeder.
+    Origin,
+}
+
+/// Chunk requests (16 KiB each) kept outstanding per peer: one 256 KiB piece. librqbit's
+/// default is 128 (2 MiB): at a viewer uploading 2 MiB/s to 20 others that is a 20 s
+/// queue, so pieces are picked from a stale view of the swarm and slow peers are
+/// overtaken. Measured with `bench/reach.sh` (30 viewers): 32 gave median fetch 35 s,
+/// 16 gave 32 s (`vendor/README.md`, L–N).
+pub const PEER_REQUEST_WINDOW: usize = 16;
+
+/// The first bytes of an origin's peer id (Azureus style: `-RO0100-` then 12 random
+/// bytes). Only a hint to other reelseal peers: a peer that claims it gains nothing but
+/// being asked for fewer pieces.
+pub const ORIGIN_PEER_ID_PREFIX: &[u8] = b"-RO";
+
+fn origin_peer_id() -> librqbit::dht::Id20 {
+    let mut id = [0u8; 20];
+    id[..8].copy_from_slice(b"-RO0100-");
+    id[8..].copy_from_slice(&reelseal_core::random_array::<12>());
+    librqbit::dht::Id20::new(id)
 }
 
 impl Default for SwarmSettings {
@@ -197,6 +240,7 @@ impl Default for SwarmSettings {
             utp: true,
             dht_bootstrap: None,
             web_seeds: Vec::new(),
+            role: Role::Peer,
         }
     }
 }
@@ -209,6 +253,7 @@ impl SwarmSettings {
             utp: false,
             dht_bootstrap: Some(Vec::new()),
             web_seeds: Vec::new(),
+            role: Role::Peer,
         }
     }
 }
@@ -249,6 +294,8 @@ pub struct Swarm {
 /// What a [`Swarm`] and its [`Torrent`]s share.
 struct Shared {
     opts: SwarmOptions,
+    /// Whose session this is.
+    role: Role,
     /// When each torrent was asked for (before librqbit knows it: a magnet link's
     /// metadata search), for [`SwarmStatus::seconds`].
     added: Mutex<HashMap<[u8; 20], Instant>>,
@@ -366,7 +413,13 @@ impl Swarm {
                 ipv4_only: addr.is_ipv4(),
                 ..Default::default()
             }),
-            connect: Some(ConnectionOptions::default()),
+            connect: Some(ConnectionOptions {
+                peer_opts: Some(librqbit::PeerConnectionOptions {
+                    max_request_window: Some(PEER_REQUEST_WINDOW),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
             ratelimits: librqbit::limits::LimitsConfig {
                 upload_bps: limit(opts.upload_limit_bps),
                 download_bps: limit(opts.download_limit_bps),
@@ -378,6 +431,7 @@ impl Swarm {
                 .collect::<Result<_>>()?,
             ipv4_only: opts.listen.is_some_and(|a| a.is_ipv4()),
             client_name_and_version: Some(format!("reelseal {}", env!("CARGO_PKG_VERSION"))),
+            peer_id: (settings.role == Role::Origin).then(origin_peer_id),
             ..Default::default()
         };
         let session = Session::new_with_opts(scratch, so)
@@ -396,6 +450,7 @@ impl Swarm {
                 added: Mutex::new(HashMap::new()),
                 web_seeds: Mutex::new(HashMap::new()),
                 extra_web_seeds: settings.web_seeds.clone(),
+                role: settings.role,
             }),
         })
     }
@@ -454,6 +509,8 @@ impl Swarm {
                     output_folder: Some(output_folder),
                     initial_peers: (!peers.is_empty()).then(|| peers.to_vec()),
                     super_seed: seed.super_seed,
+                    origin_peer_id_prefix: Some(ORIGIN_PEER_ID_PREFIX.to_vec()),
+                    least_sent_first: self.shared.role == Role::Origin,
                     ..Default::default()
                 }),
             )

@@ -410,7 +410,7 @@ async fn dht_state_stays_in_the_state_dir() {
             state_dir: Some(state.clone()),
             utp: false,
             dht_bootstrap: Some(vec![node_addr.to_string()]),
-            web_seeds: Vec::new(),
+            ..SwarmSettings::loopback()
         };
         let swarm = Swarm::start_inner(o, settings, Duration::from_secs(1))
             .await

@@ -107,7 +107,10 @@ pub async fn seed(
                 .collect::<Result<Vec<_>>>()?
         }
     };
-    let swarm = plan.net.start(&home.swarm_state()).await?;
+    let swarm = plan
+        .net
+        .start(&home.swarm_state(), reelseal_swarm::Role::Origin)
+        .await?;
     let mut seeding = Vec::new();
     for r in &rows {
         let path = r.dir.join(TORRENT_FILE);

@@ -119,7 +119,10 @@ impl Viewer {
         std::fs::create_dir_all(&cache)
             .with_context(|| format!("cannot create {}", cache.display()))?;
         let started = Instant::now();
-        let swarm = plan.net.start(&self.home.swarm_state()).await?;
+        let swarm = plan
+            .net
+            .start(&self.home.swarm_state(), reelseal_swarm::Role::Peer)
+            .await?;
         let partials = std::sync::Mutex::new(Vec::new());
         let line = fb.progress("swarm", Unit::Status, 0);
         let kept = cache.display().to_string();

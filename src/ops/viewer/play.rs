@@ -219,7 +219,10 @@ impl Viewer {
         // Ciphertext only, kept in the viewer's cache so a replay starts from what is there.
         let cache = self.home.play_cache(&card.infohash());
         let result = async {
-            let swarm = plan.net.start(&self.home.swarm_state()).await?;
+            let swarm = plan
+                .net
+                .start(&self.home.swarm_state(), reelseal_swarm::Role::Peer)
+                .await?;
             // The status line from the first second; while playing, the session also uploads
             // verified pieces to other viewers (play seeds while it plays).
             let line = fb.progress("swarm", Unit::Status, 0);

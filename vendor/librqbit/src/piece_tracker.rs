@@ -72,6 +72,23 @@ where
     /// Pick the queued pieces rarest first, at random among the rarest (when there are
     /// downloaders to trade with), instead of in file order.
     pub rarest_first: bool,
+    /// reelseal (M): the peer is an origin to be spared: reserve from the queue only
+    /// pieces no other connected peer has (stream priority pieces and steals are not
+    /// affected).
+    pub only_unshared: Option<&'a dyn Fn(ValidPieceIndex) -> bool>,
+}
+
+impl<I, P, S, A> AcquireRequest<'_, I, P, S, A>
+where
+    I: Iterator<Item = ValidPieceIndex>,
+    P: Fn(ValidPieceIndex) -> bool,
+    S: Fn(ValidPieceIndex) -> bool,
+    A: Fn(ValidPieceIndex) -> u32,
+{
+    /// May this piece be reserved from the queue for this peer?
+    fn may_reserve(&self, piece: ValidPieceIndex) -> bool {
+        (self.peer_has_piece)(piece) && self.only_unshared.is_none_or(|unshared| unshared(piece))
+    }
 }
 
 /// Coordinates piece download state.
@@ -170,7 +187,7 @@ impl PieceTracker {
             .collect();
 
         for piece in queued {
-            if (req.peer_has_piece)(piece) {
+            if req.may_reserve(piece) {
                 return self.reserve_piece(piece, req.peer);
             }
         }
@@ -197,7 +214,7 @@ impl PieceTracker {
         for piece in self
             .chunks
             .iter_queued_pieces(req.file_priorities, req.file_infos)
-            .filter(|p| (req.peer_has_piece)(*p))
+            .filter(|p| req.may_reserve(*p))
         {
             let availability = (req.piece_availability)(piece);
             if availability < rarest_availability {
@@ -297,6 +314,17 @@ impl PieceTracker {
     /// Mark piece as failed after hash verification failure - requeues the piece.
     pub fn mark_piece_hash_failed(&mut self, piece: ValidPieceIndex) {
         self.chunks.mark_piece_broken_if_not_have(piece);
+    }
+
+    /// reelseal (M): give a piece `peer` is fetching back to the queue (its requests at
+    /// that peer are cancelled by the caller). False if `peer` does not hold it.
+    pub fn release_piece_held_by(&mut self, piece: ValidPieceIndex, peer: PeerHandle) -> bool {
+        if self.inflight.get(&piece).map(|i| i.peer) != Some(peer) {
+            return false;
+        }
+        self.inflight.remove(&piece);
+        self.chunks.mark_piece_broken_if_not_have(piece);
+        true
     }
 
     /// Release all pieces owned by a peer (on peer death).
@@ -458,6 +486,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         });
 
         // Should reserve piece 0 (first in queue)
@@ -493,6 +522,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         });
 
         match result {
@@ -523,6 +553,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         });
 
         let piece = match result {
@@ -558,6 +589,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         });
 
         let piece = match result {
@@ -588,6 +620,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         });
 
         match result2 {
@@ -619,6 +652,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         }) {
             AcquireResult::Reserved(p) => p,
             _ => panic!("Expected Reserved"),
@@ -633,6 +667,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         }) {
             AcquireResult::Reserved(p) => p,
             _ => panic!("Expected Reserved"),
@@ -649,6 +684,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         }) {
             AcquireResult::Reserved(p) => p,
             _ => panic!("Expected Reserved"),
@@ -690,6 +726,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         });
         tracker.acquire_piece(AcquireRequest {
             peer: peer(1),
@@ -701,6 +738,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         });
 
         assert_eq!(tracker.inflight_count(), 2);
@@ -720,6 +758,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         });
 
         // Should get piece 0 again (was requeued)
@@ -760,6 +799,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         });
 
         // Should get piece 3 (first priority piece)
@@ -788,6 +828,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         });
 
         match result {
@@ -838,6 +879,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         }) {
             AcquireResult::Reserved(p) => {
                 assert_eq!(p.get(), 0);
@@ -856,6 +898,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         }) {
             AcquireResult::Reserved(p) => {
                 assert_eq!(p.get(), 4);
@@ -880,6 +923,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |_| 1,
             rarest_first: false,
+            only_unshared: None,
         });
 
         // Should steal piece 4 (which peer B has), NOT piece 0 (which peer B doesn't have)
@@ -912,6 +956,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |p| if p.get() == 7 { 1 } else { 2 },
             rarest_first: false,
+            only_unshared: None,
         }) {
             order.push(p.get());
         }
@@ -947,6 +992,7 @@ mod tests {
             can_steal: |_| true,
             piece_availability: |p| availability(p.get()),
             rarest_first: true,
+            only_unshared: None,
         }) {
             AcquireResult::Reserved(p) => Some(p.get()),
             AcquireResult::NoneAvailable => None,
@@ -1024,6 +1070,43 @@ mod tests {
             let mut tracker = PieceTracker::new(make_test_chunk_tracker(10));
             let p = pick(&mut tracker, &[], |p| p % 3 == 1, |_| 1).unwrap();
             assert_eq!(p % 3, 1);
+        }
+    }
+
+    // reelseal (M): a spared origin is asked only for pieces no other peer has, in
+    // either order (rarest first or file order); stream priority pieces still come.
+    #[test]
+    fn test_a_spared_origin_gets_only_unshared_pieces() {
+        for rarest_first in [true, false] {
+            let mut tracker = PieceTracker::new(make_test_chunk_tracker(10));
+            let file_infos = make_test_file_infos(10);
+            let file_priorities = make_default_file_priorities(&file_infos);
+            let unshared = |p: ValidPieceIndex| p.get() == 3 || p.get() == 6;
+            let mut got = Vec::new();
+            for priority in [vec![], vec![], vec![], vec![8]] {
+                let priority: Vec<_> = priority
+                    .into_iter()
+                    .map(|p| tracker.chunks().get_lengths().validate_piece_index(p).unwrap())
+                    .collect();
+                got.push(match tracker.acquire_piece(AcquireRequest {
+                    peer: peer(1),
+                    peer_avg_time: None,
+                    priority_pieces: priority.into_iter(),
+                    file_priorities: &file_priorities,
+                    file_infos: &file_infos,
+                    peer_has_piece: |_| true,
+                    can_steal: |_| true,
+                    piece_availability: |_| 1,
+                    rarest_first,
+                    only_unshared: Some(&unshared),
+                }) {
+                    AcquireResult::Reserved(p) => Some(p.get()),
+                    AcquireResult::NoneAvailable => None,
+                    r => panic!("unexpected {r:?}"),
+                });
+            }
+            got[..2].sort();
+            assert_eq!(got, [Some(3), Some(6), None, Some(8)], "rarest_first={rarest_first}");
         }
     }
 }

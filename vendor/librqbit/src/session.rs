@@ -316,7 +316,25 @@ pub struct AddTorrentOptions {
     /// default; has no effect while the torrent is incomplete.
     #[serde(default)]
     pub super_seed: bool,
+
+    /// reelseal (M): peers whose peer id starts with these bytes are the publisher's own
+    /// seeders (the origin). While other peers feed us, ask an origin only for pieces no
+    /// other connected peer has, so that its upload goes to pieces the swarm lacks; when
+    /// nothing came from any other peer for [`ORIGIN_SPARING_GRACE`], ask it for anything.
+    /// `None` (the default): every peer is asked alike, as in librqbit 9.1.0.
+    #[serde(default)]
+    pub origin_peer_id_prefix: Option<Vec<u8>>,
+
+    /// reelseal (N): serve queued chunk requests of the pieces we sent least first (a
+    /// request waits at most 4 s behind newer ones), instead of first come, first
+    /// served. For the publisher's seeder: while its upload is the bottleneck it sends
+    /// pieces the swarm lacks before second copies.
+    #[serde(default)]
+    pub least_sent_first: bool,
 }
+
+/// reelseal (M): see [`AddTorrentOptions::origin_peer_id_prefix`].
+pub const ORIGIN_SPARING_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct ListOnlyResponse {
     pub info_hash: Id20,
@@ -1428,6 +1446,8 @@ impl Session {
                     initial_peers: opts.initial_peers.clone().unwrap_or_default(),
                     peer_limit: opts.peer_limit.or(self.peer_limit),
                     super_seed: opts.super_seed,
+                    origin_peer_id_prefix: opts.origin_peer_id_prefix.clone(),
+                    least_sent_first: opts.least_sent_first,
                     #[cfg(feature = "disable-upload")]
                     _disable_upload: self._disable_upload,
                 },

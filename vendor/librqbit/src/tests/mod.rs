@@ -3,6 +3,7 @@ mod e2e_announce_port;
 mod e2e_bind_ip;
 mod e2e_external_piece;
 mod e2e_late_peer;
+mod e2e_origin;
 mod e2e_another_local_client;
 mod e2e_padded_files;
 mod e2e_stream;

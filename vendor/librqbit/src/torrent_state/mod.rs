@@ -120,6 +120,10 @@ pub(crate) struct ManagedTorrentOptions {
     pub peer_limit: Option<usize>,
     /// reelseal: see `AddTorrentOptions::super_seed`.
     pub super_seed: bool,
+    /// reelseal (M): see `AddTorrentOptions::origin_peer_id_prefix`.
+    pub origin_peer_id_prefix: Option<Vec<u8>>,
+    /// reelseal (N): see `AddTorrentOptions::least_sent_first`.
+    pub least_sent_first: bool,
     #[cfg(feature = "disable-upload")]
     pub _disable_upload: bool,
 }

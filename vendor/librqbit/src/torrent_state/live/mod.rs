@@ -44,11 +44,12 @@ pub mod peer;
 pub mod peers;
 pub mod stats;
 mod super_seed;
+mod upload_queue;
 pub use external_piece::ExternalPiece;
 
 use std::{
     borrow::Cow,
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     net::{IpAddr, SocketAddr},
     num::NonZeroU32,
     sync::{
@@ -216,14 +217,26 @@ pub struct TorrentStateLive {
     ratelimit_upload_tx: tokio::sync::mpsc::UnboundedSender<(
         tokio::sync::mpsc::UnboundedSender<WriterRequest>,
         ChunkInfo,
+        Arc<PendingUploads>,
     )>,
     ratelimits: Limits,
 
     // reelseal: Some when the torrent was added with `super_seed`.
     super_seeder: Option<SuperSeeder>,
+
+    // reelseal (M): when a chunk last came from a peer that is not an origin (or when
+    // we started).
+    last_non_origin_chunk: Mutex<Option<Instant>>,
 }
 
 impl TorrentStateLive {
+    // reelseal (M): other peers fed us lately, so origins are spared.
+    fn sparing_origins(&self) -> bool {
+        self.last_non_origin_chunk
+            .lock()
+            .is_some_and(|t| t.elapsed() < crate::session::ORIGIN_SPARING_GRACE)
+    }
+
     fn max_request_window(&self) -> usize {
         self.shared
             .options
@@ -269,6 +282,7 @@ impl TorrentStateLive {
         let (ratelimit_upload_tx, ratelimit_upload_rx) = tokio::sync::mpsc::unbounded_channel::<(
             tokio::sync::mpsc::UnboundedSender<WriterRequest>,
             ChunkInfo,
+            Arc<PendingUploads>,
         )>();
         let ratelimits = Limits::new(paused.shared.options.ratelimits);
 
@@ -280,7 +294,10 @@ impl TorrentStateLive {
                 stats: Default::default(),
                 states: Default::default(),
                 live_outgoing_peers: Default::default(),
-                piece_availability: PieceAvailability::new(lengths.total_pieces() as usize),
+                piece_availability: PieceAvailability::new(
+                    lengths.total_pieces() as usize,
+                    paused.shared.options.origin_peer_id_prefix.clone(),
+                ),
             },
             _locked: RwLock::new(TorrentStateLocked {
                 pieces: Some(PieceTracker::new(paused.chunk_tracker)),
@@ -316,6 +333,9 @@ impl TorrentStateLive {
                 .options
                 .super_seed
                 .then(|| SuperSeeder::new(lengths.total_pieces() as usize)),
+            // From the start, so that a viewer joining a swarm does not fetch its first
+            // pieces from the origin before the other peers had a chance to send any.
+            last_non_origin_chunk: Mutex::new(Some(Instant::now())),
         });
 
         state.spawn(
@@ -458,9 +478,42 @@ impl TorrentStateLive {
         mut rx: tokio::sync::mpsc::UnboundedReceiver<(
             tokio::sync::mpsc::UnboundedSender<WriterRequest>,
             ChunkInfo,
+            Arc<PendingUploads>,
         )>,
     ) -> crate::Result<()> {
-        while let Some((tx, ci)) = rx.recv().await {
+        let mut queue = upload_queue::UploadQueue::new(
+            self.lengths.total_pieces() as usize,
+            self.shared.options.least_sent_first,
+        );
+        let push = |queue: &mut upload_queue::UploadQueue<_>, item: (_, ChunkInfo, Arc<_>)| {
+            let peer = Arc::as_ptr(&item.2) as usize;
+            queue.push(item.1.piece_index.get_usize(), peer, item)
+        };
+        loop {
+            while let Ok(item) = rx.try_recv() {
+                push(&mut queue, item);
+            }
+            let Some((tx, ci, pending)) = queue.pop() else {
+                // Empty, or everything held back for a while: wait for a request or
+                // for the first held one to be due.
+                let recv = match queue.next_ready_in() {
+                    None => rx.recv().await,
+                    Some(due) => tokio::select! {
+                        r = rx.recv() => r,
+                        _ = tokio::time::sleep(due) => continue,
+                    },
+                };
+                match recv {
+                    Some(item) => push(&mut queue, item),
+                    None => break,
+                }
+                continue;
+            };
+            // reelseal (L): a request the peer cancelled while it waited here is dropped
+            // before it costs upload bandwidth.
+            if !pending.take(&ci) {
+                continue;
+            }
             tokio::select! {
                 _ = tx.closed() => {
                     continue;
@@ -503,6 +556,8 @@ impl TorrentStateLive {
             first_message_received: AtomicBool::new(false),
             cancel_token: self.cancellation_token.child_token(),
             client_name_and_version: self.shared.client_name_and_version().to_owned(),
+            pending_uploads: Default::default(),
+            spare_origin: AtomicBool::new(false),
         };
         let _token_guard = handler.cancel_token.clone().drop_guard();
         let options = PeerConnectionOptions {
@@ -567,6 +622,8 @@ impl TorrentStateLive {
             first_message_received: AtomicBool::new(false),
             cancel_token: state.cancellation_token.child_token(),
             client_name_and_version: state.shared.client_name_and_version().to_owned(),
+            pending_uploads: Default::default(),
+            spare_origin: AtomicBool::new(false),
         };
         let _token_guard = handler.cancel_token.clone().drop_guard();
 
@@ -1069,6 +1126,44 @@ struct PeerHandler {
     cancel_token: CancellationToken,
 
     client_name_and_version: String,
+
+    // reelseal (L): the peer's requests waiting in the upload queue.
+    pending_uploads: Arc<PendingUploads>,
+
+    // reelseal (M): the last piece search for this peer spared it as an origin.
+    spare_origin: AtomicBool,
+}
+
+/// reelseal (L): chunk requests of one peer that wait in the torrent's (rate-limited) upload
+/// queue, so that a CANCEL can take them out again. librqbit 9.1.0 ignored CANCEL and sent
+/// every requested chunk: a peer that stole a piece from a slow uploader still got the
+/// slow uploader's copy later, and that uploader's queue filled with chunks nobody wanted.
+#[derive(Default)]
+pub(crate) struct PendingUploads(Mutex<HashMap<ChunkInfo, u32>>);
+
+impl PendingUploads {
+    fn add(&self, ci: ChunkInfo) {
+        *self.0.lock().entry(ci).or_default() += 1;
+    }
+    /// Forget one request for `ci`; false if there was none (it was cancelled).
+    fn take(&self, ci: &ChunkInfo) -> bool {
+        let mut g = self.0.lock();
+        match g.get_mut(ci) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                true
+            }
+            Some(_) => {
+                g.remove(ci);
+                true
+            }
+            None => false,
+        }
+    }
+    /// The peer cancelled its request for `ci`: forget every queued copy.
+    fn cancel(&self, ci: &ChunkInfo) -> bool {
+        self.0.lock().remove(ci).is_some()
+    }
 }
 
 impl PeerConnectionHandler for &'_ PeerHandler {
@@ -1113,9 +1208,7 @@ impl PeerConnectionHandler for &'_ PeerHandler {
             Message::NotInterested => {
                 trace!("received \"not interested\", but we don't process it yet")
             }
-            Message::Cancel(_) => {
-                trace!("received \"cancel\", but we don't process it yet")
-            }
+            Message::Cancel(request) => self.on_cancel(request),
             Message::Extended(ExtendedMessage::UtMetadata(UtMetadata::Request(
                 metadata_piece_id,
             ))) => {
@@ -1476,6 +1569,12 @@ impl PeerHandler {
                 let mut g = self.state.lock_write("acquire_next_piece");
 
                 let bf = &live.bitfield;
+                // reelseal (M): spare an origin while other peers feed us.
+                let availability = &self.state.peers.piece_availability;
+                let spare_origin =
+                    availability.is_origin(&live.peer_id) && self.state.sparing_origins();
+                self.spare_origin.store(spare_origin, Ordering::Relaxed);
+                let unshared = |p: ValidPieceIndex| availability.get_non_origin(p.get_usize()) == 0;
                 // Extract references to disjoint fields
                 let TorrentStateLocked {
                     pieces,
@@ -1485,7 +1584,13 @@ impl PeerHandler {
                 let pieces = pieces.as_mut().ok_or(Error::ChunkTrackerEmpty)?;
                 let result = pieces.acquire_piece(AcquireRequest {
                     peer: self.addr,
-                    peer_avg_time: self.counters.average_piece_download_time(),
+                    // reelseal (M): a spared origin steals nothing from slower peers (it
+                    // is always faster: it would take back every piece we trade for).
+                    peer_avg_time: if spare_origin {
+                        None
+                    } else {
+                        self.counters.average_piece_download_time()
+                    },
                     priority_pieces: self.state.streams.iter_next_pieces(&self.state.lengths),
                     file_priorities,
                     file_infos: &self.state.metadata.file_infos,
@@ -1497,6 +1602,7 @@ impl PeerHandler {
                     },
                     piece_availability: |p| self.state.peers.piece_availability.get(p.get_usize()),
                     rarest_first: self.state.peers.rarest_first_pays_off(),
+                    only_unshared: spare_origin.then_some(&unshared as &dyn Fn(ValidPieceIndex) -> bool),
                 });
 
                 match result {
@@ -1565,10 +1671,30 @@ impl PeerHandler {
             );
         }
 
-        self.state
-            .ratelimit_upload_tx
-            .send((self.tx.clone(), chunk_info))?;
+        self.pending_uploads.add(chunk_info);
+        self.state.ratelimit_upload_tx.send((
+            self.tx.clone(),
+            chunk_info,
+            self.pending_uploads.clone(),
+        ))?;
         Ok(())
+    }
+
+    /// reelseal (L): BEP 3 CANCEL: drop the request if it still waits for upload.
+    fn on_cancel(&self, request: Request) {
+        let Some(piece_index) = self.state.lengths.validate_piece_index(request.index) else {
+            return;
+        };
+        let Some(ci) = self.state.lengths.chunk_info_from_received_data(
+            piece_index,
+            request.begin,
+            request.length,
+        ) else {
+            return;
+        };
+        if self.pending_uploads.cancel(&ci) {
+            trace!(?request, "cancelled a queued upload");
+        }
     }
 
     fn on_have(&self, have: u32) {
@@ -1601,6 +1727,45 @@ impl PeerHandler {
         self.on_bitfield_notify.notify_waiters();
         // Super-seeding: a HAVE for a piece we offered completes that offer.
         self.super_seed_offer();
+        self.take_piece_back_from_origin(have);
+    }
+
+    /// reelseal (M): this peer (not an origin) now has a piece that we are fetching from a
+    /// spared origin: cancel it there and queue it again, so that it comes from a peer
+    /// and the origin's upload goes to a piece nobody else has.
+    fn take_piece_back_from_origin(&self, have: u32) {
+        let availability = &self.state.peers.piece_availability;
+        let is_origin =
+            |addr| self.state.peers.with_live(addr, |l| availability.is_origin(&l.peer_id));
+        let Some(piece) = self.state.lengths.validate_piece_index(have) else {
+            return;
+        };
+        if is_origin(self.addr) != Some(false) || !self.state.sparing_origins() {
+            return;
+        }
+        let holder = match self.state.lock_read("origin_holder").get_pieces() {
+            Ok(p) => p.get_inflight(piece).map(|i| i.peer),
+            Err(_) => return,
+        };
+        let Some(origin) = holder.filter(|h| *h != self.addr && is_origin(*h) == Some(true)) else {
+            return;
+        };
+        // As for a steal: not while the piece is being written.
+        let Some(_writing) = self.state.per_piece_locks[piece.get_usize()].try_write() else {
+            return;
+        };
+        let released = match self.state.lock_write("take_back_from_origin").get_pieces_mut() {
+            Ok(p) => p.release_piece_held_by(piece, origin),
+            Err(_) => false,
+        };
+        if released {
+            self.state
+                .peers
+                .with_live_mut(origin, "cancel_at_origin", |live| {
+                    live.cancel_inflight_requests_for_piece(piece)
+                });
+            self.state.new_pieces_notify.notify_waiters();
+        }
     }
 
     fn on_bitfield(&self, bitfield: ByteBufOwned) -> anyhow::Result<()> {
@@ -1755,9 +1920,16 @@ impl PeerHandler {
                 Some(next) => next,
                 None => {
                     debug!("no pieces to request");
-                    match aframe!(tokio::time::timeout(
+                    // reelseal (M): an origin spared now may be needed as soon as other
+                    // peers leave or stop feeding us: look again soon.
+                    let wait = if self.spare_origin.load(Ordering::Relaxed) {
+                        Duration::from_millis(250)
+                    } else {
                         // Half of default rw timeout not to race with it.
-                        Duration::from_secs(5),
+                        Duration::from_secs(5)
+                    };
+                    match aframe!(tokio::time::timeout(
+                        wait,
                         new_piece_notify
                     ))
                     .await
@@ -1876,6 +2048,9 @@ impl PeerHandler {
             .state
             .peers
             .with_live_mut(self.addr, "inflight_requests.remove", |h| {
+                if !self.state.peers.piece_availability.is_origin(&h.peer_id) {
+                    *self.state.last_non_origin_chunk.lock() = Some(Instant::now());
+                }
                 match h.remove_inflight_request(&chunk_info) {
                     RemoveInflightRequestResult::Expected => Ok(true),
                     RemoveInflightRequestResult::LateCanceled => {

@@ -8,7 +8,7 @@ use std::{
 };
 
 use dashmap::DashMap;
-use librqbit_core::lengths::ValidPieceIndex;
+use librqbit_core::{hash_id::Id20, lengths::ValidPieceIndex};
 use parking_lot::RwLock;
 
 use crate::{
@@ -40,44 +40,84 @@ pub(crate) struct PeerStates {
 /// added when it becomes live or its bitfield changes, and removed when it leaves the
 /// live state. Atomic counters, so updating them needs no lock beyond the one on the
 /// peer itself.
-pub(crate) struct PieceAvailability(Box<[AtomicU32]>);
+pub(crate) struct PieceAvailability {
+    all: Box<[AtomicU32]>,
+    // reelseal (M): the same count over origin peers only (the publisher's seeders,
+    // recognised by their peer id prefix), so that "how many other peers have it" is
+    // `all - origin`.
+    origin: Box<[AtomicU32]>,
+    origin_prefix: Option<Vec<u8>>,
+}
+
+fn counters(n: usize) -> Box<[AtomicU32]> {
+    (0..n).map(|_| AtomicU32::new(0)).collect()
+}
 
 impl PieceAvailability {
-    pub fn new(total_pieces: usize) -> Self {
-        Self((0..total_pieces).map(|_| AtomicU32::new(0)).collect())
+    pub fn new(total_pieces: usize, origin_prefix: Option<Vec<u8>>) -> Self {
+        Self {
+            all: counters(total_pieces),
+            origin: counters(if origin_prefix.is_some() { total_pieces } else { 0 }),
+            origin_prefix: origin_prefix.filter(|p| !p.is_empty()),
+        }
     }
 
     pub fn get(&self, piece: usize) -> u32 {
-        self.0.get(piece).map_or(0, |c| c.load(Ordering::Relaxed))
+        self.all.get(piece).map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
-    fn add_piece(&self, piece: usize) {
-        if let Some(c) = self.0.get(piece) {
-            c.fetch_add(1, Ordering::Relaxed);
+    /// reelseal (M): how many live peers other than origins have the piece.
+    pub fn get_non_origin(&self, piece: usize) -> u32 {
+        let origin = self.origin.get(piece).map_or(0, |c| c.load(Ordering::Relaxed));
+        self.get(piece).saturating_sub(origin)
+    }
+
+    /// reelseal (M): is a peer with this id one of the publisher's seeders?
+    pub fn is_origin(&self, peer_id: &Id20) -> bool {
+        self.origin_prefix
+            .as_ref()
+            .is_some_and(|p| peer_id.0.starts_with(p))
+    }
+
+    fn counters_of(&self, live: &LivePeerState) -> [&[AtomicU32]; 2] {
+        if self.is_origin(&live.peer_id) {
+            [&self.all, &self.origin]
+        } else {
+            [&self.all, &[]]
         }
     }
 
-    fn remove_piece(&self, piece: usize) {
-        if let Some(c) = self.0.get(piece) {
-            let _ = c.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+    fn add_piece(&self, live: &LivePeerState, piece: usize) {
+        for c in self.counters_of(live) {
+            if let Some(c) = c.get(piece) {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
-    fn add_bitfield(&self, bf: &BF) {
-        bf.iter_ones().for_each(|p| self.add_piece(p));
+    fn remove_piece(&self, live: &LivePeerState, piece: usize) {
+        for c in self.counters_of(live) {
+            if let Some(c) = c.get(piece) {
+                let _ = c.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+            }
+        }
     }
 
-    fn remove_bitfield(&self, bf: &BF) {
-        bf.iter_ones().for_each(|p| self.remove_piece(p));
+    fn add_bitfield(&self, live: &LivePeerState, bf: &BF) {
+        bf.iter_ones().for_each(|p| self.add_piece(live, p));
+    }
+
+    fn remove_bitfield(&self, live: &LivePeerState, bf: &BF) {
+        bf.iter_ones().for_each(|p| self.remove_piece(live, p));
     }
 
     /// A peer moves from state `old` to `new`: count the bitfield of a live one.
     pub fn on_state_change(&self, old: Option<&PeerState>, new: Option<&PeerState>) {
         if let Some(PeerState::Live(l)) = old {
-            self.remove_bitfield(&l.bitfield);
+            self.remove_bitfield(l, &l.bitfield);
         }
         if let Some(PeerState::Live(l)) = new {
-            self.add_bitfield(&l.bitfield);
+            self.add_bitfield(l, &l.bitfield);
         }
     }
 }
@@ -176,8 +216,8 @@ impl PeerStates {
         total_pieces: usize,
     ) -> Option<()> {
         self.with_live_mut(handle, "update_bitfield", |live| {
-            self.piece_availability.remove_bitfield(&live.bitfield);
-            self.piece_availability.add_bitfield(&bitfield);
+            self.piece_availability.remove_bitfield(live, &live.bitfield);
+            self.piece_availability.add_bitfield(live, &bitfield);
             live.bitfield = bitfield;
             self.update_seeder_flag(live, total_pieces);
         })
@@ -197,12 +237,11 @@ impl PeerStates {
 
     // Record a HAVE from a live peer. Returns false if the piece index is out of range.
     pub fn mark_peer_has_piece(&self, live: &mut LivePeerState, piece: usize) -> bool {
-        match live.bitfield.get_mut(piece) {
-            Some(mut v) => {
-                if !*v {
-                    *v = true;
-                    self.piece_availability.add_piece(piece);
-                }
+        match live.bitfield.get(piece).map(|v| *v) {
+            Some(true) => true,
+            Some(false) => {
+                live.bitfield.set(piece, true);
+                self.piece_availability.add_piece(live, piece);
                 true
             }
             None => false,
@@ -289,7 +328,7 @@ mod tests {
             live_outgoing_peers: Default::default(),
             stats: Default::default(),
             states: Default::default(),
-            piece_availability: PieceAvailability::new(TOTAL_PIECES),
+            piece_availability: PieceAvailability::new(TOTAL_PIECES, None),
         }
     }
 
