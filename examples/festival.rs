@@ -110,6 +110,7 @@ async fn main() -> Result<()> {
         releases: vec![sealed.release_id.clone()],
         net: cli::parse::<cli::net::NetArgs>(loopback)?.plan(),
         seconds: None,
+        role: reelseal_swarm::Role::Origin,
     };
     let (announcements, mut events) = Announcements::channel();
     let stop_seeding = Interrupt::manual();

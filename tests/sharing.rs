@@ -97,13 +97,28 @@ fn two_viewers_trade_pieces_the_seeder_sent_once() {
 
 /// The filmmaker's seeder is spared (librqbit patches L–N): a viewer that can get the
 /// release from another viewer takes nearly nothing from `reelseal seed`, even though the
-/// seeder is unlimited and the other viewer uploads at only 4 MiB/s, so that without
-/// sparing the seeder serves most of it. Viewer 1 fetches from the seeder alone and stays
-/// to share; viewer 2 is given both.
+/// seeder is unlimited and the other viewer uploads at only 4 MiB/s; with
+/// `seed --no-origin` the same seeder is asked like any peer and serves most of it.
+/// Viewer 1 fetches from the seeder alone and stays to share; viewer 2 is given both.
 #[test]
 fn a_viewer_spares_the_filmmakers_seeder_when_another_viewer_has_the_film() {
+    let spared = seeder_upload_for_two_viewers_one_after_the_other(&[]);
+    assert!(
+        spared > 0.9 && spared < 1.25,
+        "the seeder uploaded {spared:.2} film-sizes: viewer 1's copy, and for viewer 2 \
+         only what viewer 1 could not give"
+    );
+    let asked = seeder_upload_for_two_viewers_one_after_the_other(&["--no-origin"]);
+    assert!(
+        asked > 1.3,
+        "with --no-origin the seeder uploaded only {asked:.2} film-sizes"
+    );
+}
+
+/// What the seeder (started with `extra`) uploads, in film-sizes.
+fn seeder_upload_for_two_viewers_one_after_the_other(extra: &[&str]) -> f64 {
     let r = sealed_release(FILM, &["--piece-size", "64KiB"]);
-    let (mut seeder, seed_peer, seeder_out) = spawn_seed_with_report(&r, &[]);
+    let (mut seeder, seed_peer, seeder_out) = spawn_seed_with_report(&r, extra);
     let port1 = free_port("127.0.0.1").to_string();
     let (home1, key1, out1) = viewer(&r, "jury-1");
     let c = fetch_via_trackers(
@@ -154,12 +169,8 @@ fn a_viewer_spares_the_filmmakers_seeder_when_another_viewer_has_the_film() {
 
     let report = stop_seed(&mut seeder, seeder_out);
     let seeder_up = report["uploaded"][0]["bytes"].as_f64().unwrap() / total;
-    eprintln!("the seeder uploaded {seeder_up:.2} film-sizes to two viewers");
-    assert!(
-        seeder_up > 0.9 && seeder_up < 1.25,
-        "the seeder uploaded {seeder_up:.2} film-sizes: viewer 1's copy, and for viewer 2 \
-         only what viewer 1 could not give"
-    );
+    eprintln!("seed {extra:?}: the seeder uploaded {seeder_up:.2} film-sizes to two viewers");
+    seeder_up
 }
 
 fn viewer(r: &Release, name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {

@@ -10,6 +10,11 @@ use crate::ops::Interrupt;
 
 /// Seed releases from your ledger (all by default) until ^C, with a live status line each.
 ///
+/// The seeder tells peers it is the release's origin (peer id -RO…): reelseal viewers then
+/// ask it only for pieces no other peer has and trade the rest, so 30 viewers cost you
+/// about 1.5 copies instead of 5 or more. Anyone in the swarm can see which address that
+/// is; --no-origin seeds as an ordinary peer (and uploads more).
+///
 /// Examples:
 ///   reelseal seed                                   # every release, public swarm
 ///   reelseal seed My-Film.reelseal --listen-port 51413
@@ -25,6 +30,10 @@ pub struct SeedArgs {
     /// Stop after this many seconds (default: run until ^C).
     #[arg(long, value_name = "N")]
     pub seconds: Option<u64>,
+    /// Do not say this seeder is the origin: viewers ask it like any peer (more upload
+    /// for you), and its peer id does not single it out.
+    #[arg(long)]
+    pub no_origin: bool,
 }
 
 impl SeedArgs {
@@ -34,6 +43,11 @@ impl SeedArgs {
             releases: self.releases,
             net: self.net.plan(),
             seconds: self.seconds,
+            role: if self.no_origin {
+                reelseal_swarm::Role::Peer
+            } else {
+                reelseal_swarm::Role::Origin
+            },
         };
         let fb = g.console();
         block_on(async {

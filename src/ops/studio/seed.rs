@@ -25,6 +25,8 @@ pub struct SeedPlan {
     pub net: Net,
     /// Stop after this long (default: when stopped).
     pub seconds: Option<u64>,
+    /// Origin (viewers spare it) or an ordinary peer (`--no-origin`).
+    pub role: reelseal_swarm::Role,
 }
 
 /// Seeding has started.
@@ -107,10 +109,7 @@ pub async fn seed(
                 .collect::<Result<Vec<_>>>()?
         }
     };
-    let swarm = plan
-        .net
-        .start(&home.swarm_state(), reelseal_swarm::Role::Origin)
-        .await?;
+    let swarm = plan.net.start(&home.swarm_state(), plan.role).await?;
     let mut seeding = Vec::new();
     for r in &rows {
         let path = r.dir.join(TORRENT_FILE);

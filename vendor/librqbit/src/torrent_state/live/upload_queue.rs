@@ -20,6 +20,12 @@ use std::{
 /// The longest a request waits while others go first.
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(4);
 
+/// Only the oldest this many requests are compared, and per piece at most this many
+/// recipients are remembered (a piece that went to 8 peers is as common as one that went
+/// to 80), so choosing costs the same in a swarm of thousands.
+const SCAN: usize = 256;
+const RECIPIENTS: usize = 8;
+
 struct Item<T> {
     since: Instant,
     piece: usize,
@@ -30,7 +36,8 @@ struct Item<T> {
 pub(crate) struct UploadQueue<T> {
     least_sent_first: bool,
     items: VecDeque<Item<T>>,
-    // Per piece: the peers it was sent to (any chunk), and to whom and when last.
+    // Per piece: the peers it was sent to (any chunk; at most RECIPIENTS), and to whom
+    // and when last.
     sent: Vec<(Vec<usize>, usize, Option<Instant>)>,
 }
 
@@ -84,7 +91,7 @@ impl<T> UploadQueue<T> {
         } else {
             // The first of the least-sent that is not held back (ties keep arrival order).
             let mut best: Option<usize> = None;
-            for (n, it) in self.items.iter().enumerate() {
+            for (n, it) in self.items.iter().enumerate().take(SCAN) {
                 if self.held(it, now) {
                     continue;
                 }
@@ -97,7 +104,7 @@ impl<T> UploadQueue<T> {
         };
         let it = self.items.remove(i)?;
         if let Some(s) = self.sent.get_mut(it.piece) {
-            if !s.0.contains(&it.peer) {
+            if s.0.len() < RECIPIENTS && !s.0.contains(&it.peer) {
                 s.0.push(it.peer);
             }
             s.1 = it.peer;
@@ -148,6 +155,24 @@ mod tests {
         assert_eq!(q.pop(), None, "held back");
         q.items[0].since = Instant::now() - MAX_WAIT;
         assert_eq!(q.pop(), Some("p1 to 9"));
+    }
+
+    #[test]
+    fn choosing_looks_at_a_bounded_number_of_requests_and_recipients() {
+        let mut q = UploadQueue::new(2, true);
+        for peer in 0..20 {
+            q.push(0, peer, peer);
+            q.items[0].since = Instant::now() - MAX_WAIT;
+            q.pop();
+        }
+        assert_eq!(q.sent[0].0.len(), RECIPIENTS);
+        q.sent[0].2 = None; // not just sent: nothing is held back
+        // Past the first SCAN requests, a rarer piece is not looked for.
+        for i in 0..SCAN + 1 {
+            q.push(0, 1000, i);
+        }
+        q.push(1, 1000, 9999);
+        assert_eq!(q.pop(), Some(0));
     }
 
     #[test]
