@@ -31,20 +31,13 @@ fn two_viewers_trade_pieces_the_seeder_sent_once() {
             let out = r.root.path().join(format!("out-{name}"));
             let other = format!("127.0.0.1:{}", ports[1 - i]);
             let port = ports[i].to_string();
-            let mut c = fetch_via_trackers(
+            let mut c = sharing(fetch_via_trackers(
                 &home,
                 &key,
                 &out,
                 &["--no-trackers", "--listen-port", &port],
-            );
-            // Share after the download (the default), bounded for the test.
-            let args: Vec<_> = c.get_args().map(|a| a.to_owned()).collect();
-            let mut c2 = Command::new(c.get_program());
-            for a in args.iter().filter(|a| a.to_str() != Some("--no-seed")) {
-                c2.arg(a);
-            }
-            c2.args(["--seed-time", "15s", "--peer", &seed_addr, "--peer", &other]);
-            c = c2;
+            ));
+            c.args(["--seed-time", "15s", "--peer", &seed_addr, "--peer", &other]);
             c.stdout(Stdio::piped()).stderr(Stdio::piped());
             (out, Proc(c.spawn().unwrap()))
         })
@@ -121,7 +114,7 @@ fn seeder_upload_for_two_viewers_one_after_the_other(extra: &[&str]) -> f64 {
     let (mut seeder, seed_peer, seeder_out) = spawn_seed_with_report(&r, extra);
     let port1 = free_port("127.0.0.1").to_string();
     let (home1, key1, out1) = viewer(&r, "jury-1");
-    let c = fetch_via_trackers(
+    let mut c = sharing(fetch_via_trackers(
         &home1,
         &key1,
         &out1,
@@ -132,16 +125,11 @@ fn seeder_upload_for_two_viewers_one_after_the_other(extra: &[&str]) -> f64 {
             "--peer",
             &seed_peer,
         ],
-    );
-    // Sharing after the download (drop --no-seed), bounded for the test.
-    let mut sharing = Command::new(c.get_program());
-    for a in c.get_args().filter(|a| a.to_str() != Some("--no-seed")) {
-        sharing.arg(a);
-    }
-    sharing.args(["--seed-time", "120s", "--seed-ratio", "100"]);
-    sharing.args(["--upload-limit", "4MiB"]);
-    sharing.stdout(Stdio::null()).stderr(Stdio::null());
-    let _viewer1 = Proc(sharing.spawn().unwrap());
+    ));
+    c.args(["--seed-time", "120s", "--seed-ratio", "100"]);
+    c.args(["--upload-limit", "4MiB"]);
+    c.stdout(Stdio::null()).stderr(Stdio::null());
+    let _viewer1 = Proc(c.spawn().unwrap());
     let film1 = out1.join("feature.mp4");
     let t0 = std::time::Instant::now();
     while !film1.exists() {
@@ -171,6 +159,14 @@ fn seeder_upload_for_two_viewers_one_after_the_other(extra: &[&str]) -> f64 {
     let seeder_up = report["uploaded"][0]["bytes"].as_f64().unwrap() / total;
     eprintln!("seed {extra:?}: the seeder uploaded {seeder_up:.2} film-sizes to two viewers");
     seeder_up
+}
+
+/// A [`fetch_via_trackers`] command that shares after the download (the default): the
+/// same arguments without `--no-seed`. Bound it with `--seed-time`.
+fn sharing(c: Command) -> Command {
+    let mut s = Command::new(c.get_program());
+    s.args(c.get_args().filter(|a| a.to_str() != Some("--no-seed")));
+    s
 }
 
 fn viewer(r: &Release, name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {

@@ -228,7 +228,8 @@ pub const ORIGIN_PEER_ID_PREFIX: &[u8] = b"-RO";
 
 fn origin_peer_id() -> librqbit::dht::Id20 {
     let mut id = [0u8; 20];
-    id[..8].copy_from_slice(b"-RO0100-");
+    id[..ORIGIN_PEER_ID_PREFIX.len()].copy_from_slice(ORIGIN_PEER_ID_PREFIX);
+    id[ORIGIN_PEER_ID_PREFIX.len()..8].copy_from_slice(b"0100-");
     id[8..].copy_from_slice(&reelseal_core::random_array::<12>());
     librqbit::dht::Id20::new(id)
 }

@@ -226,15 +226,13 @@ pub struct TorrentStateLive {
 
     // reelseal (M): when a chunk last came from a peer that is not an origin (or when
     // we started).
-    last_non_origin_chunk: Mutex<Option<Instant>>,
+    last_non_origin_chunk: Mutex<Instant>,
 }
 
 impl TorrentStateLive {
     // reelseal (M): other peers fed us lately, so origins are spared.
     fn sparing_origins(&self) -> bool {
-        self.last_non_origin_chunk
-            .lock()
-            .is_some_and(|t| t.elapsed() < crate::session::ORIGIN_SPARING_GRACE)
+        self.last_non_origin_chunk.lock().elapsed() < crate::session::ORIGIN_SPARING_GRACE
     }
 
     fn max_request_window(&self) -> usize {
@@ -335,7 +333,7 @@ impl TorrentStateLive {
                 .then(|| SuperSeeder::new(lengths.total_pieces() as usize)),
             // From the start, so that a viewer joining a swarm does not fetch its first
             // pieces from the origin before the other peers had a chance to send any.
-            last_non_origin_chunk: Mutex::new(Some(Instant::now())),
+            last_non_origin_chunk: Mutex::new(Instant::now()),
         });
 
         state.spawn(
@@ -1740,7 +1738,10 @@ impl PeerHandler {
         let Some(piece) = self.state.lengths.validate_piece_index(have) else {
             return;
         };
-        if is_origin(self.addr) != Some(false) || !self.state.sparing_origins() {
+        if !availability.knows_origins()
+            || is_origin(self.addr) != Some(false)
+            || !self.state.sparing_origins()
+        {
             return;
         }
         let holder = match self.state.lock_read("origin_holder").get_pieces() {
@@ -2048,8 +2049,9 @@ impl PeerHandler {
             .state
             .peers
             .with_live_mut(self.addr, "inflight_requests.remove", |h| {
-                if !self.state.peers.piece_availability.is_origin(&h.peer_id) {
-                    *self.state.last_non_origin_chunk.lock() = Some(Instant::now());
+                let availability = &self.state.peers.piece_availability;
+                if availability.knows_origins() && !availability.is_origin(&h.peer_id) {
+                    *self.state.last_non_origin_chunk.lock() = Instant::now();
                 }
                 match h.remove_inflight_request(&chunk_info) {
                     RemoveInflightRequestResult::Expected => Ok(true),

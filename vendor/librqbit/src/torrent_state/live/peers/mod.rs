@@ -72,6 +72,11 @@ impl PieceAvailability {
         self.get(piece).saturating_sub(origin)
     }
 
+    /// reelseal (M): were we told how to recognise origins (else nothing is spared)?
+    pub fn knows_origins(&self) -> bool {
+        self.origin_prefix.is_some()
+    }
+
     /// reelseal (M): is a peer with this id one of the publisher's seeders?
     pub fn is_origin(&self, peer_id: &Id20) -> bool {
         self.origin_prefix
