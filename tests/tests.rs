@@ -5,6 +5,7 @@
 
 mod common;
 
+mod channels;
 mod day;
 mod edges;
 mod examples;

@@ -84,3 +84,23 @@ impl NetArgs {
         }
     }
 }
+
+/// Where channel pointers (BEP 44 items in the BitTorrent DHT) are published and found.
+#[derive(clap::Args, Clone, Debug)]
+#[command(next_help_heading = "Channel pointers")]
+pub struct PointerArgs {
+    /// Join the DHT through this node (repeatable) instead of the public bootstrap nodes,
+    /// e.g. a DHT of your own on 127.0.0.1.
+    #[arg(long = "dht-bootstrap", value_name = "ADDR")]
+    pub dht_bootstrap: Vec<SocketAddr>,
+    /// Do not publish or look up the newest-version pointer in the DHT.
+    #[arg(long = "no-pointer-dht", action = clap::ArgAction::SetFalse)]
+    pub pointer_dht: bool,
+}
+
+impl PointerArgs {
+    /// The pointer network, bound where the swarm binds.
+    pub fn plan(&self, net: &Net) -> crate::ops::channel::PointerNet {
+        crate::ops::channel::PointerNet::new(self.pointer_dht, self.dht_bootstrap.clone(), net)
+    }
+}

@@ -13,6 +13,7 @@
 
 use serde::Serialize;
 
+pub mod channel;
 pub mod identity;
 pub mod net;
 pub mod partials;
@@ -31,6 +32,8 @@ pub enum Event {
     PlayUrl(viewer::play::PlayUrl),
     /// `reelview play` has the release's files: streaming.
     Streaming(viewer::play::Streaming),
+    /// `reelview sync --watch` brought a new version into its folder.
+    Synced(channel::sync::SyncReport),
 }
 
 /// A stop request for long-running operations (^C from the CLI, or a test's own signal).

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::exit::{exit_of, Exit};
 use crate::ops::Event;
 
+mod channel;
 mod publisher;
 pub mod viewer;
 
@@ -189,6 +190,7 @@ impl Report for Event {
             Event::Serving(s) => s.human(out),
             Event::PlayUrl(s) => s.human(out),
             Event::Streaming(s) => s.human(out),
+            Event::Synced(s) => s.human(out),
         }
     }
 }

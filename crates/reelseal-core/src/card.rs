@@ -111,7 +111,7 @@ pub fn web_seed_url(url: &str) -> Result<String> {
     Ok(u)
 }
 
-mod opt_bytes {
+pub(crate) mod opt_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match v {

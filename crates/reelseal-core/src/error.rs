@@ -60,6 +60,14 @@ pub enum Error {
         /// The key that tried to open it.
         mine: String,
     },
+    /// The key is not (or no longer) on a channel's member list.
+    #[error("your key is not on member list {seq} of channel {channel}: you were removed, or the owner has not added you yet")]
+    NotMember {
+        /// The channel (hex).
+        channel: String,
+        /// The member list's seq.
+        seq: u64,
+    },
     /// The wrapped key set did not decrypt.
     #[error("the key set in this grant could not be unwrapped with your viewer key (wrong key or damaged grant)")]
     Unwrap,
@@ -119,6 +127,7 @@ impl Error {
             Error::NotCanonical { .. } => "not_canonical",
             Error::Version { .. } => "version",
             Error::NotMyGrant { .. } => "not_my_grant",
+            Error::NotMember { .. } => "not_member",
             Error::Unwrap => "unwrap",
             Error::WeakKey => "weak_key",
             Error::Rollback { .. } => "rollback",

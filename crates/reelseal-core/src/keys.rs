@@ -89,6 +89,16 @@ impl PublisherSecret {
     pub(crate) fn sign(&self, kind: &str, body: &[u8]) -> [u8; 64] {
         self.0.sign(&crate::signed_message(kind, body)).to_bytes()
     }
+    /// Sign bytes whose layout a foreign protocol fixes (BEP 44 items), so they cannot
+    /// carry reelseal's domain prefix; only [`crate::channel::Pointer`] uses this.
+    pub(crate) fn sign_raw(&self, msg: &[u8]) -> [u8; 64] {
+        self.0.sign(msg).to_bytes()
+    }
+    /// The same key as an X25519 secret (the birational map age uses for `ssh-ed25519`
+    /// recipients), so a channel's epoch key can be wrapped to an editor's `rspub1…` key.
+    pub fn to_x25519(&self) -> ViewerSecret {
+        ViewerSecret::from_bytes(&Zeroizing::new(self.0.to_scalar_bytes()))
+    }
 }
 
 impl PublisherPublic {
@@ -134,6 +144,18 @@ impl PublisherPublic {
         self.0
             .verify_strict(&crate::signed_message(kind, body), &sig)
             .map_err(|_| Error::BadSignature { what })
+    }
+    /// Verify a signature over bytes a foreign protocol lays out (BEP 44), strictly.
+    pub(crate) fn verify_raw(&self, msg: &[u8], sig: &[u8], what: &'static str) -> Result<()> {
+        let sig: [u8; 64] = fixed(sig, "signature")?;
+        let sig = ed25519_dalek::Signature::from_bytes(&sig);
+        self.0
+            .verify_strict(msg, &sig)
+            .map_err(|_| Error::BadSignature { what })
+    }
+    /// The X25519 public key matching [`PublisherSecret::to_x25519`].
+    pub fn to_x25519(&self) -> Result<ViewerPublic> {
+        ViewerPublic::from_bytes(&self.0.to_montgomery().to_bytes())
     }
 }
 

@@ -30,6 +30,7 @@
 pub mod armor;
 pub mod canonical;
 pub mod card;
+pub mod channel;
 pub mod code;
 mod direct;
 pub mod durable;
@@ -50,6 +51,7 @@ pub mod text;
 pub mod torrent;
 pub mod validity;
 pub mod variants;
+pub mod version;
 
 pub use error::{Error, Result};
 

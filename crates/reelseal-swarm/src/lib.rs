@@ -77,6 +77,7 @@ pub use reelseal_core::InfoHash;
 
 mod status;
 pub use status::{PeerCounts, Phase, SwarmStatus, TrackerOutcome, TrackerReport};
+pub mod pointer;
 pub mod webseed;
 pub use webseed::{WebSeedPolicy, WebSeedReport, WebSeeds};
 
@@ -268,6 +269,9 @@ pub struct SeedOptions {
     /// 15 s (`bench/reach.sh`), no viewer completed within 7 minutes (see
     /// `vendor/README.md`, J).
     pub super_seed: bool,
+    /// Download only these files (indices in torrent order, padding included); `None`:
+    /// all. A channel's `sync` fetches a version's card and member list first this way.
+    pub only_files: Option<Vec<usize>>,
 }
 
 impl SwarmOptions {
@@ -510,6 +514,7 @@ impl Swarm {
                     output_folder: Some(output_folder),
                     initial_peers: (!peers.is_empty()).then(|| peers.to_vec()),
                     super_seed: seed.super_seed,
+                    only_files: seed.only_files.clone(),
                     origin_peer_id_prefix: Some(ORIGIN_PEER_ID_PREFIX.to_vec()),
                     least_sent_first: self.shared.role == Role::Origin,
                     ..Default::default()
@@ -614,6 +619,18 @@ impl Swarm {
         dir: &Path,
         peers: &[SocketAddr],
     ) -> Result<Torrent> {
+        self.fetch_magnet_with(magnet, dir, peers, &SeedOptions::default())
+            .await
+    }
+
+    /// [`Swarm::fetch_magnet`] with options (only some files).
+    pub async fn fetch_magnet_with(
+        &self,
+        magnet: &str,
+        dir: &Path,
+        peers: &[SocketAddr],
+        options: &SeedOptions,
+    ) -> Result<Torrent> {
         let parsed = librqbit::Magnet::parse(magnet).map_err(|e| SwarmError::Add(boxed(e)))?;
         let has_trackers =
             !parsed.trackers.is_empty() || !self.shared.opts.extra_trackers.is_empty();
@@ -630,7 +647,7 @@ impl Swarm {
             AddTorrent::from_url(magnet.to_string()),
             dir,
             peers,
-            &SeedOptions::default(),
+            options,
         )
         .await
     }

@@ -9,6 +9,7 @@ use super::{finish, Global};
 use crate::exit::EXIT_CODES_HELP;
 use crate::home::PublisherHome;
 
+mod channel;
 mod codes;
 mod grant;
 mod keygen;
@@ -23,6 +24,7 @@ mod serve;
 mod trace;
 mod viewers;
 
+pub use channel::{ChannelArgs, PublishArgs};
 pub use codes::CodesArgs;
 pub use grant::GrantArgs;
 pub use keygen::KeygenArgs;
@@ -45,6 +47,8 @@ pub use viewers::{ViewersArgs, ViewersCmd};
 ///   reelseal grant <RELEASE> --to rsview1… --name "Jury 3" --not-after 2027-03-31
 ///   reelseal seed                                    # share the ciphertext
 ///   reelseal trace <RELEASE> leaked.mp4              # who leaked (releases sealed with variants)
+///   reelseal channel create --title "Post"           # a team's always-latest project folder
+///   reelseal publish <CHANNEL> ./project             # a new version; only changes move
 ///
 /// RELEASE is a release id, a unique prefix of one (4+ hex digits), its title (when no
 /// other release has it), or a release directory.
@@ -87,6 +91,8 @@ pub enum Cmd {
     Completions(crate::cli::meta::CompletionsArgs),
     Man(crate::cli::meta::ManArgs),
     Keyserver(KeyserverArgs),
+    Channel(ChannelArgs),
+    Publish(PublishArgs),
 }
 
 impl Cli {
@@ -124,6 +130,8 @@ impl Cli {
             Cmd::Completions(a) => finish(a.run::<Cli>(), mode),
             Cmd::Man(a) => finish(a.run::<Cli>(), mode),
             Cmd::Keyserver(a) => finish(a.run(home, g), mode),
+            Cmd::Channel(a) => finish(a.run(home, g), mode),
+            Cmd::Publish(a) => finish(a.run(home, g), mode),
         }
     }
 }

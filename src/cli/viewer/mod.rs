@@ -17,6 +17,7 @@ mod open;
 mod play;
 mod redeem;
 mod renew;
+mod sync;
 mod trust;
 
 pub use fetch::FetchArgs;
@@ -26,6 +27,7 @@ pub use open::OpenArgs;
 pub use play::{PlayArgs, PlayerArg};
 pub use redeem::RedeemArgs;
 pub use renew::RenewArgs;
+pub use sync::{SyncArgs, VersionsArgs};
 pub use trust::TrustCmdArgs;
 
 /// Watch a film released with reelseal, if the filmmaker granted you a key.
@@ -36,6 +38,7 @@ pub use trust::TrustCmdArgs;
 ///   reelview inspect jury.rskey            # what the grant is for, and when it is valid
 ///   reelview fetch jury.rskey --out film/  # download through BitTorrent and decrypt
 ///   reelview play jury.rskey               # or watch while it downloads (mpv/VLC)
+///   reelview sync team.rschan ~/project    # a channel: keep a folder at the newest version
 #[derive(Parser, Debug)]
 #[command(name = "reelview", version, about, long_about, verbatim_doc_comment, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -63,6 +66,8 @@ pub enum Cmd {
     Play(PlayArgs),
     Redeem(RedeemArgs),
     Renew(RenewArgs),
+    Sync(SyncArgs),
+    Versions(VersionsArgs),
     Completions(crate::cli::meta::CompletionsArgs),
     Man(crate::cli::meta::ManArgs),
 }
@@ -86,6 +91,8 @@ impl Cli {
             Cmd::Play(a) => finish(a.run(&v, g), mode),
             Cmd::Redeem(a) => finish(a.run(&v, g), mode),
             Cmd::Renew(a) => finish(a.run(&v, g), mode),
+            Cmd::Sync(a) => finish(a.run(&v, g), mode),
+            Cmd::Versions(a) => finish(a.run(&v, g), mode),
             Cmd::Completions(a) => finish(a.run::<Cli>(), mode),
             Cmd::Man(a) => finish(a.run::<Cli>(), mode),
         }

@@ -69,6 +69,12 @@ pub struct Uploaded {
     pub ratio: f64,
 }
 
+/// Something seeded: a release, or a channel's newest version (id = the channel's).
+struct Item {
+    id: String,
+    title: String,
+}
+
 /// Seed until `stop` resolves (or the time limit).
 pub async fn seed(
     home: &PublisherHome,
@@ -110,7 +116,7 @@ pub async fn seed(
         }
     };
     let swarm = plan.net.start(&home.swarm_state(), plan.role).await?;
-    let mut seeding = Vec::new();
+    let mut seeding: Vec<(Item, reelseal_swarm::Torrent)> = Vec::new();
     for r in &rows {
         let path = r.dir.join(TORRENT_FILE);
         let torrent = match std::fs::read(&path) {
@@ -142,11 +148,44 @@ pub async fn seed(
             .seed(&torrent, &payload, &plan.net.peers)
             .await
             .with_context(|| format!("cannot seed {} from {}", r.title, payload.display()))?;
-        seeding.push((r.clone(), t));
+        seeding.push((
+            Item {
+                id: r.id.to_hex(),
+                title: r.title.clone(),
+            },
+            t,
+        ));
+    }
+    // Every channel's newest version (only when no release was named).
+    let channels = if plan.releases.is_empty() {
+        crate::ops::channel::ChannelDir::all(&home.dir)?
+    } else {
+        Vec::new()
+    };
+    for ch in &channels {
+        let Ok(Some(held)) = ch.newest() else {
+            continue;
+        };
+        let title = ch
+            .members()
+            .map(|m| m.draft.title)
+            .unwrap_or_else(|_| ch.id.to_hex());
+        let v = held.card.card().version;
+        let t = swarm
+            .seed(&held.torrent, &held.payload(), &plan.net.peers)
+            .await
+            .with_context(|| format!("cannot seed version {v} of {title}"))?;
+        seeding.push((
+            Item {
+                id: ch.id.to_hex(),
+                title: format!("{title} v{v}"),
+            },
+            t,
+        ));
     }
     if seeding.is_empty() {
         swarm.stop().await;
-        if rows.is_empty() {
+        if rows.is_empty() && channels.is_empty() {
             bail!("nothing to seed: the ledger has no release yet. Seal one first: `reelseal seal FILM --title \"…\"`");
         }
         bail!("nothing to seed: no release in the ledger has its directory (see `reelseal ls`)");
@@ -162,7 +201,7 @@ pub async fn seed(
             fb.warn(&format!(
                 "{} ({}) is incomplete on disk: {} of {} verified; it will download the rest from peers",
                 r.title,
-                &r.id.to_hex()[..12],
+                &r.id[..12],
                 human_bytes(s.have_bytes),
                 human_bytes(s.total_bytes)
             ));
@@ -173,7 +212,7 @@ pub async fn seed(
         releases: seeding
             .iter()
             .map(|(r, t)| SeedingRelease {
-                release_id: r.id.to_hex(),
+                release_id: r.id.clone(),
                 title: r.title.clone(),
                 infohash: t.info_hash().to_hex(),
             })
@@ -214,7 +253,7 @@ pub async fn seed(
         .map(|(r, t)| {
             let s = t.stats();
             Uploaded {
-                release_id: r.id.to_hex(),
+                release_id: r.id.clone(),
                 bytes: s.uploaded_bytes,
                 ratio: s.uploaded_bytes as f64 / s.total_bytes.max(1) as f64,
             }

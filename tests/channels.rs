@@ -1,0 +1,300 @@
+//! Channels end to end on loopback: a DHT test network (`mainline::Testnet`, 127.0.0.1),
+//! real `reelseal seed` swarms, `reelseal publish` and `reelview sync`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+
+/// One DHT test network for a test, and the flags every command takes to use it.
+struct Net {
+    _dht: mainline::Testnet,
+    boot: String,
+}
+
+impl Net {
+    fn new() -> Self {
+        let dht = mainline::Testnet::builder(4).build().unwrap();
+        let boot = dht.bootstrap[0].clone();
+        Net { _dht: dht, boot }
+    }
+    fn flags(&self, peers: &[SocketAddr]) -> Vec<String> {
+        let mut v: Vec<String> = [
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--no-trackers",
+            "--dht-bootstrap",
+            &self.boot,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for p in peers {
+            v.push("--peer".into());
+            v.push(p.to_string());
+        }
+        v
+    }
+}
+
+fn json(mut c: assert_cmd::Command) -> serde_json::Value {
+    let o = c.arg("--json").output().unwrap();
+    assert!(
+        o.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    stdout_json(&o)
+}
+
+fn write(p: &Path, data: &[u8]) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, data).unwrap();
+}
+
+/// A five-file project.
+fn project(dir: &Path) {
+    write(&dir.join("reel1.mov"), &film_bytes(3 << 20, 1));
+    write(&dir.join("reel2.mov"), &film_bytes(2 << 20, 2));
+    write(&dir.join("subs/en.srt"), &film_bytes(20_000, 3));
+    write(&dir.join("stems/dialog.wav"), &film_bytes(1 << 20, 4));
+    write(&dir.join("notes.txt"), b"day 1\n");
+}
+
+fn seed(home: &Path, cwd: &Path) -> (Proc, SocketAddr) {
+    let (p, v) = spawn_announcing(
+        "reelseal",
+        home,
+        &[
+            "seed",
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--no-trackers",
+            "--seconds",
+            "300",
+        ],
+        cwd,
+    );
+    (p, v["listening"].as_str().unwrap().parse().unwrap())
+}
+
+fn publish(net: &Net, home: &Path, ch: &str, dir: &Path, note: &str) -> serde_json::Value {
+    let mut c = reelseal(home);
+    c.args(["publish", ch])
+        .arg(dir)
+        .args(["--note", note])
+        .args(net.flags(&[]));
+    json(c)
+}
+
+fn sync(net: &Net, home: &Path, key: &Path, dir: &Path, seed: SocketAddr) -> std::process::Output {
+    let mut c = reelview(home);
+    c.arg("sync")
+        .arg(key)
+        .arg(dir)
+        .args(["--timeout", "60s", "--json"])
+        .args(net.flags(&[seed]));
+    c.output().unwrap()
+}
+
+fn same_tree(a: &Path, b: &Path, rel: &[&str]) {
+    for r in rel {
+        assert_eq!(
+            std::fs::read(a.join(r)).unwrap(),
+            std::fs::read(b.join(r)).unwrap(),
+            "{r} differs"
+        );
+    }
+}
+
+#[test]
+fn members_stay_on_the_newest_version_and_only_changes_move() {
+    let net = Net::new();
+    let t = tempfile::tempdir().unwrap();
+    let owner = home_from_demo(t.path(), "publisher");
+    let alice = home_from_demo(t.path(), "jury-1");
+    let bob = home_from_demo(t.path(), "jury-2");
+    let editor = t.path().join("editor");
+    reelseal(&editor).arg("keygen").assert().success();
+    let editor_pub = json({
+        let mut c = reelseal(&editor);
+        c.args(["keygen", "--show"]);
+        c
+    })["public_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Owner: a channel, two members and an editor.
+    let created = json({
+        let mut c = reelseal(&owner);
+        c.args(["channel", "create", "--title", "Feature post"]);
+        c
+    });
+    let ch = created["channel"].as_str().unwrap().to_string();
+    let add = |who: &str, key: &str, name: &str| -> PathBuf {
+        let out = t.path().join(format!("{name}.rschan"));
+        let mut c = reelseal(&owner);
+        c.args(["channel", "add", &ch, who, key, "--name", name, "--out"])
+            .arg(&out);
+        json(c);
+        out
+    };
+    let alice_key = add("--to", &demo_pub("jury-1"), "alice");
+    let bob_key = add("--to", &demo_pub("jury-2"), "bob");
+    let editor_key = add("--editor", &editor_pub, "editor");
+
+    // Version 1.
+    let proj = t.path().join("project");
+    project(&proj);
+    let v1 = publish(&net, &owner, &ch, &proj, "first assembly");
+    assert_eq!(v1["version"], 1);
+    assert_eq!(v1["pointer_published"][0], "dht");
+    let (seeder, addr) = seed(&owner, t.path());
+
+    let a_dir = t.path().join("alice-project");
+    let o = sync(&net, &alice, &alice_key, &a_dir, addr);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = stdout_json(&o);
+    assert_eq!(r["version"], 1);
+    let files = [
+        "reel1.mov",
+        "reel2.mov",
+        "subs/en.srt",
+        "stems/dialog.wav",
+        "notes.txt",
+    ];
+    same_tree(&proj, &a_dir.join("project"), &files);
+    let b_dir = t.path().join("bob-project");
+    assert!(sync(&net, &bob, &bob_key, &b_dir, addr).status.success());
+    drop(seeder);
+
+    // Version 2: one file changes, one is renamed.
+    let mut reel2 = std::fs::read(proj.join("reel2.mov")).unwrap();
+    reel2[1000] ^= 0xff;
+    std::fs::write(proj.join("reel2.mov"), &reel2).unwrap();
+    std::fs::rename(proj.join("notes.txt"), proj.join("notes-day1.txt")).unwrap();
+    let v2 = publish(&net, &owner, &ch, &proj, "reel 2 fixed");
+    assert_eq!(v2["version"], 2);
+    let new_ct = v2["new_ciphertext_bytes"].as_u64().unwrap();
+    assert!(
+        new_ct < (2 << 20) + 100_000,
+        "only reel2 is sealed anew: {new_ct}"
+    );
+    let (seeder, addr) = seed(&owner, t.path());
+    let o = sync(&net, &alice, &alice_key, &a_dir, addr);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = stdout_json(&o);
+    assert_eq!(r["version"], 2);
+    assert_eq!(r["previous_version"], 1);
+    let fetched = r["fetched_bytes"].as_u64().unwrap();
+    let piece = 256 * 1024u64;
+    let changed_ct = (2u64 << 20).div_ceil(65_520) * 65_536;
+    assert!(
+        fetched <= changed_ct.div_ceil(piece) * piece + 2 * piece,
+        "downloaded {fetched} bytes for a {changed_ct}-byte change"
+    );
+    let kinds: Vec<(String, String)> = r["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["path"].as_str().unwrap().into(),
+                c["kind"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&("project/reel2.mov".into(), "changed".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("project/notes-day1.txt".into(), "renamed".into())),
+        "{kinds:?}"
+    );
+    assert!(!a_dir.join("project/notes.txt").exists());
+    same_tree(
+        &proj,
+        &a_dir.join("project"),
+        &["reel1.mov", "reel2.mov", "notes-day1.txt"],
+    );
+
+    assert!(sync(&net, &bob, &bob_key, &b_dir, addr).status.success());
+    eprintln!("version 2: {fetched} bytes downloaded for a {changed_ct}-byte change");
+
+    // Bob is removed; the editor publishes version 3 (after pulling version 2).
+    json({
+        let mut c = reelseal(&owner);
+        c.args(["channel", "remove", &ch, "bob"]);
+        c
+    });
+    json({
+        let mut c = reelseal(&editor);
+        c.args(["channel", "join"]).arg(&editor_key);
+        c
+    });
+    let pulled = json({
+        let mut c = reelseal(&editor);
+        c.args(["channel", "pull", &ch]).args(net.flags(&[addr]));
+        c
+    });
+    assert_eq!(pulled["version"], 2, "{pulled}");
+    drop(seeder);
+    // Owner's removal must reach the editor: it travels in the owner's member list.
+    std::fs::copy(
+        owner.join("channels").join(&ch).join("members.rsml"),
+        editor.join("channels").join(&ch).join("members.rsml"),
+    )
+    .unwrap();
+    write(&proj.join("subs/en.srt"), &film_bytes(21_000, 9));
+    // Alice edits a file in her copy: it must be kept aside, not lost.
+    std::fs::write(a_dir.join("project/notes-day1.txt"), b"my own notes\n").unwrap();
+    let v3 = publish(&net, &editor, &ch, &proj, "subtitles by the editor");
+    assert_eq!(v3["version"], 3);
+    let (_editor_seed, eaddr) = seed(&editor, t.path());
+    let o = sync(&net, &alice, &alice_key, &a_dir, eaddr);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = stdout_json(&o);
+    assert_eq!(r["version"], 3);
+    assert_eq!(r["local_edits"][0], "project/notes-day1.txt");
+    let aside = PathBuf::from(r["kept_aside"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read(aside.join("project/notes-day1.txt")).unwrap(),
+        b"my own notes\n"
+    );
+    same_tree(
+        &proj,
+        &a_dir.join("project"),
+        &["subs/en.srt", "notes-day1.txt"],
+    );
+
+    // Bob cannot open version 3, and his folder stays at version 2.
+    let o = sync(&net, &bob, &bob_key, &b_dir, eaddr);
+    assert_eq!(o.status.code(), Some(13), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not on member list"), "{}", stderr(&o));
+    let marker: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b_dir.join(".reelview-channel.json")).unwrap())
+            .unwrap();
+    assert_eq!(marker["version"], 2);
+
+    // versions lists all three with notes.
+    let v = json({
+        let mut c = reelview(&alice);
+        c.arg("versions").arg(&alice_key).args(net.flags(&[]));
+        c
+    });
+    let notes: Vec<&str> = v["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["note"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes,
+        ["first assembly", "reel 2 fixed", "subtitles by the editor"]
+    );
+}
