@@ -298,3 +298,183 @@ fn members_stay_on_the_newest_version_and_only_changes_move() {
         ["first assembly", "reel 2 fixed", "subtitles by the editor"]
     );
 }
+
+/// `reelview sync --watch` in the background; its JSON lines (one per new version).
+fn spawn_watch(
+    net: &Net,
+    home: &Path,
+    key: &Path,
+    dir: &Path,
+    seed: SocketAddr,
+) -> (Proc, std::sync::mpsc::Receiver<serde_json::Value>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reelview"))
+        .arg("--home")
+        .arg(home)
+        .args(["--quiet", "--json", "sync"])
+        .arg(key)
+        .arg(dir)
+        .args(["--watch", "--every", "1s", "--timeout", "60s"])
+        .args(net.flags(&[seed]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    (Proc(child), rx)
+}
+
+#[test]
+fn an_interrupted_sync_resumes_a_rollback_is_refused_and_watch_follows_new_versions() {
+    let net = Net::new();
+    let t = tempfile::tempdir().unwrap();
+    let owner = home_from_demo(t.path(), "publisher");
+    let alice = home_from_demo(t.path(), "jury-1");
+    let ch = json({
+        let mut c = reelseal(&owner);
+        c.args(["channel", "create", "--title", "Shorts"]);
+        c
+    })["channel"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = t.path().join("alice.rschan");
+    json({
+        let mut c = reelseal(&owner);
+        c.args([
+            "channel",
+            "add",
+            &ch,
+            "--to",
+            &demo_pub("jury-1"),
+            "--name",
+            "alice",
+            "--out",
+        ])
+        .arg(&key);
+        c
+    });
+    let proj = t.path().join("short");
+    write(&proj.join("cut.mov"), &film_bytes(1 << 20, 11));
+    publish(&net, &owner, &ch, &proj, "v1");
+    let then = t.path().join("owner-at-v1");
+    copy_tree(&owner, &then);
+    let (seeder, addr) = seed(&owner, t.path());
+    let dir = t.path().join("alice-short");
+    assert!(sync(&net, &alice, &key, &dir, addr).status.success());
+    drop(seeder);
+
+    // Version 2 adds 12 MiB; the seeder sends 1 MiB/s and the sync is killed midway.
+    let big = film_bytes(12 << 20, 12);
+    write(&proj.join("extra.mov"), &big);
+    publish(&net, &owner, &ch, &proj, "v2");
+    let (p, v) = spawn_announcing(
+        "reelseal",
+        &owner,
+        &[
+            "seed",
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--no-trackers",
+            "--seconds",
+            "300",
+            "--upload-limit",
+            "1MiB",
+        ],
+        t.path(),
+    );
+    let slow: SocketAddr = v["listening"].as_str().unwrap().parse().unwrap();
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("reelview"));
+    c.arg("--home")
+        .arg(&alice)
+        .args(["--quiet", "sync"])
+        .arg(&key)
+        .arg(&dir)
+        .args(net.flags(&[slow]))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = Proc(c.spawn().unwrap());
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    child.0.kill().unwrap();
+    let _ = child.0.wait();
+    drop(p);
+    // DIR is still the complete version 1.
+    let marker: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".reelview-channel.json")).unwrap())
+            .unwrap();
+    assert_eq!(marker["version"], 1);
+    assert!(!dir.join("short/extra.mov").exists());
+    assert_eq!(
+        std::fs::read(dir.join("short/cut.mov")).unwrap(),
+        std::fs::read(proj.join("cut.mov")).unwrap()
+    );
+    // Run again: it resumes (fetches less than the new file) and switches.
+    let (seeder, addr) = seed(&owner, t.path());
+    let o = sync(&net, &alice, &key, &dir, addr);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = stdout_json(&o);
+    assert_eq!(r["version"], 2);
+    let new_ct = (12u64 << 20).div_ceil(65_520) * 65_536;
+    assert!(
+        r["fetched_bytes"].as_u64().unwrap() < new_ct,
+        "resumed, not restarted: {r}"
+    );
+    assert_eq!(std::fs::read(dir.join("short/extra.mov")).unwrap(), big);
+
+    // --watch picks up version 3.
+    let (_w, lines) = spawn_watch(&net, &alice, &key, &dir, addr);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    drop(seeder);
+    write(&proj.join("cut.mov"), &film_bytes(1 << 20, 13));
+    publish(&net, &owner, &ch, &proj, "v3");
+    let (_seeder, _) = seed_on(&owner, t.path(), addr.port());
+    let got = lines
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("watch announced no new version within 120 s");
+    assert_eq!(got["version"], 3, "{got}");
+    assert_eq!(
+        std::fs::read(dir.join("short/cut.mov")).unwrap(),
+        film_bytes(1 << 20, 13)
+    );
+
+    // A rollback: the owner's home as it was at version 1 announces its (genuine, signed)
+    // version 1 pointer in a DHT of its own; the member who holds version 3 refuses it.
+    let stale = Net::new();
+    json({
+        let mut c = reelseal(&then);
+        c.args(["channel", "announce", &ch]).args(stale.flags(&[]));
+        c
+    });
+    let o = sync(&stale, &alice, &key, &dir, addr);
+    assert_eq!(o.status.code(), Some(11), "{}", stderr(&o));
+    assert!(stderr(&o).contains("rollback"), "{}", stderr(&o));
+}
+
+fn seed_on(home: &Path, cwd: &Path, port: u16) -> (Proc, SocketAddr) {
+    let (p, v) = spawn_announcing(
+        "reelseal",
+        home,
+        &[
+            "seed",
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--no-trackers",
+            "--seconds",
+            "300",
+            "--listen-port",
+            &port.to_string(),
+        ],
+        cwd,
+    );
+    (p, v["listening"].as_str().unwrap().parse().unwrap())
+}

@@ -77,7 +77,15 @@ async fn main() -> Result<()> {
 
     let seeder = Swarm::start_with(opts(Some(up)), SwarmSettings::loopback()).await?;
     let seed = seeder
-        .seed_unchecked_with(&torrent, &seed_dir, &[], &SeedOptions { super_seed })
+        .seed_unchecked_with(
+            &torrent,
+            &seed_dir,
+            &[],
+            &SeedOptions {
+                super_seed,
+                only_files: None,
+            },
+        )
         .await?;
     seed.wait_until_completed().await?;
 

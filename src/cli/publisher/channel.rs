@@ -94,6 +94,18 @@ pub enum ChannelCmd {
         /// The `.rschan` file the owner sent you.
         grant: PathBuf,
     },
+    /// Put your newest version's pointer in the DHT again (DHT nodes forget items after
+    /// about two hours; run it from cron, or keep `reelview sync --watch` members).
+    Announce {
+        /// CHANNEL.
+        channel: String,
+        /// Network flags (where the DHT node binds).
+        #[command(flatten)]
+        net: NetArgs,
+        /// Pointer flags.
+        #[command(flatten)]
+        pointers: PointerArgs,
+    },
     /// Download the newest version (an editor needs it before publishing the next).
     Pull {
         /// CHANNEL.
@@ -185,6 +197,14 @@ impl ChannelArgs {
                     s.pull(&channel, &net, &pointers, timeout.into(), &fb, &stop)
                         .await
                 })?)
+            }
+            ChannelCmd::Announce {
+                channel,
+                net,
+                pointers,
+            } => {
+                let pointers = pointers.plan(&net.plan());
+                ChannelOut::Pulled(block_on(async { s.announce(&channel, &pointers).await })?)
             }
             ChannelCmd::Ls => unreachable!("handled above"),
         })

@@ -387,6 +387,22 @@ impl ChannelStudio {
         Ok((m, keys, held))
     }
 
+    /// `channel announce`: put this home's newest pointer in the DHT again (DHT nodes
+    /// drop items after about two hours; `publish` puts it once).
+    pub async fn announce(&self, arg: &str, pointers: &PointerNet) -> Result<Option<VersionInfo>> {
+        let ch = ChannelDir::find(&self.home.dir, arg)?;
+        let Some(p) = ch.pointer() else {
+            bail!("this home has published no version of {arg} yet");
+        };
+        let Some(dht) = pointers.start()? else {
+            bail!("announcing needs the DHT: drop --no-pointer-dht");
+        };
+        dht.put(&p)
+            .await
+            .context("the DHT did not take the pointer")?;
+        Ok(ch.history().into_iter().find(|i| i.version == p.version))
+    }
+
     /// `channel pull`: bring this home up to the newest version in the DHT (an editor
     /// needs it before publishing the next one).
     pub async fn pull(

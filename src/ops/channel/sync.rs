@@ -243,13 +243,16 @@ fn member(home: &ViewerHome, key: &Path, fb: &dyn Feedback) -> Result<Member> {
     Ok(Member { grant, ch, secret })
 }
 
+/// What placing a version in DIR did.
+struct Placed {
+    changes: Vec<Change>,
+    local_edits: Vec<String>,
+    kept_aside: Option<PathBuf>,
+    previous_version: Option<u64>,
+}
+
 /// Decrypt `held` into DIR (through a sibling, swapped in atomically).
-fn place(
-    m: &Member,
-    held: &Held,
-    dir: &Path,
-    fb: &dyn Feedback,
-) -> Result<(Vec<Change>, Vec<String>, Option<PathBuf>, Option<u64>)> {
+fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Placed> {
     let owner = m.ch.owner()?;
     let members = held.card.member_list(&owner)?;
     let epoch = members.epoch_key_for_member(&m.secret).map_err(|e| {
@@ -360,7 +363,12 @@ fn place(
         false,
     )?;
     swap_in(&staging, dir)?;
-    Ok((changes, edits, aside, previous_version))
+    Ok(Placed {
+        changes,
+        local_edits: edits,
+        kept_aside: aside,
+        previous_version,
+    })
 }
 
 async fn sync_once(
@@ -432,8 +440,12 @@ async fn sync_once(
             kept_aside: None,
         });
     }
-    let (changes, local_edits, kept_aside, previous_version) =
-        tokio::task::block_in_place(|| place(&m, &held, &plan.dir, fb))?;
+    let Placed {
+        changes,
+        local_edits,
+        kept_aside,
+        previous_version,
+    } = tokio::task::block_in_place(|| place(&m, &held, &plan.dir, fb))?;
     let title = held
         .card
         .member_list(&m.grant.owner)
