@@ -1117,6 +1117,95 @@ mod tests {
         assert!(MemberList::verify(list.as_bytes(), &editor.public()).is_err());
     }
 
+    fn version(
+        publisher: &PublisherSecret,
+        members: &MemberList,
+        version: u64,
+        prev: Option<[u8; 32]>,
+    ) -> SignedVersion {
+        VersionCard {
+            channel: members.draft.channel.0.to_vec(),
+            chunk: CHUNK_CT as u64,
+            created: 0,
+            epoch: members.draft.epoch,
+            files: vec![CardFile {
+                len: 1,
+                name: crate::manifest::MANIFEST_NAME.into(),
+                sha256: vec![0; 32],
+            }],
+            keys: seal_keys(&KeySet::generate(), &[1; 32], &members.draft.channel, version, [0; 16]),
+            members: members.as_bytes().to_vec(),
+            note: None,
+            piece: 1 << 18,
+            prev: prev.map(|p| p.to_vec()),
+            publisher: publisher.public().to_bytes().to_vec(),
+            v: 1,
+            version,
+        }
+        .sign(publisher)
+        .unwrap()
+    }
+
+    #[test]
+    fn the_chain_refuses_rollbacks_forks_strangers_and_stale_member_lists() {
+        let owner = PublisherSecret::generate();
+        let editor = PublisherSecret::generate();
+        let stranger = PublisherSecret::generate();
+        let ch = ChannelId([7; 16]);
+        let mut d = draft(
+            vec![],
+            vec![Editor {
+                key: editor.public(),
+                name: "ed".into(),
+            }],
+        );
+        let list = d.sign(&[1; 32], &owner).unwrap();
+        let v1 = version(&owner, &list, 1, None);
+        assert_eq!(check_version(&v1, &list, &ch, None, 1), Ok(()));
+        let v2 = version(&editor, &list, 2, Some(v1.hash()));
+        assert_eq!(check_version(&v2, &list, &ch, Some((1, v1.hash())), 1), Ok(()));
+        // Going back, or the same number again.
+        assert!(matches!(
+            check_version(&v1, &list, &ch, Some((2, v2.hash())), 1),
+            Err(VersionRefusal::Rollback { found: 1, have: 2 })
+        ));
+        // A version 2 that does not continue the version 1 held.
+        let other = version(&owner, &list, 2, Some([9; 32]));
+        assert!(matches!(
+            check_version(&other, &list, &ch, Some((1, v1.hash())), 1),
+            Err(VersionRefusal::Fork { .. })
+        ));
+        // Signed by someone the list does not name.
+        let x = version(&stranger, &list, 2, Some(v1.hash()));
+        assert!(matches!(
+            check_version(&x, &list, &ch, Some((1, v1.hash())), 1),
+            Err(VersionRefusal::NotEditor { version: 2, .. })
+        ));
+        // A member list older than one already seen.
+        d.seq = 1;
+        assert!(matches!(
+            check_version(&v2, &list, &ch, Some((1, v1.hash())), 2),
+            Err(VersionRefusal::Members(_))
+        ));
+        // Another channel.
+        assert!(check_version(&v1, &list, &ChannelId([8; 16]), None, 1).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic_and_what_parses_is_canonical(data in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let owner = PublisherSecret::from_bytes(&[7; 32]).public();
+            let _ = MemberList::verify(&data, &owner);
+            if let Ok(v) = SignedVersion::parse(&data) {
+                proptest::prop_assert_eq!(v.as_bytes(), &data[..]);
+            }
+            let _ = ChannelGrant::from_file_bytes(&data, None);
+            if let Ok(p) = Pointer::from_bytes(&data) {
+                proptest::prop_assert_eq!(p.to_bytes(), data);
+            }
+        }
+    }
+
     #[test]
     fn pointer_round_trips_and_rejects_tampering() {
         let k = PublisherSecret::generate();
