@@ -54,3 +54,12 @@ fn selling_access_codes() {
         "{out}"
     );
 }
+
+#[test]
+fn a_team_on_a_channel() {
+    let out = run_example("team_sync", &[]);
+    assert!(out.contains("version 2: downloaded"), "{out}");
+    assert!(out.contains("editor published version 3"), "{out}");
+    assert!(out.contains("sound: version 3 (subtitles timed)"), "{out}");
+    assert!(out.contains("colour cannot open version 3"), "{out}");
+}

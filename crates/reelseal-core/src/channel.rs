@@ -1133,7 +1133,13 @@ mod tests {
                 name: crate::manifest::MANIFEST_NAME.into(),
                 sha256: vec![0; 32],
             }],
-            keys: seal_keys(&KeySet::generate(), &[1; 32], &members.draft.channel, version, [0; 16]),
+            keys: seal_keys(
+                &KeySet::generate(),
+                &[1; 32],
+                &members.draft.channel,
+                version,
+                [0; 16],
+            ),
             members: members.as_bytes().to_vec(),
             note: None,
             piece: 1 << 18,
@@ -1163,7 +1169,10 @@ mod tests {
         let v1 = version(&owner, &list, 1, None);
         assert_eq!(check_version(&v1, &list, &ch, None, 1), Ok(()));
         let v2 = version(&editor, &list, 2, Some(v1.hash()));
-        assert_eq!(check_version(&v2, &list, &ch, Some((1, v1.hash())), 1), Ok(()));
+        assert_eq!(
+            check_version(&v2, &list, &ch, Some((1, v1.hash())), 1),
+            Ok(())
+        );
         // Going back, or the same number again.
         assert!(matches!(
             check_version(&v1, &list, &ch, Some((2, v2.hash())), 1),

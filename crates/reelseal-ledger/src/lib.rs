@@ -2,9 +2,9 @@
 //!
 //! The publisher ledger: an embedded SQLite database in the publisher's home that remembers
 //! every release (with its secret key set), every grant issued, and — as later migrations
-//! add them — revocations, access codes and the audit log. The file is created on first use
-//! with mode 0600; its schema is versioned with `PRAGMA user_version` and migrated forward
-//! in one transaction per step.
+//! add them — revocations, access codes, the audit log and the newest version announced
+//! for each channel. The file is created on first use with mode 0600; its schema is
+//! versioned with `PRAGMA user_version` and migrated forward in one transaction per step.
 //!
 //! Used by the `reelseal` commands (through `reelseal::ops`) and by the key server's
 //! SQLite store. Every change that matters is written to the audit log in the same
@@ -22,6 +22,7 @@ use rusqlite::Connection;
 use zeroize::Zeroizing;
 
 mod audit;
+mod channels;
 mod codes;
 mod grants;
 mod releases;
@@ -30,6 +31,7 @@ mod trace;
 mod viewers;
 
 pub use audit::AuditEntry;
+pub use channels::{put_outcome, PutHead, StoredHead};
 pub use codes::{code_status, lost_race, CodeRecord, CodeRedeemed, CodeRow, FreshCode, Redemption};
 pub use grants::describe as describe_grant;
 pub use revocations::{
@@ -207,6 +209,16 @@ const MIGRATIONS: &[&str] = &[
         subject TEXT NOT NULL,
         time INTEGER NOT NULL,
         PRIMARY KEY (kind, subject)
+     );",
+    // 6: the newest announced version of each channel (FORMAT.md §12), as the key server
+    // serves it: the signed pointer and the signed member list in force.
+    "CREATE TABLE channel_heads(
+        channel TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        members_seq INTEGER NOT NULL,
+        pointer BLOB NOT NULL,
+        members BLOB NOT NULL,
+        updated INTEGER NOT NULL
      );",
 ];
 

@@ -1,5 +1,6 @@
-//! Where the key server keeps releases, codes, grants, revocations, its audit log, open
-//! renewal challenges and rate-limit buckets.
+//! Where the key server keeps releases, codes, grants, revocations, its audit log, the
+//! newest announced version of each channel, open renewal challenges and rate-limit
+//! buckets.
 //!
 //! [`Store`] is what the server needs, nothing more. Two implementations:
 //!
@@ -30,6 +31,9 @@ use reelseal_core::tardos;
 use reelseal_core::validity::Validity;
 use reelseal_core::ReleaseId;
 use reelseal_ledger::{AuditEntry, FreshCode, GrantRow, LedgerError, Redemption};
+/// A channel's newest announced version as stored, and what storing one did (the rule,
+/// [`reelseal_ledger::put_outcome`], is the ledger's; both stores apply it).
+pub use reelseal_ledger::{PutHead, StoredHead};
 
 pub mod memory;
 pub mod pg;
@@ -222,6 +226,22 @@ pub trait Store: Send + Sync + 'static {
         token_hash: [u8; 32],
         now: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// The newest announced version of channel `channel`, if any.
+    fn channel_head(
+        &self,
+        channel: [u8; 16],
+    ) -> impl Future<Output = StoreResult<Option<StoredHead>>> + Send;
+
+    /// Make `head` the newest version of `channel` unless it would go back
+    /// ([`reelseal_ledger::put_outcome`]); the caller verified its signatures. The
+    /// comparison with the stored head and the write are one atomic step across every
+    /// caller (every process, for a shared store).
+    fn put_channel_head(
+        &self,
+        channel: [u8; 16],
+        head: StoredHead,
+    ) -> impl Future<Output = StoreResult<PutHead>> + Send;
 
     /// Forget expired challenges and idle rate-limit buckets.
     fn sweep(&self, now: i64) -> impl Future<Output = StoreResult<()>> + Send;

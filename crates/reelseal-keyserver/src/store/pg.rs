@@ -22,6 +22,10 @@
 //!   DO UPDATE`, atomic per row).
 //! - **Renewal challenges** are rows keyed by the SHA-256 of the token; answering one is a
 //!   `DELETE … RETURNING`, so it succeeds once, at whichever replica.
+//! - **Channel heads** move forward only: one `INSERT … ON CONFLICT DO UPDATE … WHERE`
+//!   replaces the stored head only when the new version is higher and its member list no
+//!   older (the row lock makes the comparison and the write one step); when it changed
+//!   nothing, the row is read to tell an identical announcement from a rollback.
 //!
 //! Connections come from a `deadpool-postgres` pool over `tokio-postgres`; TLS to the
 //! database is rustls with the platform's trust store (`sslmode=require` in the URL).
@@ -46,8 +50,8 @@ use reelseal_ledger::{
 use tokio_postgres::Row;
 
 use super::{
-    ChallengeLimits, ChallengeOpened, ReleaseCache, ReleaseKeys, Revoked, Store, StoreError,
-    StoreResult,
+    ChallengeLimits, ChallengeOpened, PutHead, ReleaseCache, ReleaseKeys, Revoked, Store,
+    StoreError, StoreResult, StoredHead,
 };
 
 /// Advisory lock held while migrating the schema.
@@ -143,6 +147,16 @@ const MIGRATIONS: &[&str] = &[
         tokens DOUBLE PRECISION NOT NULL,
         updated DOUBLE PRECISION NOT NULL,
         allowed BOOLEAN NOT NULL
+     );",
+    // 2: the newest announced version of each channel (FORMAT.md §12): the signed pointer
+    // and the signed member list in force, as the ledger's `channel_heads`.
+    "CREATE TABLE channel_heads(
+        channel TEXT PRIMARY KEY,
+        version BIGINT NOT NULL,
+        members_seq BIGINT NOT NULL,
+        pointer BYTEA NOT NULL,
+        members BYTEA NOT NULL,
+        updated BIGINT NOT NULL
      );",
 ];
 
@@ -1244,6 +1258,61 @@ impl Store for PgStore {
         Ok(row.is_some_and(|r| r.get::<_, i64>(0) > now))
     }
 
+    async fn channel_head(&self, channel: [u8; 16]) -> StoreResult<Option<StoredHead>> {
+        let c = self.client().await?;
+        Ok(channel_head_in(&c, &hex::encode(channel)).await?)
+    }
+
+    async fn put_channel_head(&self, channel: [u8; 16], head: StoredHead) -> StoreResult<PutHead> {
+        let id = hex::encode(channel);
+        let int = |what: &str, n: u64| {
+            i64::try_from(n)
+                .map_err(|_| StoreError::Refused(format!("the {what} {n} is above 2^63 - 1")))
+        };
+        let (version, members_seq) = (
+            int("version", head.version)?,
+            int("member list seq", head.members_seq)?,
+        );
+        let c = self.client().await?;
+        // Atomic: the conditional upsert compares with the stored row and replaces it in
+        // one statement, under the row's lock (a concurrent writer waits, then re-checks
+        // the WHERE against the row it committed). The rule is the ledger's put_outcome.
+        let st = c
+            .prepare_cached(
+                "INSERT INTO channel_heads AS h (channel,version,members_seq,pointer,members,updated)
+                 VALUES ($1,$2,$3,$4,$5,extract(epoch from now())::bigint)
+                 ON CONFLICT (channel) DO UPDATE SET version = EXCLUDED.version,
+                   members_seq = EXCLUDED.members_seq, pointer = EXCLUDED.pointer,
+                   members = EXCLUDED.members, updated = EXCLUDED.updated
+                 WHERE h.version < EXCLUDED.version AND h.members_seq <= EXCLUDED.members_seq
+                 RETURNING 1",
+            )
+            .await?;
+        let written = c
+            .query_opt(
+                &st,
+                &[&id, &version, &members_seq, &head.pointer, &head.members],
+            )
+            .await?;
+        if written.is_some() {
+            return Ok(PutHead::Stored);
+        }
+        // Not written: a head is stored that this one does not pass. Heads only move
+        // forward, so whatever is stored now still refuses it; read it to say why.
+        let stored = channel_head_in(&c, &id).await?.ok_or_else(|| {
+            StoreError::internal(corrupt(
+                format!("channel {id}"),
+                "its head vanished while being replaced",
+            ))
+        })?;
+        Ok(match reelseal_ledger::put_outcome(Some(&stored), &head) {
+            PutHead::Stored => PutHead::Older {
+                stored: stored.version,
+            },
+            other => other,
+        })
+    }
+
     async fn sweep(&self, now: i64) -> StoreResult<()> {
         let c = self.client().await?;
         c.execute("DELETE FROM challenges WHERE expires <= $1", &[&now])
@@ -1272,6 +1341,23 @@ impl Store for PgStore {
             .await?;
         Ok(row.and_then(|r| r.get::<_, Vec<u8>>(0).try_into().ok()))
     }
+}
+
+async fn channel_head_in(
+    c: &impl GenericClient,
+    channel: &str,
+) -> Result<Option<StoredHead>, tokio_postgres::Error> {
+    let st = c
+        .prepare_cached(
+            "SELECT version,members_seq,pointer,members FROM channel_heads WHERE channel = $1",
+        )
+        .await?;
+    Ok(c.query_opt(&st, &[&channel]).await?.map(|r| StoredHead {
+        version: r.get::<_, i64>(0) as u64,
+        members_seq: r.get::<_, i64>(1) as u64,
+        pointer: r.get(2),
+        members: r.get(3),
+    }))
 }
 
 async fn code_status_in(

@@ -1,11 +1,13 @@
 //! [`SqliteStore`]: the publisher's own SQLite ledger, served by one process. Exactly-once
-//! redemption is the ledger's IMMEDIATE transaction ([`Ledger::complete_redemption`]);
-//! challenges and rate-limit buckets live in this process's memory ([`super::memory`]).
+//! redemption is the ledger's IMMEDIATE transaction ([`Ledger::complete_redemption`]), and
+//! so is a channel head's compare-and-replace ([`Ledger::put_channel_head`]); challenges
+//! and rate-limit buckets live in this process's memory ([`super::memory`]).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use reelseal_core::card::SignedCard;
+use reelseal_core::channel::ChannelId;
 use reelseal_core::keys::{PublisherSecret, ViewerPublic};
 use reelseal_core::validity::Validity;
 use reelseal_core::ReleaseId;
@@ -14,8 +16,8 @@ use zeroize::Zeroizing;
 
 use super::memory::{Buckets, Challenges};
 use super::{
-    ChallengeLimits, ChallengeOpened, ReleaseCache, ReleaseKeys, Revoked, Store, StoreError,
-    StoreResult,
+    ChallengeLimits, ChallengeOpened, PutHead, ReleaseCache, ReleaseKeys, Revoked, Store,
+    StoreError, StoreResult, StoredHead,
 };
 
 /// The publisher's SQLite ledger as the key server's store.
@@ -229,6 +231,19 @@ impl Store for SqliteStore {
         now: i64,
     ) -> StoreResult<bool> {
         Ok(self.inner.challenges.take(&viewer, &token_hash, now))
+    }
+
+    async fn channel_head(&self, channel: [u8; 16]) -> StoreResult<Option<StoredHead>> {
+        self.with(move |l, _| Ok(l.channel_head(&ChannelId(channel))?))
+            .await
+    }
+
+    async fn put_channel_head(&self, channel: [u8; 16], head: StoredHead) -> StoreResult<PutHead> {
+        // Atomic in the ledger's IMMEDIATE transaction (Ledger::put_channel_head).
+        self.with(move |l, _| {
+            Ok(l.put_channel_head(&ChannelId(channel), &head, reelseal_core::validity::now())?)
+        })
+        .await
     }
 
     async fn sweep(&self, now: i64) -> StoreResult<()> {
