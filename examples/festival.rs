@@ -111,6 +111,7 @@ async fn main() -> Result<()> {
         net: cli::parse::<cli::net::NetArgs>(loopback)?.plan(),
         seconds: None,
         role: reelseal_swarm::Role::Origin,
+        pointers: Default::default(),
     };
     let (announcements, mut events) = Announcements::channel();
     let stop_seeding = Interrupt::manual();

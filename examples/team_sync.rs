@@ -28,12 +28,13 @@ fn step(title: &str) {
 }
 
 /// `reelseal seed` for a home, in a task; its address and how to stop it.
-async fn seeder(home: &PublisherHome) -> Result<(SocketAddr, Interrupt)> {
+async fn seeder(home: &PublisherHome, pointers: &PointerNet) -> Result<(SocketAddr, Interrupt)> {
     let plan = SeedPlan {
         releases: Vec::new(),
         net: Net::loopback(Vec::new()),
         seconds: None,
         role: reelseal_swarm::Role::Origin,
+        pointers: pointers.clone(),
     };
     let (announcements, mut events) = Announcements::channel();
     let stop = Interrupt::manual();
@@ -146,7 +147,7 @@ async fn run(boot: SocketAddr) -> Result<()> {
         human_bytes(v1.new_ciphertext_bytes),
         v1.pointer_published.join(", ")
     );
-    let (addr, stop) = seeder(&owner_home).await?;
+    let (addr, stop) = seeder(&owner_home, &pointers).await?;
     for i in 0..2 {
         let r = sync::sync(&members[i], &sync_plan(i, addr), &Silent, &never).await?;
         println!(
@@ -170,7 +171,7 @@ async fn run(boot: SocketAddr) -> Result<()> {
         human_bytes(v2.new_ciphertext_bytes),
         human_bytes(v2.kept_ciphertext_bytes)
     );
-    let (addr, stop) = seeder(&owner_home).await?;
+    let (addr, stop) = seeder(&owner_home, &pointers).await?;
     for i in 0..2 {
         let r = sync::sync(&members[i], &sync_plan(i, addr), &Silent, &never).await?;
         println!(
@@ -224,7 +225,7 @@ async fn run(boot: SocketAddr) -> Result<()> {
     )?;
     let v3 = editor.publish(&plan("subtitles timed"), &Silent).await?;
     println!("editor published version {}", v3.version);
-    let (addr, stop) = seeder(&editor_home).await?;
+    let (addr, stop) = seeder(&editor_home, &pointers).await?;
     let r = sync::sync(&members[0], &sync_plan(0, addr), &Silent, &never).await?;
     println!(
         "sound: version {} ({})",

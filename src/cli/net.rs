@@ -90,7 +90,8 @@ impl NetArgs {
 #[command(next_help_heading = "Channel pointers")]
 pub struct PointerArgs {
     /// Join the DHT through this node (repeatable) instead of the public bootstrap nodes,
-    /// e.g. a DHT of your own on 127.0.0.1.
+    /// e.g. a DHT of your own on 127.0.0.1. With --no-dht, pointers use the DHT only when
+    /// this is given.
     #[arg(long = "dht-bootstrap", value_name = "ADDR")]
     pub dht_bootstrap: Vec<SocketAddr>,
     /// Do not publish or look up the newest-version pointer in the DHT.
@@ -99,8 +100,11 @@ pub struct PointerArgs {
 }
 
 impl PointerArgs {
-    /// The pointer network, bound where the swarm binds.
+    /// The pointer network, bound where the swarm binds: on unless --no-pointer-dht, or
+    /// --no-dht without a --dht-bootstrap of one's own (so `--no-dht` keeps a command off
+    /// the public DHT altogether).
     pub fn plan(&self, net: &Net) -> crate::ops::channel::PointerNet {
-        crate::ops::channel::PointerNet::new(self.pointer_dht, self.dht_bootstrap.clone(), net)
+        let on = self.pointer_dht && (net.swarm.dht || !self.dht_bootstrap.is_empty());
+        crate::ops::channel::PointerNet::new(on, self.dht_bootstrap.clone(), net)
     }
 }

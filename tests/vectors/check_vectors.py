@@ -5,6 +5,7 @@ Uses PyPI `cryptography` for the primitives and its own bencode and bech32 code,
 disagreement with the Rust implementation points at one side contradicting the spec.
 usage: python3 tests/vectors/check_vectors.py   (prints "N vectors checked", exit 0)
 """
+import base64
 import hashlib
 import json
 import os
@@ -488,6 +489,115 @@ def main():
             assert c["expect"] == ["expired", w["naf"]], c["name"]
         else:
             assert c["expect"] == "open", c["name"]
+        n += 1
+    # §12 channels
+    cv = load("channel")
+    owner_seed, editor_seed = bytes.fromhex(cv["owner_seed"]), bytes.fromhex(cv["editor_seed"])
+    owner = ed_pub(owner_seed)
+    C, epoch_key = bytes.fromhex(cv["channel"]), bytes.fromhex(cv["epoch_key"])
+
+    def ed_to_x_secret(seed):
+        # RFC 8032: the signing scalar is the clamped first half of SHA-512(seed).
+        return hashlib.sha512(seed).digest()[:32]
+
+    def ed_to_x_public(pub):
+        # Birational map u = (1 + y) / (1 - y) mod p.
+        y = int.from_bytes(pub, "little") & ((1 << 255) - 1)
+        return ((1 + y) * pow(1 - y, P - 2, P) % P).to_bytes(32, "little")
+
+    editor_x = ed_to_x_public(ed_pub(editor_seed))
+    assert editor_x == x_pub(ed_to_x_secret(editor_seed)) == bytes.fromhex(cv["editor_x25519_public"])
+
+    def unwrap_epoch(stanza, secret, recipient, epoch):
+        epk = stanza[b"epk"]
+        shared = X25519PrivateKey.from_private_bytes(secret).exchange(X25519PublicKey.from_public_bytes(epk))
+        k = hkdf(shared, epk + recipient, b"reelseal/v1/channel-epoch\x00" + C + epoch.to_bytes(8, "big"))
+        return ChaCha20Poly1305(k).decrypt(bytes(12), stanza[b"body"], None)
+
+    def members_of(signed):
+        w = canonical(signed)
+        verify(owner, b"channel-members", w[b"list"], w[b"sig"])
+        lst = canonical(w[b"list"])
+        assert lst[b"owner"] == owner and lst[b"editors"][0][b"key"] == owner
+        return lst
+
+    lst = None
+    for c in cv["cases"]:
+        name, expect = c["name"], c["expect"]
+        if "signed_list" in c:
+            try:
+                m = members_of(bytes.fromhex(c["signed_list"]))
+            except InvalidSignature:
+                assert expect == "bad_signature", name
+                n += 1
+                continue
+            lst = lst or m
+            assert (m[b"epoch"], m[b"seq"]) == (3, 4) and m[b"channel"] == C, name
+            for who in c["open_with"]:
+                secret = bytes.fromhex(cv[who])
+                if who.endswith("seed"):
+                    key = ed_pub(secret)
+                    entry = next((e for e in m[b"editors"] if e[b"key"] == key), None)
+                    recipient, secret = ed_to_x_public(key), ed_to_x_secret(secret)
+                else:
+                    recipient = x_pub(secret)
+                    entry = next((e for e in m[b"members"] if e[b"key"] == recipient), None)
+                if entry is None:
+                    assert expect == "not_member", name
+                    continue
+                assert unwrap_epoch(entry[b"stanza"], secret, recipient, m[b"epoch"]) == epoch_key, name
+        elif "signed_version" in c:
+            signed = bytes.fromhex(c["signed_version"])
+            w = canonical(signed)
+            card = canonical(w[b"card"])
+            try:
+                verify(card[b"publisher"], b"channel-version", w[b"card"], w[b"sig"])
+            except InvalidSignature:
+                assert expect == "bad_signature", name
+                n += 1
+                continue
+            m = members_of(card[b"members"])
+            if "held" not in c:
+                assert hashlib.sha256(signed).hexdigest() == c["card_hash"], name
+                salt, body = card[b"keys"][:16], card[b"keys"][16:]
+                k = hkdf(epoch_key, salt, b"reelseal/v1/channel-keys\x00" + C + card[b"version"].to_bytes(8, "big"))
+                assert ChaCha20Poly1305(k).decrypt(bytes(12), body, None).hex() == cv["keyset"], name
+                assert expect == "ok", name
+                n += 1
+                continue
+            # The chain rule, in FORMAT.md §12's order.
+            got = "ok"
+            if m[b"seq"] < c["members_seen"]:
+                got = "members"
+            elif card[b"publisher"] not in [e[b"key"] for e in m[b"editors"]]:
+                got = "not_editor"
+            elif c["held"] is not None:
+                have, hash_ = c["held"][0], bytes.fromhex(c["held"][1])
+                if card[b"version"] <= have:
+                    got = "rollback"
+                elif card[b"version"] == have + 1 and card.get(b"prev") != hash_:
+                    got = "fork"
+            assert got == expect, (name, got)
+        elif "pointer" in c:
+            w = canonical(bytes.fromhex(c["pointer"]))
+            signable = b"4:salt%d:" % len(w[b"salt"]) + w[b"salt"] + b"3:seqi%de1:v%d:" % (w[b"seq"], len(w[b"v"])) + w[b"v"]
+            try:
+                Ed25519PublicKey.from_public_bytes(w[b"k"]).verify(w[b"sig"], signable)
+            except InvalidSignature:
+                assert expect == "bad_signature", name
+                n += 1
+                continue
+            assert signable.hex() == c["signable"] and w[b"v"].hex() == c["value"], name
+            assert canonical(w[b"v"]) == {b"ih": bytes.fromhex(c["infohash"])}, name
+            assert w[b"k"].hex() == c["signer"] and w[b"seq"] == c["seq"] and w[b"salt"] == C, name
+        else:
+            text = "".join(l for l in c["armored"].splitlines() if not l.startswith("-----"))
+            w = canonical(base64.b64decode(text))
+            verify(owner, b"channel-grant", w[b"grant"], w[b"sig"])
+            g = canonical(w[b"grant"])
+            m = members_of(g[b"members"])
+            assert g[b"role"] == c["role"].encode() and g[b"label"] == c["label"].encode(), name
+            assert g[b"who"] in [e[b"key"] for e in m[b"members"]], name
         n += 1
     print(f"{n} vectors checked")
 

@@ -253,15 +253,20 @@ fn check_text(what: &'static str, s: &str, max: usize) -> Result<()> {
 impl MemberListDraft {
     /// Sign, wrapping `epoch_key` to the owner, every editor and every member.
     pub fn sign(&self, epoch_key: &[u8; 32], owner: &PublisherSecret) -> Result<MemberList> {
-        let wrap = |to: &ViewerPublic| {
-            wrap_epoch(
-                epoch_key,
-                to,
-                &self.channel,
-                self.epoch,
-                &crate::random_array(),
-            )
-        };
+        self.sign_with_ephemerals(epoch_key, owner, &mut crate::random_array)
+    }
+
+    /// [`MemberListDraft::sign`] with given ephemeral secrets, one per stanza in list order
+    /// (test vectors only; never reuse one).
+    #[doc(hidden)]
+    pub fn sign_with_ephemerals(
+        &self,
+        epoch_key: &[u8; 32],
+        owner: &PublisherSecret,
+        ephemeral: &mut dyn FnMut() -> [u8; 32],
+    ) -> Result<MemberList> {
+        let mut wrap =
+            |to: &ViewerPublic| wrap_epoch(epoch_key, to, &self.channel, self.epoch, &ephemeral());
         let owner_pub = owner.public();
         let mut editors = vec![WireEntry {
             key: owner_pub.to_bytes().to_vec(),
@@ -851,13 +856,26 @@ impl ChannelGrant {
         issued: i64,
         owner: &PublisherSecret,
     ) -> Result<ChannelGrant> {
+        Self::issue_with_id(members, holder, label, issued, owner, crate::random_array())
+    }
+
+    /// [`ChannelGrant::issue`] with a given grant id (test vectors only).
+    #[doc(hidden)]
+    pub fn issue_with_id(
+        members: &MemberList,
+        holder: Holder,
+        label: &str,
+        issued: i64,
+        owner: &PublisherSecret,
+        id: [u8; 16],
+    ) -> Result<ChannelGrant> {
         let (role, who) = match &holder {
             Holder::Member(k) => ("member", k.to_bytes()),
             Holder::Editor(k) => ("editor", k.to_bytes()),
         };
         let w = WireChannelGrant {
             channel: members.draft.channel.0.to_vec(),
-            grant: crate::random_array::<16>().to_vec(),
+            grant: id.to_vec(),
             issued,
             key_server: members.draft.key_server.clone(),
             label: label.to_string(),

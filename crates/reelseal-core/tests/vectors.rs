@@ -801,6 +801,208 @@ fn gen_window() -> Value {
     ]})
 }
 
+// ---------- channels (FORMAT.md §12) ----------
+
+const CHANNEL: [u8; 16] = [0x5a; 16];
+const EDITOR_SEED: [u8; 32] = [0x12; 32];
+const STRANGER_SEED: [u8; 32] = [0x13; 32];
+const EPOCH_KEY: [u8; 32] = [0x66; 32];
+
+fn channel_members() -> reelseal_core::channel::MemberList {
+    use reelseal_core::channel::{ChannelId, Editor, Member, MemberListDraft};
+    let mut eph = [0x44u8, 0x45, 0x46].into_iter().map(|b| [b; 32]);
+    MemberListDraft {
+        channel: ChannelId(CHANNEL),
+        created: 1_800_000_000,
+        editors: vec![Editor {
+            key: PublisherSecret::from_bytes(&EDITOR_SEED).public(),
+            name: "ed".into(),
+        }],
+        epoch: 3,
+        key_server: None,
+        members: vec![Member {
+            key: ViewerSecret::from_bytes(&VIEWER).public(),
+            name: "alice".into(),
+        }],
+        seq: 4,
+        title: "Post".into(),
+        trackers: vec![],
+    }
+    .sign_with_ephemerals(
+        &EPOCH_KEY,
+        &PublisherSecret::from_bytes(&PUB_SEED),
+        &mut || eph.next().expect("three stanzas"),
+    )
+    .unwrap()
+}
+
+fn channel_version(seed: &[u8; 32], note: &str) -> reelseal_core::channel::SignedVersion {
+    use reelseal_core::channel::{seal_keys, ChannelId, VersionCard};
+    VersionCard {
+        channel: CHANNEL.to_vec(),
+        chunk: CHUNK_CT as u64,
+        created: 1_800_000_100,
+        epoch: 3,
+        files: vec![CardFile {
+            len: 100,
+            name: "manifest.rsm".into(),
+            sha256: vec![0xcd; 32],
+        }],
+        keys: seal_keys(&keyset(), &EPOCH_KEY, &ChannelId(CHANNEL), 2, [0x77; 16]),
+        members: channel_members().as_bytes().to_vec(),
+        note: Some(note.into()),
+        piece: 262_144,
+        prev: Some(vec![0xab; 32]),
+        publisher: PublisherSecret::from_bytes(seed)
+            .public()
+            .to_bytes()
+            .to_vec(),
+        v: 1,
+        version: 2,
+    }
+    .sign(&PublisherSecret::from_bytes(seed))
+    .unwrap()
+}
+
+fn gen_channel() -> Value {
+    use reelseal_core::channel::{bep44_signable, ChannelGrant, ChannelId, Holder, Pointer};
+    let list = channel_members();
+    let lb = list.as_bytes().to_vec();
+    let edited_list = reencode_with(&lb, "5:title4:Post", "5:title4:Past");
+    let v = channel_version(&EDITOR_SEED, "cut 2");
+    let edited_v = reencode_with(v.as_bytes(), "4:note5:cut 2", "4:note5:cut 3");
+    let stranger = channel_version(&STRANGER_SEED, "cut 2");
+    let editor = PublisherSecret::from_bytes(&EDITOR_SEED);
+    let p = Pointer::sign(
+        &editor,
+        &ChannelId(CHANNEL),
+        2,
+        &reelseal_core::InfoHash([0xee; 20]),
+    );
+    let g = ChannelGrant::issue_with_id(
+        &list,
+        Holder::Member(ViewerSecret::from_bytes(&VIEWER).public()),
+        "alice",
+        1_800_000_000,
+        &PublisherSecret::from_bytes(&PUB_SEED),
+        [0x99; 16],
+    )
+    .unwrap();
+    json!({"description": "Channels (FORMAT.md §12): member list, version card, chain rules, pointer, channel grant",
+        "owner_seed": h(&PUB_SEED), "editor_seed": h(&EDITOR_SEED), "member_secret": h(&VIEWER),
+        "other_member_secret": h(&OTHER_VIEWER), "channel": h(&CHANNEL), "epoch_key": h(&EPOCH_KEY),
+        "editor_x25519_public": h(&editor.public().to_x25519().unwrap().to_bytes()),
+        "keyset": h(&keyset().to_bytes()), "cases": [
+        {"name": "members_ok", "signed_list": h(&lb), "expect": "ok", "epoch": 3, "seq": 4,
+         "open_with": ["owner_seed", "editor_seed", "member_secret"]},
+        {"name": "members_not_a_member", "signed_list": h(&lb), "open_with": ["other_member_secret"], "expect": "not_member"},
+        {"name": "members_edited_title", "signed_list": h(&edited_list), "expect": "bad_signature"},
+        {"name": "version_ok", "signed_version": h(v.as_bytes()), "card_hash": h(&v.hash()), "expect": "ok"},
+        {"name": "version_edited_note", "signed_version": h(&edited_v), "expect": "bad_signature"},
+        {"name": "chain_next", "signed_version": h(v.as_bytes()), "held": [1, h(&[0xab; 32])], "members_seen": 4, "expect": "ok"},
+        {"name": "chain_first_seen", "signed_version": h(v.as_bytes()), "held": null, "members_seen": 0, "expect": "ok"},
+        {"name": "chain_rollback", "signed_version": h(v.as_bytes()), "held": [2, h(&v.hash())], "members_seen": 4, "expect": "rollback"},
+        {"name": "chain_fork", "signed_version": h(v.as_bytes()), "held": [1, h(&[0; 32])], "members_seen": 4, "expect": "fork"},
+        {"name": "chain_stale_member_list", "signed_version": h(v.as_bytes()), "held": [1, h(&[0xab; 32])], "members_seen": 5, "expect": "members"},
+        {"name": "chain_not_an_editor", "signed_version": h(stranger.as_bytes()), "held": [1, h(&[0xab; 32])], "members_seen": 4, "expect": "not_editor"},
+        {"name": "pointer_ok", "pointer": h(&p.to_bytes()), "signable": h(&bep44_signable(&CHANNEL, 2, &p.value())),
+         "value": h(&p.value()), "signer": h(&editor.public().to_bytes()), "seq": 2, "infohash": h(&[0xee; 20]), "expect": "ok"},
+        {"name": "pointer_other_seq", "pointer": h(&reencode_with(&p.to_bytes(), "3:seqi2e", "3:seqi3e")), "expect": "bad_signature"},
+        {"name": "grant_ok", "armored": g.to_armor(), "expect": "ok", "role": "member", "label": "alice"},
+    ]})
+}
+
+fn check_channel(v: &Value) -> usize {
+    use reelseal_core::channel::{
+        check_version, ChannelGrant, ChannelId, Holder, MemberList, Pointer, SignedVersion,
+        VersionRefusal,
+    };
+    assert_eq!(
+        sorted(gen_channel()),
+        sorted(v.clone()),
+        "channel.json: the vectors are what the code writes"
+    );
+    let owner = PublisherSecret::from_bytes(&arr(&v["owner_seed"])).public();
+    let list = MemberList::verify(&unh(&v["cases"][0]["signed_list"]), &owner).unwrap();
+    for c in v["cases"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let expect = c["expect"].as_str().unwrap();
+        if let Some(b) = c.get("signed_list") {
+            let r = MemberList::verify(&unh(b), &owner);
+            if expect == "bad_signature" {
+                assert_eq!(kind(r), expect, "{name}");
+                continue;
+            }
+            let l = r.unwrap();
+            for who in c["open_with"].as_array().unwrap() {
+                let who = who.as_str().unwrap();
+                let k = if who.ends_with("seed") {
+                    l.epoch_key_for_editor(&PublisherSecret::from_bytes(&arr(&v[who])))
+                } else {
+                    l.epoch_key_for_member(&ViewerSecret::from_bytes(&arr(&v[who])))
+                };
+                match expect {
+                    "ok" => assert_eq!(h(&*k.unwrap()), v["epoch_key"].as_str().unwrap(), "{name}"),
+                    e => assert_eq!(kind(k), e, "{name}"),
+                }
+            }
+        } else if let Some(b) = c.get("signed_version") {
+            let r = SignedVersion::parse(&unh(b));
+            if expect == "bad_signature" {
+                assert_eq!(kind(r), expect, "{name}");
+                continue;
+            }
+            let sv = r.unwrap();
+            if c.get("held").is_none() {
+                assert_eq!(h(&sv.hash()), c["card_hash"].as_str().unwrap(), "{name}");
+                let ks = sv.card().open_keys(&arr(&v["epoch_key"])).unwrap();
+                assert_eq!(h(&ks.to_bytes()), v["keyset"].as_str().unwrap(), "{name}");
+                continue;
+            }
+            let held = c["held"]
+                .as_array()
+                .map(|a| (a[0].as_u64().unwrap(), arr::<32>(&a[1])));
+            let got = match check_version(
+                &sv,
+                &list,
+                &ChannelId(CHANNEL),
+                held,
+                c["members_seen"].as_u64().unwrap(),
+            ) {
+                Ok(()) => "ok",
+                Err(VersionRefusal::Rollback { .. }) => "rollback",
+                Err(VersionRefusal::Fork { .. }) => "fork",
+                Err(VersionRefusal::NotEditor { .. }) => "not_editor",
+                Err(VersionRefusal::Members(_)) => "members",
+            };
+            assert_eq!(got, expect, "{name}");
+        } else if let Some(b) = c.get("pointer") {
+            let r = Pointer::from_bytes(&unh(b));
+            if expect != "ok" {
+                assert_eq!(kind(r), expect, "{name}");
+                continue;
+            }
+            let p = r.unwrap();
+            assert_eq!(h(&p.signer.to_bytes()), c["signer"].as_str().unwrap());
+            assert_eq!(p.version, c["seq"].as_u64().unwrap());
+            assert_eq!(h(&p.infohash.0), c["infohash"].as_str().unwrap());
+            assert_eq!(h(&p.value()), c["value"].as_str().unwrap());
+        } else {
+            let g = ChannelGrant::from_file_bytes(
+                c["armored"].as_str().unwrap().as_bytes(),
+                Some(&owner),
+            )
+            .unwrap();
+            assert_eq!(g.label, "alice");
+            assert_eq!(
+                g.holder,
+                Holder::Member(ViewerSecret::from_bytes(&arr(&v["member_secret"])).public())
+            );
+        }
+    }
+    v["cases"].as_array().unwrap().len()
+}
+
 fn generate() {
     std::fs::create_dir_all(dir()).unwrap();
     for (name, v) in [
@@ -817,6 +1019,7 @@ fn generate() {
         ("grant", gen_grant()),
         ("armor", gen_armor()),
         ("revocation", gen_revocation()),
+        ("channel", gen_channel()),
     ] {
         std::fs::write(
             dir().join(format!("{name}.json")),
@@ -1203,6 +1406,7 @@ fn code_matches_every_vector() {
     total += check_challenge(&load("challenge"));
     total += check_code(&load("code"));
     total += check_window(&load("window"));
+    total += check_channel(&load("channel"));
     assert!(
         total >= 40,
         "only {total} vectors found in {}",

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::cli::net::NetArgs;
+use crate::cli::net::{NetArgs, PointerArgs};
 use crate::cli::{block_on, Global};
 use crate::home::PublisherHome;
 use crate::ops::studio::seed::{self, SeedPlan, SeedReport};
@@ -19,6 +19,9 @@ use crate::ops::Interrupt;
 ///   reelseal seed                                   # every release, public swarm
 ///   reelseal seed My-Film.reelseal --listen-port 51413
 ///   reelseal seed --bind 127.0.0.1 --no-dht --no-trackers   # this machine only
+///
+/// It also seeds the newest version of every channel in your home, and keeps the
+/// newest-version pointers you published alive in the DHT.
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct SeedArgs {
@@ -34,14 +37,20 @@ pub struct SeedArgs {
     /// for you), and its peer id does not single it out.
     #[arg(long)]
     pub no_origin: bool,
+    /// Channel pointer flags (the newest version of each channel you published is put in
+    /// the DHT again every 30 minutes while seeding).
+    #[command(flatten)]
+    pub pointers: PointerArgs,
 }
 
 impl SeedArgs {
     /// Run.
     pub fn run(self, home: &PublisherHome, g: &Global) -> Result<SeedReport> {
+        let net = self.net.plan();
         let plan = SeedPlan {
             releases: self.releases,
-            net: self.net.plan(),
+            pointers: self.pointers.plan(&net),
+            net,
             seconds: self.seconds,
             role: if self.no_origin {
                 reelseal_swarm::Role::Peer

@@ -27,7 +27,13 @@ pub struct SeedPlan {
     pub seconds: Option<u64>,
     /// Origin (viewers spare it) or an ordinary peer (`--no-origin`).
     pub role: reelseal_swarm::Role,
+    /// Where the channels' newest-version pointers are refreshed (DHT nodes forget
+    /// items after about two hours).
+    pub pointers: crate::ops::channel::PointerNet,
 }
+
+/// How often a seeder puts its channels' pointers in the DHT again.
+const REANNOUNCE: Duration = Duration::from_secs(30 * 60);
 
 /// Seeding has started.
 #[derive(Clone, Debug, Serialize)]
@@ -222,6 +228,20 @@ pub async fn seed(
         .iter()
         .map(|(r, _)| fb.progress(&r.title, Unit::Status, 0))
         .collect();
+    // Pointers this home published, refreshed while seeding.
+    let pointers: Vec<_> = channels.iter().filter_map(|c| c.pointer()).collect();
+    let dht = if pointers.is_empty() {
+        None
+    } else {
+        match plan.pointers.start() {
+            Ok(d) => d,
+            Err(e) => {
+                fb.warn(&format!("{e:#}: channel pointers are not refreshed"));
+                None
+            }
+        }
+    };
+    let mut announced: Option<Instant> = None;
     let start = Instant::now();
     let until = plan.seconds.map(Duration::from_secs);
     tokio::pin!(stop);
@@ -236,6 +256,19 @@ pub async fn seed(
                 s.uploaded_bytes as f64 / s.total_bytes.max(1) as f64,
                 s.error.map(|e| format!("  ERROR {e}")).unwrap_or_default()
             ));
+        }
+        if let Some(d) = &dht {
+            if announced.is_none_or(|t| t.elapsed() >= REANNOUNCE) {
+                announced = Some(Instant::now());
+                for p in &pointers {
+                    if let Err(e) = d.put(p).await {
+                        fb.warn(&format!(
+                            "could not refresh the pointer of channel {} in the DHT: {e}",
+                            p.channel
+                        ));
+                    }
+                }
+            }
         }
         if until.is_some_and(|u| start.elapsed() >= u) {
             break "time limit";
