@@ -92,17 +92,21 @@ async fn run(boot: SocketAddr) -> Result<()> {
     for (who, name) in [("jury-1", "sound"), ("jury-2", "colour")] {
         let out = root.join(format!("{name}.rschan"));
         let key = demo::public_key(who)?.parse()?;
-        owner.add(&ch, &Newcomer::Member(key), name, Some(out.clone()))?;
+        owner
+            .add(&ch, &Newcomer::Member(key), name, Some(out.clone()))
+            .await?;
         println!("member {name} ({who}) → {}", out.display());
         grants.push(out);
     }
     let editor_grant = root.join("editor.rschan");
-    owner.add(
-        &ch,
-        &Newcomer::Editor(editor_key.parse()?),
-        "editor",
-        Some(editor_grant.clone()),
-    )?;
+    owner
+        .add(
+            &ch,
+            &Newcomer::Editor(editor_key.parse()?),
+            "editor",
+            Some(editor_grant.clone()),
+        )
+        .await?;
     println!("editor → {}", editor_grant.display());
 
     let project = root.join("project");
@@ -189,7 +193,7 @@ async fn run(boot: SocketAddr) -> Result<()> {
     }
 
     step("the owner removes colour; the editor publishes version 3");
-    owner.remove(&ch, "colour")?;
+    owner.remove(&ch, "colour").await?;
     editor.join(&editor_grant)?;
     let pulled = editor
         .pull(

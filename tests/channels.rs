@@ -128,10 +128,18 @@ fn members_stay_on_the_newest_version_and_only_changes_move() {
         .unwrap()
         .to_string();
 
-    // Owner: a channel, two members and an editor.
+    // Owner: a channel (with a key server), two members and an editor.
+    let (key_server, url) = spawn_key_server(&owner, 100);
     let created = json({
         let mut c = reelseal(&owner);
-        c.args(["channel", "create", "--title", "Feature post"]);
+        c.args([
+            "channel",
+            "create",
+            "--title",
+            "Feature post",
+            "--key-server",
+            &url,
+        ]);
         c
     });
     let ch = created["channel"].as_str().unwrap().to_string();
@@ -152,7 +160,10 @@ fn members_stay_on_the_newest_version_and_only_changes_move() {
     project(&proj);
     let v1 = publish(&net, &owner, &ch, &proj, "first assembly");
     assert_eq!(v1["version"], 1);
-    assert_eq!(v1["pointer_published"][0], "dht");
+    assert_eq!(
+        v1["pointer_published"],
+        serde_json::json!(["dht", "key server"])
+    );
     let (seeder, addr) = seed(&owner, t.path());
 
     let a_dir = t.path().join("alice-project");
@@ -226,12 +237,21 @@ fn members_stay_on_the_newest_version_and_only_changes_move() {
     assert!(sync(&net, &bob, &bob_key, &b_dir, addr).status.success());
     eprintln!("version 2: {fetched} bytes downloaded for a {changed_ct}-byte change");
 
-    // Bob is removed; the editor publishes version 3 (after pulling version 2).
-    json({
+    // Bob is removed (the new member list goes to the key server at once); the editor
+    // publishes version 3 after pulling version 2, under the new key epoch.
+    let removed = json({
         let mut c = reelseal(&owner);
         c.args(["channel", "remove", &ch, "bob"]);
         c
     });
+    assert_eq!(removed["epoch"], 1);
+    assert!(
+        removed["key_server"]
+            .as_str()
+            .unwrap()
+            .contains("announced"),
+        "{removed}"
+    );
     json({
         let mut c = reelseal(&editor);
         c.args(["channel", "join"]).arg(&editor_key);
@@ -244,19 +264,29 @@ fn members_stay_on_the_newest_version_and_only_changes_move() {
     });
     assert_eq!(pulled["version"], 2, "{pulled}");
     drop(seeder);
-    // Owner's removal must reach the editor: it travels in the owner's member list.
-    std::fs::copy(
-        owner.join("channels").join(&ch).join("members.rsml"),
-        editor.join("channels").join(&ch).join("members.rsml"),
-    )
-    .unwrap();
     write(&proj.join("subs/en.srt"), &film_bytes(21_000, 9));
     // Alice edits a file in her copy: it must be kept aside, not lost.
     std::fs::write(a_dir.join("project/notes-day1.txt"), b"my own notes\n").unwrap();
     let v3 = publish(&net, &editor, &ch, &proj, "subtitles by the editor");
     assert_eq!(v3["version"], 3);
     let (_editor_seed, eaddr) = seed(&editor, t.path());
-    let o = sync(&net, &alice, &alice_key, &a_dir, eaddr);
+    // Alice finds version 3 through the key server alone (no DHT at all).
+    let mut c = reelview(&alice);
+    c.arg("sync")
+        .arg(&alice_key)
+        .arg(&a_dir)
+        .args([
+            "--timeout",
+            "60s",
+            "--json",
+            "--bind",
+            "127.0.0.1",
+            "--no-dht",
+            "--no-trackers",
+            "--peer",
+        ])
+        .arg(eaddr.to_string());
+    let o = c.output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let r = stdout_json(&o);
     assert_eq!(r["version"], 3);
@@ -280,6 +310,52 @@ fn members_stay_on_the_newest_version_and_only_changes_move() {
         serde_json::from_slice(&std::fs::read(b_dir.join(".reelview-channel.json")).unwrap())
             .unwrap();
     assert_eq!(marker["version"], 2);
+
+    // The editor is removed. A copy of their home from before (which never heard of it,
+    // the key server being down) publishes version 4 to the DHT under the stale list:
+    // Alice ignores it and says why; the editor's up-to-date home may not publish at all.
+    let editor_then = t.path().join("editor-then");
+    std::fs::create_dir_all(&editor_then).unwrap();
+    copy_tree(&editor, &editor_then);
+    json({
+        let mut c = reelseal(&owner);
+        c.args(["channel", "remove", &ch, "editor"]);
+        c
+    });
+    drop(key_server);
+    write(&proj.join("reel1.mov"), &film_bytes(3 << 20, 21));
+    let v4 = publish(&net, &editor_then, &ch, &proj, "behind the owner's back");
+    assert_eq!(v4["version"], 4);
+    assert_eq!(v4["pointer_published"], serde_json::json!(["dht"]), "{v4}");
+    let port = url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let (_key_server, _) = spawn_announcing(
+        "reelseal",
+        &owner,
+        &["serve", "--listen", &format!("127.0.0.1:{port}")],
+        &owner,
+    );
+    let o = sync(&net, &alice, &alice_key, &a_dir, eaddr);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = stdout_json(&o);
+    assert_eq!(r["version"], 3, "{r}");
+    assert_eq!(r["up_to_date"], true);
+    assert!(
+        r["ignored"][0]
+            .as_str()
+            .unwrap()
+            .contains("no longer an editor"),
+        "{r}"
+    );
+    let mut c = reelseal(&editor);
+    c.args(["publish", &ch]).arg(&proj).args(net.flags(&[]));
+    let o = c.output().unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("may not publish"), "{}", stderr(&o));
 
     // versions lists all three with notes.
     let v = json({
@@ -366,6 +442,7 @@ fn an_interrupted_sync_resumes_a_rollback_is_refused_and_watch_follows_new_versi
     write(&proj.join("cut.mov"), &film_bytes(1 << 20, 11));
     publish(&net, &owner, &ch, &proj, "v1");
     let then = t.path().join("owner-at-v1");
+    std::fs::create_dir_all(&then).unwrap();
     copy_tree(&owner, &then);
     let (seeder, addr) = seed(&owner, t.path());
     let dir = t.path().join("alice-short");
@@ -457,6 +534,29 @@ fn an_interrupted_sync_resumes_a_rollback_is_refused_and_watch_follows_new_versi
     let o = sync(&stale, &alice, &key, &dir, addr);
     assert_eq!(o.status.code(), Some(11), "{}", stderr(&o));
     assert!(stderr(&o).contains("rollback"), "{}", stderr(&o));
+
+    // A version nobody seeds yet (the running seeder started before it was published):
+    // the sync gives up after --timeout (not killed by the harness's 300 s), says what to
+    // do, and DIR stays at version 3.
+    write(&proj.join("cut.mov"), &film_bytes(1 << 20, 14));
+    publish(&net, &owner, &ch, &proj, "v4");
+    let mut c = reelview(&alice);
+    c.arg("sync")
+        .arg(&key)
+        .arg(&dir)
+        .args(["--timeout", "5s"])
+        .args(net.flags(&[addr]));
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no peer gave its torrent"),
+        "{}",
+        stderr(&o)
+    );
+    let marker: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(".reelview-channel.json")).unwrap())
+            .unwrap();
+    assert_eq!(marker["version"], 3);
 }
 
 fn seed_on(home: &Path, cwd: &Path, port: u16) -> (Proc, SocketAddr) {

@@ -233,6 +233,99 @@ fn three_replicas_redeem_a_code_exactly_once_and_sync_both_ways() {
         .output()
         .unwrap();
     assert_eq!(stdout_json(&o)["entries"].as_array().unwrap().len(), 0);
+
+    // A channel's newest version follows the key server from the ledger to the replicas
+    // and back: announced to `reelseal serve` on the ledger, sent up by sync; announced to
+    // a replica that took over the same address, learnt by the ledger.
+    let (ledger_server, url) = spawn_key_server(&r.publisher, 0);
+    let port = url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let ch = {
+        let o = reelseal(&r.publisher)
+            .args([
+                "--json",
+                "channel",
+                "create",
+                "--title",
+                "Dailies",
+                "--key-server",
+                &url,
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout_json(&o)["channel"].as_str().unwrap().to_string()
+    };
+    let dir = r.dir.join("dailies");
+    std::fs::create_dir_all(&dir).unwrap();
+    let publish = |note: &str| {
+        std::fs::write(dir.join("day.txt"), note).unwrap();
+        let o = reelseal(&r.publisher)
+            .args(["--json", "publish", &ch])
+            .arg(&dir)
+            .args([
+                "--note",
+                note,
+                "--bind",
+                "127.0.0.1",
+                "--no-dht",
+                "--no-trackers",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout_json(&o)
+    };
+    let v1 = publish("day 1");
+    assert_eq!(
+        v1["pointer_published"],
+        serde_json::json!(["key server"]),
+        "{v1}"
+    );
+    drop(ledger_server);
+    let s = sync(&r.publisher, &db);
+    assert_eq!(s["up"]["channel_heads"], 1, "{s}");
+    assert_eq!(
+        pg.count("SELECT count(*) FROM channel_heads WHERE version = 1"),
+        1
+    );
+    let listen = format!("127.0.0.1:{port}");
+    let (_replica, _) = spawn_announcing(
+        "reelseal",
+        &r.publisher,
+        &["serve", "--listen", &listen, "--database", &db],
+        &r.publisher,
+    );
+    publish("day 2");
+    assert_eq!(
+        pg.count("SELECT count(*) FROM channel_heads WHERE version = 2"),
+        1
+    );
+    let s = sync(&r.publisher, &db);
+    assert_eq!(
+        (
+            s["down"]["channel_heads"].as_u64(),
+            s["up"]["channel_heads"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+    let idle = sync(&r.publisher, &db);
+    assert_eq!(idle["down"]["channel_heads"], 0, "{idle}");
+    assert_eq!(idle["up"]["channel_heads"], 0, "{idle}");
+    // The ledger's key server now serves version 2.
+    drop(_replica);
+    let (_ledger_server, url) = spawn_key_server(&r.publisher, 0);
+    let head = http()
+        .get(format!("{url}/v1/channels/{ch}/newest"))
+        .send()
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.json::<serde_json::Value>().unwrap()["version"], 2);
 }
 
 #[test]

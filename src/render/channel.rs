@@ -54,6 +54,9 @@ impl Report for ChannelReport {
                 self.epoch
             ));
         }
+        if let Some(k) = &self.key_server {
+            out.line(format!("key server: {k}"));
+        }
         if !self.versions.is_empty() {
             out.line("versions");
             for v in &self.versions {
@@ -137,6 +140,9 @@ impl Report for PublishReport {
 
 impl Report for SyncReport {
     fn human(&self, out: &mut Human) {
+        for i in &self.ignored {
+            out.line(format!("ignored  {i}"));
+        }
         if self.up_to_date {
             out.line(format!(
                 "{} is up to date: version {} of {}",

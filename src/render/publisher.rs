@@ -564,7 +564,7 @@ impl Report for SyncReport {
     fn human(&self, out: &mut Human) {
         let (u, d) = (&self.up, &self.down);
         out.line(format!(
-            "synced with {} (schema {}): sent {} releases, {} grants, {} codes, {} redemptions, {} revocations; learnt {} grants, {} codes, {} redemptions, {} revocations",
+            "synced with {} (schema {}): sent {} releases, {} grants, {} codes, {} redemptions, {} revocations, {} channel heads; learnt {} grants, {} codes, {} redemptions, {} revocations, {} channel heads",
             self.database,
             self.schema_version,
             u.releases,
@@ -572,10 +572,12 @@ impl Report for SyncReport {
             u.codes,
             u.redemptions,
             u.revocations,
+            u.channel_heads,
             d.grants,
             d.codes,
             d.redemptions,
-            d.revocations
+            d.revocations,
+            d.channel_heads
         ));
         if let Some(seq) = self.new_revocation_list {
             out.line(format!("signed revocation list {seq} for both"));

@@ -567,7 +567,10 @@ def main():
                 continue
             # The chain rule, in FORMAT.md §12's order.
             got = "ok"
-            if m[b"seq"] < c["members_seen"]:
+            newest = c["newest_list"]
+            if m[b"from"] > card[b"version"]:
+                got = "members"
+            elif newest is not None and newest[0] > m[b"seq"] and newest[1] <= card[b"version"]:
                 got = "members"
             elif card[b"publisher"] not in [e[b"key"] for e in m[b"editors"]]:
                 got = "not_editor"

@@ -100,6 +100,7 @@ struct WireMembers {
     created: i64,
     editors: Vec<WireEntry>,
     epoch: u64,
+    from: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key_server: Option<String>,
     members: Vec<WireEntry>,
@@ -148,6 +149,9 @@ pub struct MemberListDraft {
     pub editors: Vec<Editor>,
     /// The key epoch (0 at creation, +1 with every removal).
     pub epoch: u64,
+    /// The first version this list governs (the newest version the owner knew of, + 1):
+    /// a later version published under an older list is refused as stale.
+    pub from_version: u64,
     /// The owner's key server, if any.
     pub key_server: Option<String>,
     /// Who may read.
@@ -296,6 +300,7 @@ impl MemberListDraft {
             created: self.created,
             editors,
             epoch: self.epoch,
+            from: self.from_version,
             key_server: self.key_server.clone(),
             members,
             owner: owner_pub.to_bytes().to_vec(),
@@ -367,14 +372,18 @@ impl MemberList {
                 name: m.name.clone(),
             });
         }
-        if wire.seq == 0 {
-            return Err(Error::malformed("member list", "seq starts at 1"));
+        if wire.seq == 0 || wire.from == 0 {
+            return Err(Error::malformed(
+                "member list",
+                "seq and from (a version number) start at 1",
+            ));
         }
         let draft = MemberListDraft {
             channel,
             created: wire.created,
             editors,
             epoch: wire.epoch,
+            from_version: wire.from,
             key_server: wire.key_server.clone(),
             members,
             seq: wire.seq,
@@ -396,6 +405,13 @@ impl MemberList {
     /// May `key` publish versions under this list?
     pub fn may_publish(&self, key: &PublisherPublic) -> bool {
         self.wire.editors.iter().any(|e| e.key == key.to_bytes())
+    }
+    /// May a pointer to `version` signed by `signer` stand beside this list? Yes for its
+    /// editors, and also for anyone's pointer to a version before this list's `from`: such
+    /// a version was published under an earlier list (a removed editor's last version), and
+    /// its own card, checked by [`check_version`] on download, decides whether it counts.
+    pub fn may_point(&self, signer: &PublisherPublic, version: u64) -> bool {
+        self.may_publish(signer) || version < self.draft.from_version
     }
     /// The name this list gives a publisher key, if it may publish.
     pub fn editor_name(&self, key: &PublisherPublic) -> Option<&str> {
@@ -732,17 +748,38 @@ pub enum VersionRefusal {
     Members(String),
 }
 
+/// The newest member list a viewer has seen: its `seq` and the first version it governs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Newest {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its `from` version.
+    pub from_version: u64,
+}
+
+impl MemberList {
+    /// This list as the newest seen.
+    pub fn newest(&self) -> Newest {
+        Newest {
+            seq: self.draft.seq,
+            from_version: self.draft.from_version,
+        }
+    }
+}
+
 /// The chain rule: is `next` (with its member list `members`) an acceptable successor of
-/// what the viewer holds (`held`: version number and card hash of the newest version held,
-/// and the highest member list seq seen)? Versions may be skipped only through the key
-/// server's or DHT's newest pointer, so a gap is accepted when `next.prev` cannot be
-/// checked; equal numbers or going back never are.
+/// what the viewer holds (`held`: version number and card hash of the newest version held)
+/// given the newest member list seen? Versions may be skipped (the newest pointer names
+/// the newest), so a gap is accepted when `next.prev` cannot be checked; equal numbers or
+/// going back never are. A version that the newest list already governs (its number is at
+/// least that list's `from`) must be published under that list or a newer one: else it
+/// was made with a stale list — by someone removed since, or under the old epoch key.
 pub fn check_version(
     next: &SignedVersion,
     members: &MemberList,
     channel: &ChannelId,
     held: Option<(u64, [u8; 32])>,
-    members_seen: u64,
+    newest: Option<Newest>,
 ) -> std::result::Result<(), VersionRefusal> {
     let c = next.card();
     if c.channel_id() != *channel || members.draft.channel != *channel {
@@ -755,11 +792,19 @@ pub fn check_version(
             "its member list is not the one the card names".into(),
         ));
     }
-    if members.draft.seq < members_seen {
+    if members.draft.from_version > c.version {
         return Err(VersionRefusal::Members(format!(
-            "its member list is seq {}, older than seq {members_seen} already seen: a rollback",
-            members.draft.seq
+            "its member list governs versions from {} on, not version {}",
+            members.draft.from_version, c.version
         )));
+    }
+    if let Some(n) = newest {
+        if n.seq > members.draft.seq && n.from_version <= c.version {
+            return Err(VersionRefusal::Members(format!(
+                "it was published under member list {}, but list {} governs versions from {} on: a stale list (someone was removed or added since)",
+                members.draft.seq, n.seq, n.from_version
+            )));
+        }
     }
     if !members.may_publish(&c.publisher_key()) {
         return Err(VersionRefusal::NotEditor {
@@ -1095,6 +1140,7 @@ mod tests {
             created: 1_700_000_000,
             editors,
             epoch: 0,
+            from_version: 1,
             key_server: None,
             members,
             seq: 1,
@@ -1184,38 +1230,54 @@ mod tests {
             }],
         );
         let list = d.sign(&[1; 32], &owner).unwrap();
+        let n = Some(list.newest());
         let v1 = version(&owner, &list, 1, None);
-        assert_eq!(check_version(&v1, &list, &ch, None, 1), Ok(()));
+        assert_eq!(check_version(&v1, &list, &ch, None, n), Ok(()));
         let v2 = version(&editor, &list, 2, Some(v1.hash()));
         assert_eq!(
-            check_version(&v2, &list, &ch, Some((1, v1.hash())), 1),
+            check_version(&v2, &list, &ch, Some((1, v1.hash())), n),
             Ok(())
         );
         // Going back, or the same number again.
         assert!(matches!(
-            check_version(&v1, &list, &ch, Some((2, v2.hash())), 1),
+            check_version(&v1, &list, &ch, Some((2, v2.hash())), n),
             Err(VersionRefusal::Rollback { found: 1, have: 2 })
         ));
         // A version 2 that does not continue the version 1 held.
         let other = version(&owner, &list, 2, Some([9; 32]));
         assert!(matches!(
-            check_version(&other, &list, &ch, Some((1, v1.hash())), 1),
+            check_version(&other, &list, &ch, Some((1, v1.hash())), n),
             Err(VersionRefusal::Fork { .. })
         ));
         // Signed by someone the list does not name.
         let x = version(&stranger, &list, 2, Some(v1.hash()));
         assert!(matches!(
-            check_version(&x, &list, &ch, Some((1, v1.hash())), 1),
+            check_version(&x, &list, &ch, Some((1, v1.hash())), n),
             Err(VersionRefusal::NotEditor { version: 2, .. })
         ));
-        // A member list older than one already seen.
-        d.seq = 1;
+        // The editor removed in list 2, which governs from version 3: version 2 under
+        // list 1 is still good (published before); version 3 under list 1 is stale.
+        d.seq = 2;
+        d.from_version = 3;
+        d.editors.clear();
+        let list2 = d.sign(&[2; 32], &owner).unwrap();
+        let newer = Some(list2.newest());
+        assert_eq!(
+            check_version(&v2, &list, &ch, Some((1, v1.hash())), newer),
+            Ok(())
+        );
+        // Pointers beside list 2: the former editor's to version 2 stands, to 3 does not.
+        assert!(list2.may_point(&editor.public(), 2));
+        assert!(!list2.may_point(&editor.public(), 3));
+        assert!(list2.may_point(&owner.public(), 3));
+        assert!(!list2.may_point(&stranger.public(), 3));
+        let v3 = version(&editor, &list, 3, Some(v2.hash()));
         assert!(matches!(
-            check_version(&v2, &list, &ch, Some((1, v1.hash())), 2),
+            check_version(&v3, &list, &ch, Some((2, v2.hash())), newer),
             Err(VersionRefusal::Members(_))
         ));
         // Another channel.
-        assert!(check_version(&v1, &list, &ChannelId([8; 16]), None, 1).is_err());
+        assert!(check_version(&v1, &list, &ChannelId([8; 16]), None, n).is_err());
     }
 
     proptest::proptest! {

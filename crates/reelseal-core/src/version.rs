@@ -99,6 +99,16 @@ pub struct SealedVersion {
     pub new_ciphertext_bytes: u64,
 }
 
+/// Piece length of a channel's torrents (fixed by version 1): `clamp(next_power_of_two(total
+/// / 8192), 64 KiB, 4 MiB)`. Smaller than a release's (§9) because every version moves
+/// whole pieces — the card's, the manifest's and the last of each changed file — on top
+/// of what changed: at 1 GiB that is 128 KiB pieces (8,192 hashes, 160 KB of metadata).
+pub fn piece_length(total: u64) -> u64 {
+    (total / 8192)
+        .next_power_of_two()
+        .clamp(torrent::MIN_PIECE, 4 << 20)
+}
+
 /// The torrent name of a version: `reelseal-<12 hex of the channel>-v<version>`.
 pub fn torrent_name(channel: &ChannelId, version: u64) -> String {
     format!("reelseal-{}-v{version}", &channel.to_hex()[..12])
@@ -353,7 +363,7 @@ pub fn seal_version(
             torrent::check_piece_length(p)?;
             p
         }
-        (None, None) => torrent::auto_piece_length(total),
+        (None, None) => piece_length(total),
     };
     let card = VersionCard {
         channel: channel.0.to_vec(),

@@ -819,6 +819,7 @@ fn channel_members() -> reelseal_core::channel::MemberList {
             name: "ed".into(),
         }],
         epoch: 3,
+        from_version: 2,
         key_server: None,
         members: vec![Member {
             key: ViewerSecret::from_bytes(&VIEWER).public(),
@@ -899,12 +900,13 @@ fn gen_channel() -> Value {
         {"name": "members_edited_title", "signed_list": h(&edited_list), "expect": "bad_signature"},
         {"name": "version_ok", "signed_version": h(v.as_bytes()), "card_hash": h(&v.hash()), "expect": "ok"},
         {"name": "version_edited_note", "signed_version": h(&edited_v), "expect": "bad_signature"},
-        {"name": "chain_next", "signed_version": h(v.as_bytes()), "held": [1, h(&[0xab; 32])], "members_seen": 4, "expect": "ok"},
-        {"name": "chain_first_seen", "signed_version": h(v.as_bytes()), "held": null, "members_seen": 0, "expect": "ok"},
-        {"name": "chain_rollback", "signed_version": h(v.as_bytes()), "held": [2, h(&v.hash())], "members_seen": 4, "expect": "rollback"},
-        {"name": "chain_fork", "signed_version": h(v.as_bytes()), "held": [1, h(&[0; 32])], "members_seen": 4, "expect": "fork"},
-        {"name": "chain_stale_member_list", "signed_version": h(v.as_bytes()), "held": [1, h(&[0xab; 32])], "members_seen": 5, "expect": "members"},
-        {"name": "chain_not_an_editor", "signed_version": h(stranger.as_bytes()), "held": [1, h(&[0xab; 32])], "members_seen": 4, "expect": "not_editor"},
+        {"name": "chain_next", "signed_version": h(v.as_bytes()), "held": [1, h(&[0xab; 32])], "newest_list": [4, 2], "expect": "ok"},
+        {"name": "chain_first_seen", "signed_version": h(v.as_bytes()), "held": null, "newest_list": null, "expect": "ok"},
+        {"name": "chain_rollback", "signed_version": h(v.as_bytes()), "held": [2, h(&v.hash())], "newest_list": [4, 2], "expect": "rollback"},
+        {"name": "chain_fork", "signed_version": h(v.as_bytes()), "held": [1, h(&[0; 32])], "newest_list": [4, 2], "expect": "fork"},
+        {"name": "chain_stale_member_list", "signed_version": h(v.as_bytes()), "held": [1, h(&[0xab; 32])], "newest_list": [5, 2], "expect": "members"},
+        {"name": "chain_newer_list_governs_later_versions", "signed_version": h(v.as_bytes()), "held": [1, h(&[0xab; 32])], "newest_list": [5, 3], "expect": "ok"},
+        {"name": "chain_not_an_editor", "signed_version": h(stranger.as_bytes()), "held": [1, h(&[0xab; 32])], "newest_list": [4, 2], "expect": "not_editor"},
         {"name": "pointer_ok", "pointer": h(&p.to_bytes()), "signable": h(&bep44_signable(&CHANNEL, 2, &p.value())),
          "value": h(&p.value()), "signer": h(&editor.public().to_bytes()), "seq": 2, "infohash": h(&[0xee; 20]), "expect": "ok"},
         {"name": "pointer_other_seq", "pointer": h(&reencode_with(&p.to_bytes(), "3:seqi2e", "3:seqi3e")), "expect": "bad_signature"},
@@ -967,7 +969,12 @@ fn check_channel(v: &Value) -> usize {
                 &list,
                 &ChannelId(CHANNEL),
                 held,
-                c["members_seen"].as_u64().unwrap(),
+                c["newest_list"]
+                    .as_array()
+                    .map(|a| reelseal_core::channel::Newest {
+                        seq: a[0].as_u64().unwrap(),
+                        from_version: a[1].as_u64().unwrap(),
+                    }),
             ) {
                 Ok(()) => "ok",
                 Err(VersionRefusal::Rollback { .. }) => "rollback",

@@ -1,6 +1,7 @@
 //! The key server's wire types, shared by the server and the client. Field names are the
 //! JSON keys of `docs/keyserver.openapi.yaml`; the tests compare the two.
 
+use base64::{engine::general_purpose::STANDARD, Engine};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,12 @@ pub fn codes_path(release_hex: &str) -> String {
 /// `GET` (admin) — the grants of release `id`.
 pub fn grants_path(release_hex: &str) -> String {
     format!("/v1/releases/{release_hex}/grants")
+}
+
+/// `GET` — the newest announced version of channel `id` ([`ChannelHead`]); `PUT` —
+/// announce one.
+pub fn channel_newest_path(channel_hex: &str) -> String {
+    format!("/v1/channels/{channel_hex}/newest")
 }
 
 /// Every error answer: a message for the user.
@@ -218,4 +225,48 @@ pub struct AuditEntry {
     pub action: String,
     /// Details.
     pub detail: String,
+}
+
+/// A channel's newest announced version (FORMAT.md §12): answer of `GET`
+/// [`channel_newest_path`] and body (and answer) of `PUT`. Both parts are signed, so
+/// whoever reads them verifies them with the channel owner's key they already trust; the
+/// server is only a mirror of the DHT pointer that cannot forge one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChannelHead {
+    /// The version the pointer names (its `seq`).
+    pub version: u64,
+    /// The signed pointer (BEP 44 item: `k`, `salt`, `seq`, `sig`, `v`), standard base64
+    /// with padding.
+    pub pointer: String,
+    /// The signed member list in force for that version (`members.rsml`), standard
+    /// base64 with padding.
+    pub members: String,
+}
+
+impl ChannelHead {
+    /// The head announcing `pointer` under `members` (the caller's verified objects).
+    pub fn new(
+        pointer: &reelseal_core::channel::Pointer,
+        members: &reelseal_core::channel::MemberList,
+    ) -> Self {
+        ChannelHead {
+            version: pointer.version,
+            pointer: STANDARD.encode(pointer.to_bytes()),
+            members: STANDARD.encode(members.as_bytes()),
+        }
+    }
+}
+
+/// The signed pointer and member list bytes of a head, base64-decoded and nothing more:
+/// verifying them (`Pointer::from_bytes`, `MemberList::verify` with the owner key the
+/// caller pinned, the pointer's signer an editor, the version the pointer's) is the
+/// caller's job.
+pub fn decode_head(h: &ChannelHead) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let pointer = STANDARD
+        .decode(&h.pointer)
+        .map_err(|e| format!("pointer: not base64 ({e})"))?;
+    let members = STANDARD
+        .decode(&h.members)
+        .map_err(|e| format!("members: not base64 ({e})"))?;
+    Ok((pointer, members))
 }

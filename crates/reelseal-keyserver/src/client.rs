@@ -6,6 +6,7 @@
 use std::io::Read;
 use std::time::Duration;
 
+use reelseal_core::channel::ChannelId;
 use reelseal_core::keys::ViewerPublic;
 use reelseal_core::ReleaseId;
 use serde::de::DeserializeOwned;
@@ -203,6 +204,31 @@ impl Client {
     /// Whether `release` was superseded, and by which.
     pub fn newest(&self, release: &ReleaseId) -> Result<NewestResponse> {
         self.get(&api::newest_path(&release.to_hex()))
+    }
+
+    /// The newest version announced for `channel`, or `None` if none was (404). The parts
+    /// are signed: decode them with [`api::decode_head`] and verify them with the owner
+    /// key the caller trusts before using them.
+    pub fn channel_head(&self, channel: &ChannelId) -> Result<Option<ChannelHead>> {
+        match self.get(&api::channel_newest_path(&channel.to_hex())) {
+            Ok(h) => Ok(Some(h)),
+            Err(ClientError::Refused { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Announce `head` as the newest version of `channel`; the head the server now holds.
+    /// Refusals: 400 (malformed or mismatched parts), 403 (a member list not signed by the
+    /// server's publisher, or a pointer not signed by an editor), 409 (a version, or a
+    /// member list, older than the one already announced).
+    pub fn put_channel_head(&self, head: &ChannelHead, channel: &ChannelId) -> Result<ChannelHead> {
+        let url = format!(
+            "{}{}",
+            self.base,
+            api::channel_newest_path(&channel.to_hex())
+        );
+        let b = self.send(self.http.put(&url).json(head), &url)?;
+        self.json(&b, &url)
     }
 
     /// A challenge sealed to `viewer`.

@@ -88,6 +88,7 @@ fn api_types_match_the_openapi_document() {
     check::<RevokeResponse>(&spec, &mut errors);
     check::<AuditEntry>(&spec, &mut errors);
     check::<HealthResponse>(&spec, &mut errors);
+    check::<ChannelHead>(&spec, &mut errors);
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
@@ -108,12 +109,13 @@ fn every_route_is_documented() {
         newest_path("{id}"),
         codes_path("{id}"),
         grants_path("{id}"),
+        channel_newest_path("{id}"),
     ] {
         assert!(documented.contains(&path), "{path} is not in the spec");
     }
     assert_eq!(
         documented.len(),
-        12,
+        13,
         "the spec documents routes the server lacks"
     );
 }

@@ -37,12 +37,15 @@ pub enum PutHead {
     },
 }
 
-/// The rule, for every store: a head replaces the stored one only with a higher version
-/// and a member list at least as new; the identical pointer again is [`PutHead::Same`].
+/// The rule, for every store: a head replaces the stored one with a higher version and a
+/// member list at least as new, or with the same pointer and a newer member list (the
+/// owner announcing a removal before the next version); the identical head again is
+/// [`PutHead::Same`].
 pub fn put_outcome(stored: Option<&StoredHead>, new: &StoredHead) -> PutHead {
     match stored {
         None => PutHead::Stored,
-        Some(s) if s.pointer == new.pointer => PutHead::Same,
+        Some(s) if s.pointer == new.pointer && new.members_seq > s.members_seq => PutHead::Stored,
+        Some(s) if s.pointer == new.pointer && new.members_seq == s.members_seq => PutHead::Same,
         Some(s) if new.version <= s.version || new.members_seq < s.members_seq => {
             PutHead::Older { stored: s.version }
         }
@@ -80,6 +83,26 @@ impl Ledger {
             )
             .optional()
             .map_err(|e| self.err(e))
+    }
+
+    /// Every channel's head, by channel id (for `reelseal keyserver sync`).
+    pub fn channel_heads(&self) -> Result<Vec<(ChannelId, StoredHead)>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT version,members_seq,pointer,members,channel FROM channel_heads ORDER BY channel",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(4)?, head_from_row(r)?)))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, head) = row.map_err(|e| self.err(e))?;
+            let id = ChannelId::from_hex(&id).map_err(LedgerError::Format)?;
+            out.push((id, head));
+        }
+        Ok(out)
     }
 
     /// Make `head` the newest version of `channel` unless it would go back
@@ -182,8 +205,18 @@ mod tests {
             PutHead::Older { stored: 3 }
         );
         assert_eq!(l.channel_head(&a).unwrap(), Some(head(3, 2, 0)));
+        // The same pointer under a newer member list (a removal announced before the next
+        // version) replaces it; under an older one it does not.
+        let mut newer = head(3, 3, 0);
+        newer.members = b"members 3".to_vec();
+        assert_eq!(l.put_channel_head(&a, &newer, 14).unwrap(), PutHead::Stored);
+        assert_eq!(l.channel_head(&a).unwrap(), Some(newer.clone()));
+        assert_eq!(
+            l.put_channel_head(&a, &head(3, 2, 0), 14).unwrap(),
+            PutHead::Older { stored: 3 }
+        );
+        assert_eq!(l.channel_head(&a).unwrap(), Some(newer));
         // Numbers SQLite cannot hold are refused, not wrapped.
-        assert!(l.put_channel_head(&a, &head(u64::MAX, 2, 0), 14).is_err());
-        assert_eq!(l.channel_head(&a).unwrap(), Some(head(3, 2, 0)));
+        assert!(l.put_channel_head(&a, &head(u64::MAX, 3, 0), 15).is_err());
     }
 }

@@ -179,9 +179,11 @@ impl ChannelArgs {
                     (None, Some(k)) => Newcomer::Editor(k),
                     (None, None) => unreachable!("clap requires one"),
                 };
-                ChannelOut::One(s.add(&channel, &who, &name, out)?)
+                ChannelOut::One(block_on(s.add(&channel, &who, &name, out))?)
             }
-            ChannelCmd::Remove { channel, who } => ChannelOut::One(s.remove(&channel, &who)?),
+            ChannelCmd::Remove { channel, who } => {
+                ChannelOut::One(block_on(s.remove(&channel, &who))?)
+            }
             ChannelCmd::Show { channel } => ChannelOut::One(s.show(&channel)?),
             ChannelCmd::Join { grant } => ChannelOut::One(s.join(&grant)?),
             ChannelCmd::Pull {

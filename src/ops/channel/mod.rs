@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use reelseal_core::channel::{
-    check_version, ChannelGrant, ChannelId, MemberList, Pointer, SignedVersion, VERSION_CARD_NAME,
+    check_version, ChannelGrant, ChannelId, MemberList, Newest, Pointer, SignedVersion,
+    VERSION_CARD_NAME,
 };
 use reelseal_core::keys::PublisherPublic;
 use reelseal_core::seal::TORRENT_FILE;
@@ -25,6 +26,7 @@ use crate::fsutil;
 use crate::ops::net::Net;
 use crate::ops::Interrupt;
 
+pub mod keyserver;
 pub mod studio;
 pub mod sync;
 
@@ -301,20 +303,93 @@ impl ChannelDir {
     }
 }
 
-/// The newest pointer any allowed publisher (owner or editor in `members`) put in the
-/// DHT for the channel.
-pub async fn newest_pointer(dht: &PointerDht, members: &MemberList) -> Option<Pointer> {
-    let mut signers = vec![members.owner];
-    signers.extend(members.draft.editors.iter().map(|e| e.key));
+/// What [`find_newest`] found.
+pub struct Found {
+    /// The newest pointer of an allowed publisher.
+    pub pointer: Option<Pointer>,
+    /// The newest member list seen.
+    pub members: MemberList,
+    /// Newer pointers that were not taken, and why (signed by someone no longer an editor).
+    pub ignored: Vec<String>,
+}
+
+/// The newest pointer any allowed publisher put in the DHT or announced at the key
+/// server the member list names, and the newest member list seen on the way (kept in
+/// `ch` when it is newer: a removal reaches everyone through it). Pointers are checked
+/// against that newest list ([`MemberList::may_point`]): the owner's and its editors'
+/// count, and so does a former editor's (named by the list of the version held) to a
+/// version before the list's `from`; a former editor's newer pointer is reported, not
+/// taken.
+pub async fn find_newest(
+    dht: Option<&PointerDht>,
+    ch: &ChannelDir,
+    fb: &dyn Feedback,
+) -> Result<Found> {
+    let owner = ch.owner()?;
+    let mut members = ch.members()?;
     let mut best: Option<Pointer> = None;
-    for s in signers {
-        if let Some(p) = dht.get(&s, &members.draft.channel).await {
-            if best.as_ref().is_none_or(|b| p.version > b.version) {
+    if let Some(url) = members.draft.key_server.clone() {
+        match keyserver::fetch(&url, &members, &owner).await {
+            Ok(Some(h)) => {
+                if h.members.draft.seq > members.draft.seq {
+                    ch.keep_members(&h.members)?;
+                    members = h.members;
+                }
+                if members.may_point(&h.pointer.signer, h.pointer.version) {
+                    best = Some(h.pointer);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => fb.warn(&format!("{e:#}; looking in the DHT only")),
+        }
+    }
+    let mut refused: Vec<(Pointer, String)> = Vec::new();
+    if let Some(dht) = dht {
+        let mut signers: Vec<(PublisherPublic, String)> = vec![(members.owner, "owner".into())];
+        signers.extend(
+            members
+                .draft
+                .editors
+                .iter()
+                .map(|e| (e.key, e.name.clone())),
+        );
+        let held_list = ch
+            .newest()
+            .ok()
+            .flatten()
+            .and_then(|h| h.card.member_list(&owner).ok());
+        for e in held_list.iter().flat_map(|l| l.draft.editors.iter()) {
+            if !signers.iter().any(|(k, _)| *k == e.key) {
+                signers.push((e.key, e.name.clone()));
+            }
+        }
+        for (key, name) in signers {
+            let Some(p) = dht.get(&key, &members.draft.channel).await else {
+                continue;
+            };
+            if !members.may_point(&key, p.version) {
+                refused.push((p, name));
+            } else if best.as_ref().is_none_or(|b| p.version > b.version) {
                 best = Some(p);
             }
         }
     }
-    best
+    let newest = best.as_ref().map_or(0, |b| b.version);
+    let ignored = refused
+        .into_iter()
+        .filter(|(p, _)| p.version > newest)
+        .map(|(p, name)| {
+            format!(
+                "version {} announced by {name} ({}) was ignored: they are no longer an editor (member list {}, from version {})",
+                p.version, p.signer, members.draft.seq, members.draft.from_version
+            )
+        })
+        .collect();
+    Ok(Found {
+        pointer: best,
+        members,
+        ignored,
+    })
 }
 
 /// A version brought in.
@@ -387,7 +462,7 @@ async fn wait_done(
 }
 
 /// Bring in the version `pointer` names: its card first (the torrent's first file), checked
-/// against the chain and the member list (`owner`, what is held, the highest member list
+/// against the chain and the member list (`owner`, what is held, the newest member list
 /// seen), then the rest, with every file whose ciphertext a held version already has
 /// linked in instead of downloaded. Kept in `<channel>/.v<N>.partial` until complete (a
 /// later run resumes), then renamed to `v<N>`.
@@ -398,7 +473,7 @@ pub async fn download(
     ch: &ChannelDir,
     owner: &PublisherPublic,
     pointer: &Pointer,
-    members_seen: u64,
+    newest: Newest,
     timeout: Duration,
     fb: &dyn Feedback,
     interrupt: &Interrupt,
@@ -426,20 +501,29 @@ pub async fn download(
     // payload folder, named as every version's torrent is (checked below).
     let name = reelseal_core::version::torrent_name(&ch.id, pointer.version);
     let payload = staging.join(&name);
-    // 1. The version card alone (file 0).
-    let t = swarm
-        .fetch_magnet_with(
-            &magnet(&pointer.infohash, &trackers),
-            &payload,
-            &net.peers,
-            &SeedOptions {
-                only_files: Some(vec![0]),
-                ..SeedOptions::default()
-            },
-        )
-        .await
-        .context("cannot add the version to the swarm")?;
+    // 1. The version card alone (file 0). Adding a magnet waits for the metadata, which
+    // no peer may have (a pointer to a version nobody seeds): bounded like the transfer.
+    let options = SeedOptions {
+        only_files: Some(vec![0]),
+        ..SeedOptions::default()
+    };
+    let magnet = magnet(&pointer.infohash, &trackers);
+    let add = swarm.fetch_magnet_with(&magnet, &payload, &net.peers, &options);
+    let t = tokio::select! {
+        r = tokio::time::timeout(timeout, add) => match r {
+            Ok(r) => r.context("cannot add the version to the swarm")?,
+            Err(_) => bail!(
+                "version {}: no peer gave its torrent within {} s (is anyone seeding it? the publisher runs `reelseal seed`). The previous version stays in place; run the same command again to retry",
+                pointer.version,
+                timeout.as_secs()
+            ),
+        },
+        _ = interrupt.wait() => {
+            return Err(refuse(Exit::Interrupted, format!("version {}: interrupted while looking for its torrent", pointer.version)));
+        }
+    };
     wait_done(&t, "version card", timeout, fb, interrupt).await?;
+    let card_fetched = t.stats().fetched_bytes;
     let info = t.info_bytes()?;
     let files = t.files()?;
     t.forget().await?;
@@ -480,7 +564,7 @@ pub async fn download(
             ),
         ));
     }
-    check_version(&card, &members, &ch.id, held_key, members_seen).map_err(|r| {
+    check_version(&card, &members, &ch.id, held_key, Some(newest)).map_err(|r| {
         refuse(
             Exit::Untrusted,
             format!("refusing version {}: {r}", card.card().version),
@@ -549,7 +633,7 @@ pub async fn download(
     Ok(Downloaded {
         held,
         members,
-        fetched_bytes: s.fetched_bytes,
+        fetched_bytes: card_fetched + s.fetched_bytes,
         reused_bytes: reused,
         total_bytes: s.total_bytes,
     })

@@ -16,7 +16,7 @@ use reelseal_core::version::{self, Change, ChangeKind, Previous, VersionPlan};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::{download, newest_pointer, ChannelDir, PointerNet, VersionInfo};
+use super::{download, find_newest, keyserver, ChannelDir, PointerNet, VersionInfo};
 use crate::feedback::{Feedback, Unit};
 use crate::fsutil;
 use crate::home::PublisherHome;
@@ -64,6 +64,10 @@ pub struct ChannelReport {
     /// Who was removed (with `remove`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub removed: Option<String>,
+    /// What the key server said to the new member list (with `add` and `remove` when the
+    /// channel has one and a version was announced there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_server: Option<String>,
 }
 
 /// A name and key.
@@ -151,6 +155,7 @@ fn report(ch: &ChannelDir, m: &MemberList, role: &str) -> ChannelReport {
         changes: Vec::new(),
         grant_file: None,
         removed: None,
+        key_server: None,
     }
 }
 
@@ -207,6 +212,44 @@ impl ChannelStudio {
         Ok(m)
     }
 
+    /// The first version a new member list governs: one after the newest version known
+    /// here or at the key server (whose head is returned, to announce the list with it).
+    async fn next_version(
+        &self,
+        ch: &ChannelDir,
+        m: &MemberList,
+    ) -> (u64, Option<keyserver::Head>, Option<String>) {
+        let local = ch.history().last().map(|v| v.version).unwrap_or(0);
+        let (head, err) = match &m.draft.key_server {
+            Some(url) => match keyserver::fetch(url, m, &self.key.public()).await {
+                Ok(h) => (h, None),
+                Err(e) => (None, Some(format!("{e:#}"))),
+            },
+            None => (None, None),
+        };
+        let remote = head.as_ref().map(|h| h.pointer.version).unwrap_or(0);
+        (local.max(remote) + 1, head, err)
+    }
+
+    /// Send a changed member list to the key server with the newest version's pointer,
+    /// so members and editors learn of it before the next version (a removal above all).
+    async fn announce_members(
+        &self,
+        m: &MemberList,
+        head: Option<keyserver::Head>,
+        err: Option<String>,
+    ) -> Option<String> {
+        let url = m.draft.key_server.as_ref()?;
+        Some(match (head, err) {
+            (_, Some(e)) => e,
+            (Some(h), None) => match keyserver::announce(url, &h.pointer, m).await {
+                Ok(()) => format!("member list {} announced", m.draft.seq),
+                Err(e) => format!("{e:#}"),
+            },
+            (None, None) => "no version announced yet; the list goes out with the first".into(),
+        })
+    }
+
     /// `channel create`.
     pub fn create(&self, plan: &CreatePlan) -> Result<ChannelReport> {
         if plan.title.trim().is_empty() {
@@ -220,6 +263,7 @@ impl ChannelStudio {
             created: now(),
             editors: Vec::new(),
             epoch: 0,
+            from_version: 1,
             key_server: plan.key_server.clone(),
             members: Vec::new(),
             seq: 1,
@@ -233,7 +277,7 @@ impl ChannelStudio {
 
     /// `channel add`: a new member list with the newcomer, and their channel grant
     /// written to `out` (default `./<name>.rschan`).
-    pub fn add(
+    pub async fn add(
         &self,
         arg: &str,
         who: &Newcomer,
@@ -266,17 +310,20 @@ impl ChannelStudio {
         };
         d.seq += 1;
         d.created = now();
+        let (from, head, err) = self.next_version(&ch, &m).await;
+        d.from_version = from;
         let m = self.save(&ch, &d, &key)?;
         let grant = ChannelGrant::issue(&m, holder, name, now(), &self.key)?;
         let path = out.unwrap_or_else(|| PathBuf::from(format!("{}.rschan", fsutil::slug(name))));
         fsutil::write_atomic(&path, grant.to_armor().as_bytes(), false)?;
         let mut r = report(&ch, &m, "owner");
         r.grant_file = Some(path);
+        r.key_server = self.announce_members(&m, head, err).await;
         Ok(r)
     }
 
     /// `channel remove`: a new epoch with a fresh key, wrapped to everyone left.
-    pub fn remove(&self, arg: &str, who: &str) -> Result<ChannelReport> {
+    pub async fn remove(&self, arg: &str, who: &str) -> Result<ChannelReport> {
         let (ch, m, _) = self.owned(arg)?;
         let mut d = m.draft.clone();
         let before = d.members.len() + d.editors.len();
@@ -305,10 +352,13 @@ impl ChannelStudio {
         d.seq += 1;
         d.epoch += 1;
         d.created = now();
+        let (from, head, err) = self.next_version(&ch, &m).await;
+        d.from_version = from;
         let key = Zeroizing::new(reelseal_core::random_array::<32>());
         let m = self.save(&ch, &d, &key)?;
         let mut r = report(&ch, &m, "owner");
         r.removed = removed;
+        r.key_server = self.announce_members(&m, head, err).await;
         Ok(r)
     }
 
@@ -415,11 +465,10 @@ impl ChannelStudio {
         interrupt: &Interrupt,
     ) -> Result<Option<VersionInfo>> {
         let ch = ChannelDir::find(&self.home.dir, arg)?;
-        let members = ch.members()?;
-        let Some(dht) = pointers.start()? else {
-            bail!("pulling needs the DHT: drop --no-pointer-dht");
-        };
-        let Some(p) = newest_pointer(&dht, &members).await else {
+        let dht = pointers.start()?;
+        let found = find_newest(dht.as_ref(), &ch, fb).await?;
+        let members = found.members;
+        let Some(p) = found.pointer else {
             return Ok(None);
         };
         if ch.versions().last().is_some_and(|v| *v >= p.version) {
@@ -434,7 +483,7 @@ impl ChannelStudio {
             &ch,
             &ch.owner()?,
             &p,
-            members.draft.seq,
+            members.newest(),
             timeout,
             fb,
             interrupt,
@@ -452,7 +501,10 @@ impl ChannelStudio {
     /// unchanged files, and publish its pointer.
     pub async fn publish(&self, plan: &PublishPlan, fb: &dyn Feedback) -> Result<PublishReport> {
         let ch = ChannelDir::find(&self.home.dir, &plan.channel)?;
-        let members = ch.members()?;
+        let dht = plan.pointers.start()?;
+        // The newest member list first (a removal since our last look starts a new epoch).
+        let found = find_newest(dht.as_ref(), &ch, fb).await?;
+        let (newest, members) = (found.pointer, found.members);
         if !members.may_publish(&self.key.public()) {
             bail!(
                 "this home's key {} may not publish to {}: the owner adds editors with `reelseal channel add CHANNEL --editor rspub1… --name N`",
@@ -461,18 +513,15 @@ impl ChannelStudio {
             );
         }
         let epoch = members.epoch_key_for_editor(&self.key)?;
-        let dht = plan.pointers.start()?;
-        if let Some(d) = &dht {
-            if let Some(p) = newest_pointer(d, &members).await {
-                if ch.versions().last().is_none_or(|v| *v < p.version) {
-                    bail!(
-                        "version {} of {} was published (by {}) and this home does not have it: run `reelseal channel pull {}` first",
-                        p.version,
-                        members.draft.title,
-                        members.editor_name(&p.signer).unwrap_or("?"),
-                        &ch.id.to_hex()[..8]
-                    );
-                }
+        if let Some(p) = newest {
+            if ch.versions().last().is_none_or(|v| *v < p.version) {
+                bail!(
+                    "version {} of {} was published (by {}) and this home does not have it: run `reelseal channel pull {}` first",
+                    p.version,
+                    members.draft.title,
+                    members.editor_name(&p.signer).unwrap_or("?"),
+                    &ch.id.to_hex()[..8]
+                );
             }
         }
         let collected = collect_inputs(&plan.inputs, plan.follow_links)?;
@@ -542,6 +591,12 @@ impl ChannelStudio {
             match d.put(&pointer).await {
                 Ok(()) => published.push("dht".to_string()),
                 Err(e) => errors.push(format!("dht: {e}")),
+            }
+        }
+        if let Some(url) = &members.draft.key_server {
+            match keyserver::announce(url, &pointer, &members).await {
+                Ok(()) => published.push("key server".to_string()),
+                Err(e) => errors.push(format!("{e:#}")),
             }
         }
         let kept = sealed

@@ -15,12 +15,12 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use reelseal_core::channel::{ChannelGrant, Holder};
 use reelseal_core::keys::ViewerSecret;
-use reelseal_core::open::{open_release, read_manifest, Placement};
+use reelseal_core::open::{open_file, read_manifest, Placement};
 use reelseal_core::version::{self, Change};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{download, newest_pointer, ChannelDir, Held, PointerNet, VersionInfo};
+use super::{download, find_newest, ChannelDir, Held, PointerNet, VersionInfo};
 use crate::exit::{refuse, Exit};
 use crate::feedback::Feedback;
 use crate::fsutil;
@@ -77,6 +77,9 @@ pub struct SyncReport {
     pub local_edits: Vec<String>,
     /// Where they were copied.
     pub kept_aside: Option<PathBuf>,
+    /// Newer versions that were not taken, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }
 
 /// What `--watch` did in the end.
@@ -113,6 +116,23 @@ struct MarkedFile {
     path: String,
     size: u64,
     sha256: String,
+    /// Modification time (ns since the epoch) when written: an unchanged size and time
+    /// spare hashing the file again.
+    mtime_ns: u128,
+    /// The sealed content it was decrypted from (nonce and key id, FORMAT.md §12): a later
+    /// version with the same content can take this file as it is.
+    content: String,
+}
+
+fn content_id(f: &reelseal_core::manifest::ManifestFile) -> String {
+    format!("{}:{}", hex::encode(f.nonce), f.key_id)
+}
+
+fn mtime_ns(p: &Path) -> Result<u128> {
+    let t = std::fs::metadata(p)?.modified()?;
+    Ok(t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default())
 }
 
 fn sha256_hex(p: &Path) -> Result<String> {
@@ -163,7 +183,8 @@ fn local_edits(dir: &Path, marker: &Marker) -> Result<Vec<String>> {
             None => edits.push(rel),
             Some(f) => {
                 let len = std::fs::metadata(&p)?.len();
-                if len != f.size || sha256_hex(&p)? != f.sha256 {
+                let touched = mtime_ns(&p)? != f.mtime_ns;
+                if len != f.size || (touched && sha256_hex(&p)? != f.sha256) {
                     edits.push(rel);
                 }
             }
@@ -341,15 +362,44 @@ fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Place
         mode: 0o600,
         replace: false,
     };
-    open_release(&payload, &card, &keys, &staging, place, &mut |_| {})
-        .with_context(|| format!("version {}", held.card.card().version))?;
+    // A file whose content DIR already holds untouched is linked, not decrypted again:
+    // a sync costs what changed, not the size of the project.
+    let old_files: Vec<MarkedFile> = marker
+        .as_ref()
+        .map(|mk| mk.files.clone())
+        .unwrap_or_default();
     let mut files = Vec::new();
     for f in &new_manifest.files {
-        let p = staging.join(f.path.join("/"));
+        let rel = f.display_path();
+        let dest = staging.join(&rel);
+        if let Some(d) = dest.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let same = old_files
+            .iter()
+            .find(|o| o.content == content_id(f) && !edits.contains(&o.path));
+        let sha256 = match same {
+            Some(o) if std::fs::hard_link(dir.join(&o.path), &dest).is_ok() => o.sha256.clone(),
+            _ => {
+                open_file(
+                    &payload.join(&f.ct_name),
+                    &card,
+                    &keys,
+                    f,
+                    &dest,
+                    place,
+                    &mut |_| {},
+                )
+                .with_context(|| format!("version {}: {rel}", held.card.card().version))?;
+                sha256_hex(&dest)?
+            }
+        };
         files.push(MarkedFile {
-            path: f.display_path(),
+            path: rel,
             size: f.size,
-            sha256: sha256_hex(&p)?,
+            sha256,
+            mtime_ns: mtime_ns(&dest)?,
+            content: content_id(f),
         });
     }
     let mk = Marker {
@@ -380,11 +430,11 @@ async fn sync_once(
     interrupt: &Interrupt,
 ) -> Result<SyncReport> {
     let m = member(home, &plan.key, fb)?;
-    let members = m.ch.members()?;
-    let pointer = match dht {
-        Some(d) => newest_pointer(d, &members).await,
-        None => None,
-    };
+    let found = find_newest(dht, &m.ch, fb).await?;
+    let (pointer, members, ignored) = (found.pointer, found.members, found.ignored);
+    for i in &ignored {
+        fb.warn(i);
+    }
     let held_v = m.ch.versions().last().copied();
     let marker_v = read_marker(&plan.dir).map(|mk| mk.version);
     let mut fetched = (0, 0, 0);
@@ -405,7 +455,7 @@ async fn sync_once(
                 &m.ch,
                 &m.grant.owner,
                 &p,
-                members.draft.seq,
+                members.newest(),
                 plan.timeout,
                 fb,
                 interrupt,
@@ -419,7 +469,7 @@ async fn sync_once(
         (_, None) => bail!(
             "no version of {} found{}: has the owner published one (`reelseal publish`)?",
             members.draft.title,
-            if dht.is_none() { " (the DHT is off)" } else { " in the DHT" }
+            if dht.is_none() { " (the DHT is off; no key server answered)" } else { "" }
         ),
     };
     let version = held.card.card().version;
@@ -438,6 +488,7 @@ async fn sync_once(
             dir: plan.dir.clone(),
             local_edits: Vec::new(),
             kept_aside: None,
+            ignored,
         });
     }
     let Placed {
@@ -465,6 +516,7 @@ async fn sync_once(
         dir: plan.dir.clone(),
         local_edits,
         kept_aside,
+        ignored,
     })
 }
 
@@ -553,11 +605,9 @@ pub async fn versions(
     fb: &dyn Feedback,
 ) -> Result<VersionsReport> {
     let m = member(home, key, fb)?;
-    let members = m.ch.members()?;
-    let newest = match pointers.start()? {
-        Some(d) => newest_pointer(&d, &members).await.map(|p| p.version),
-        None => None,
-    };
+    let dht = pointers.start()?;
+    let found = find_newest(dht.as_ref(), &m.ch, fb).await?;
+    let (newest, members) = (found.pointer.map(|p| p.version), found.members);
     Ok(VersionsReport {
         channel: m.ch.id.to_hex(),
         title: members.draft.title.clone(),

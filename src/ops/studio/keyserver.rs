@@ -60,6 +60,8 @@ pub struct SyncCounts {
     pub revocations: usize,
     /// Revocations taken back (`reelseal unrevoke`), sent up only.
     pub unrevoked: usize,
+    /// Channel heads (the newest version of each channel, FORMAT.md §12), both ways.
+    pub channel_heads: usize,
 }
 
 impl Studio {
@@ -92,6 +94,7 @@ impl Studio {
             revocations: self.ledger.revocations()?,
             unrevoked: self.ledger.unrevocations()?,
             latest_list: self.ledger.latest_revocation_list()?,
+            channel_heads: self.ledger.channel_heads()?,
             admin_token_hash: reelseal_keyserver::server::token_hash(&token),
         };
         let now = reelseal_core::validity::now();
@@ -111,6 +114,12 @@ impl Studio {
                     .revoke(&r.subject, &r.reason, r.time, SYNC_ACTOR)?,
             );
         }
+        let mut heads = 0;
+        for (id, h) in &down.channel_heads {
+            heads += usize::from(
+                self.ledger.put_channel_head(id, h, now)? == reelseal_ledger::PutHead::Stored,
+            );
+        }
         if let Some((seq, bytes)) = &down.list {
             self.ledger.store_revocation_list(*seq, now, bytes)?;
         }
@@ -118,18 +127,19 @@ impl Studio {
             fsutil::write_atomic(&self.home.revocations_file(), &bytes, false)?;
         }
         let c = down.counts;
-        if grants + codes + redemptions + revocations > 0 || c != Default::default() {
+        if grants + codes + redemptions + revocations + heads > 0 || c != Default::default() {
             self.ledger.audit(
                 ACTOR,
                 "sync",
                 &format!(
-                    "key server database {}: sent {} releases, {} grants, {} codes, {} revocations, {} taken back; learnt {grants} grants, {codes} codes, {redemptions} redemptions, {revocations} revocations",
+                    "key server database {}: sent {} releases, {} grants, {} codes, {} revocations, {} taken back, {} channel heads; learnt {grants} grants, {codes} codes, {redemptions} redemptions, {revocations} revocations, {heads} channel heads",
                     PgStore::describe_url(&plan.database),
                     c.releases_up,
                     c.grants_up,
                     c.codes_up,
                     c.revocations_up,
-                    c.unrevoked_up
+                    c.unrevoked_up,
+                    c.channel_heads_up
                 ),
             )?;
         }
@@ -143,6 +153,7 @@ impl Studio {
                 redemptions: c.redemptions_up,
                 revocations: c.revocations_up,
                 unrevoked: c.unrevoked_up,
+                channel_heads: c.channel_heads_up,
             },
             down: SyncCounts {
                 releases: 0,
@@ -151,6 +162,7 @@ impl Studio {
                 redemptions,
                 revocations,
                 unrevoked: 0,
+                channel_heads: heads,
             },
             new_revocation_list: down.list.map(|(s, _)| s),
         })

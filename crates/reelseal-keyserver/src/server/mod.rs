@@ -1,13 +1,13 @@
 //! The HTTP side: routes, shared state and the one error shape (`{"error": "..."}`).
 //!
-//! Split by concern: [`public`] (redeem, revocations, newest, renew), [`admin`] (bearer
-//! token: codes, grants, revoke, audit), [`ops`] (health, readiness, Prometheus metrics,
-//! the access log), [`rate`] (per-address token buckets, client address behind a trusted
-//! proxy), [`challenge`] (renewal challenges sealed to a viewer key) and [`extract`]
-//! (request extractors whose every rejection is a JSON error).
+//! Split by concern: [`public`] (redeem, revocations, newest, channel heads, renew),
+//! [`admin`] (bearer token: codes, grants, revoke, audit), [`ops`] (health, readiness,
+//! Prometheus metrics, the access log), [`rate`] (per-address token buckets, client
+//! address behind a trusted proxy), [`challenge`] (renewal challenges sealed to a viewer
+//! key) and [`extract`] (request extractors whose every rejection is a JSON error).
 //!
-//! A server process keeps nothing a request depends on: codes, grants, challenges and
-//! rate-limit buckets are in the [`Store`], so with a shared store any number of replicas
+//! A server process keeps nothing a request depends on: codes, grants, channel heads,
+//! challenges and rate-limit buckets are in the [`Store`], so with a shared store any number of replicas
 //! answer any request. What a process does keep is derivable (verified releases, which
 //! never change) or its own (metrics counters).
 
@@ -174,6 +174,10 @@ fn router<S: Store>(state: Shared<S>) -> Router {
         .route(api::REDEEM, post(public::redeem::<S>))
         .route(api::REVOCATIONS, get(public::revocations::<S>))
         .route("/v1/releases/{id}/newest", get(public::newest::<S>))
+        .route(
+            "/v1/channels/{id}/newest",
+            get(public::channel_head::<S>).put(public::put_channel_head::<S>),
+        )
         .route(api::RENEW_CHALLENGE, post(public::renew_challenge::<S>))
         .route(api::RENEW, post(public::renew::<S>))
         .route("/v1/releases/{id}/codes", post(admin::codes::<S>))

@@ -5,7 +5,7 @@
 //! Metrics: `reelseal_redemptions_total{outcome}` (`granted`: a new grant; `again`: the
 //! same viewer's grant handed back), `reelseal_refusals_total{reason}` (every error answer,
 //! by reason: `unknown_code`, `code_taken`, `code_expired`, `rate_limited`, `bad_request`,
-//! `unauthorized`, `challenge_failed`, `too_many_challenges`, …) and
+//! `unauthorized`, `forbidden`, `challenge_failed`, `too_many_challenges`, `rollback`, …) and
 //! `reelseal_http_request_duration_seconds{method,route,status}` (a histogram; `route` is
 //! the route's template, so ids do not make new series).
 

@@ -1,5 +1,6 @@
 //! Public endpoints: redeem a code, the revocation list, whether a release was
-//! superseded, and renewal after a rotation (with proof of the viewer key).
+//! superseded, a channel's newest version (read and announced), and renewal after a
+//! rotation (with proof of the viewer key).
 
 use std::net::SocketAddr;
 
@@ -7,6 +8,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use base64::{engine::general_purpose::STANDARD, Engine};
+use reelseal_core::channel::{ChannelId, MemberList, Pointer};
 use reelseal_core::grant::{challenge, Grant, GRANT_LABEL};
 use reelseal_core::issue::{self, GrantRequest};
 use reelseal_core::keys::ViewerPublic;
@@ -17,10 +20,10 @@ use reelseal_ledger::{GrantRow, Redemption};
 use super::extract::{ApiJson, ApiPath};
 use super::{bad, challenge as challenges, internal, ApiError, Shared};
 use crate::api::{
-    ChallengeRequest, ChallengeResponse, GrantResponse, NewestResponse, RedeemRequest,
-    RenewRequest, RenewResponse,
+    self, ChallengeRequest, ChallengeResponse, ChannelHead, GrantResponse, NewestResponse,
+    RedeemRequest, RenewRequest, RenewResponse,
 };
-use crate::store::{ChallengeOpened, Store};
+use crate::store::{ChallengeOpened, PutHead, Store, StoredHead};
 
 pub(crate) fn parse_viewer(text: &str) -> Result<ViewerPublic, ApiError> {
     ViewerPublic::from_bech32(text).map_err(|e| bad(format!("viewer: {e}")))
@@ -165,6 +168,161 @@ pub(crate) async fn newest<S: Store>(
         superseded: newest.is_some(),
         newest: newest.map(|n| n.to_hex()),
     }))
+}
+
+pub(crate) fn parse_channel(id: &str) -> Result<ChannelId, ApiError> {
+    ChannelId::from_hex(id).map_err(|_| bad("channel id must be 32 hex digits"))
+}
+
+/// A stored head as the API hands it out.
+fn head_response(h: &StoredHead) -> ChannelHead {
+    ChannelHead {
+        version: h.version,
+        pointer: STANDARD.encode(&h.pointer),
+        members: STANDARD.encode(&h.members),
+    }
+}
+
+fn no_head(channel: &ChannelId) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no version of channel {channel} was announced here"),
+    )
+}
+
+/// `GET /v1/channels/{id}/newest`: the newest version announced here, as the signed
+/// pointer and member list (the reader verifies both with the owner key it trusts).
+pub(crate) async fn channel_head<S: Store>(
+    State(st): State<Shared<S>>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let channel = parse_channel(&id)?;
+    let head = st
+        .store
+        .channel_head(channel.0)
+        .await?
+        .ok_or_else(|| no_head(&channel))?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-cache")],
+        Json(head_response(&head)),
+    )
+        .into_response())
+}
+
+/// `PUT /v1/channels/{id}/newest`: announce a channel's newest version.
+///
+/// Anyone may: the signatures are the authorisation. The member list must be signed by
+/// this server's publisher key (the key server serves its owner's channels only) and the
+/// pointer by an editor that list names; nobody else can make either, so a caller can only
+/// hand over what the owner and an editor signed — a publisher's CI, a member relaying
+/// what it found in the DHT, the editor itself. The head only moves forward: a lower or
+/// equal version (other than the identical pointer, which is idempotent) or an older
+/// member list is refused with 409, so nobody can roll a channel back by replaying an old
+/// announcement. The body is bounded by [`super::MAX_BODY`] like every request.
+pub(crate) async fn put_channel_head<S: Store>(
+    State(st): State<Shared<S>>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ChannelHead>,
+) -> Result<Json<ChannelHead>, ApiError> {
+    let channel = parse_channel(&id)?;
+    let (pointer_bytes, members_bytes) = api::decode_head(&req).map_err(bad)?;
+    let pointer = Pointer::from_bytes(&pointer_bytes).map_err(|e| bad(format!("pointer: {e}")))?;
+    if pointer.channel != channel {
+        return Err(bad(format!(
+            "the pointer is for channel {}, not {channel}",
+            pointer.channel
+        )));
+    }
+    let owner = st.key.public();
+    let members = MemberList::verify(&members_bytes, &owner).map_err(|e| match e {
+        reelseal_core::Error::BadSignature { .. } => ApiError::status(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this key server serves publisher {owner}; the channel's member list is signed by another key"
+            ),
+        ),
+        other => bad(format!("members: {other}")),
+    })?;
+    if members.draft.channel != channel {
+        return Err(bad(format!(
+            "the member list is for channel {}, not {channel}",
+            members.draft.channel
+        )));
+    }
+    if !members.may_point(&pointer.signer, pointer.version) {
+        return Err(ApiError::status(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the pointer is signed by {}, who is not an editor under this member list",
+                pointer.signer
+            ),
+        ));
+    }
+    if req.version != pointer.version {
+        return Err(bad(format!(
+            "version {} is not the pointer's version {}",
+            req.version, pointer.version
+        )));
+    }
+    if i64::try_from(members.draft.seq).is_err() {
+        return Err(bad("the member list's seq is above 2^63 - 1"));
+    }
+    let head = StoredHead {
+        version: pointer.version,
+        members_seq: members.draft.seq,
+        pointer: pointer_bytes,
+        members: members_bytes,
+    };
+    match st.store.put_channel_head(channel.0, head.clone()).await? {
+        PutHead::Stored => {
+            tracing::info!(
+                target: "reelseal_keyserver::events",
+                channel = %channel,
+                version = pointer.version,
+                members_seq = members.draft.seq,
+                signer = %pointer.signer,
+                "channel version announced"
+            );
+            st.store
+                .audit(
+                    "channel".into(),
+                    "announce",
+                    format!(
+                        "channel {channel} version {} by {}",
+                        pointer.version, pointer.signer
+                    ),
+                )
+                .await?;
+            Ok(Json(head_response(&head)))
+        }
+        // The identical pointer was stored (perhaps with another member list of the same
+        // version): hand back what is stored.
+        PutHead::Same => {
+            let stored = st
+                .store
+                .channel_head(channel.0)
+                .await?
+                .ok_or_else(|| no_head(&channel))?;
+            Ok(Json(head_response(&stored)))
+        }
+        PutHead::Older { stored } if stored < pointer.version => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "rollback",
+            format!(
+                "version {stored} is already announced with a newer member list than this one (seq {}); version {} would take the member list back",
+                members.draft.seq, pointer.version
+            ),
+        )),
+        PutHead::Older { stored } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "rollback",
+            format!(
+                "version {stored} is already announced; version {} would go back",
+                pointer.version
+            ),
+        )),
+    }
 }
 
 pub(crate) async fn renew_challenge<S: Store>(

@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use reelseal_core::card::SignedCard;
+use reelseal_core::channel::ChannelId;
 use reelseal_core::keys::{PublisherPublic, PublisherSecret, ViewerPublic};
 use reelseal_core::keyset::KeySet;
 use reelseal_core::revocation::Subject;
@@ -755,21 +756,59 @@ impl PgStore {
             None
         };
 
+        // Channel heads, both ways: each side keeps the one that passes (`put_outcome`).
+        for (id, h) in &up.channel_heads {
+            let (Ok(version), Ok(seq)) = (i64::try_from(h.version), i64::try_from(h.members_seq))
+            else {
+                continue;
+            };
+            report.channel_heads_up +=
+                upsert_head(&tx, &id.to_hex(), version, seq, h).await? as usize;
+        }
+        let ledger_heads: HashMap<String, &StoredHead> = up
+            .channel_heads
+            .iter()
+            .map(|(id, h)| (id.to_hex(), h))
+            .collect();
+        let mut heads_down = Vec::new();
+        for r in tx
+            .query(
+                "SELECT channel,version,members_seq,pointer,members FROM channel_heads ORDER BY channel",
+                &[],
+            )
+            .await?
+        {
+            let id: String = r.get(0);
+            let head = StoredHead {
+                version: r.get::<_, i64>(1) as u64,
+                members_seq: r.get::<_, i64>(2) as u64,
+                pointer: r.get(3),
+                members: r.get(4),
+            };
+            if ledger_heads.get(&id) != Some(&&head) {
+                let channel = ChannelId::from_hex(&id)
+                    .map_err(|e| corrupt(format!("channel head {id}"), e))?;
+                heads_down.push((channel, head));
+            }
+        }
+
         audit(
             &tx,
             "publisher",
             "sync",
             &format!(
-                "from the publisher ledger: {} releases, {} grants, {} codes, {} redemptions, {} revocations; to it: {} grants, {} codes, {} redemptions, {} revocations",
+                "from the publisher ledger: {} releases, {} grants, {} codes, {} redemptions, {} revocations, {} channel heads; to it: {} grants, {} codes, {} redemptions, {} revocations, {} channel heads",
                 report.releases_up,
                 report.grants_up,
                 report.codes_up,
                 report.redemptions_up,
                 report.revocations_up,
+                report.channel_heads_up,
                 grants_down.len(),
                 codes_down.len(),
                 redemptions_down.len(),
-                revocations_down.len()
+                revocations_down.len(),
+                heads_down.len()
             ),
         )
         .await?;
@@ -781,6 +820,7 @@ impl PgStore {
             redemptions: redemptions_down,
             revocations: revocations_down,
             list,
+            channel_heads: heads_down,
         })
     }
 }
@@ -799,6 +839,8 @@ pub struct SyncUp {
     pub unrevoked: Vec<Subject>,
     /// The ledger's newest signed list.
     pub latest_list: Option<(u64, Vec<u8>)>,
+    /// Every channel head the ledger holds (announced to a key server on the ledger).
+    pub channel_heads: Vec<(ChannelId, StoredHead)>,
     /// SHA-256 of the admin bearer token the replicas accept.
     pub admin_token_hash: [u8; 32],
 }
@@ -818,6 +860,9 @@ pub struct SyncDown {
     pub revocations: Vec<RevocationRow>,
     /// A new signed list `(sequence, bytes)` to store in the ledger too.
     pub list: Option<(u64, Vec<u8>)>,
+    /// Channel heads the database holds that differ from the ledger's (announced to the
+    /// replicas); the ledger stores those that pass its `put_outcome`.
+    pub channel_heads: Vec<(ChannelId, StoredHead)>,
 }
 
 /// How many rows went up to the database.
@@ -835,6 +880,8 @@ pub struct SyncCounts {
     pub revocations_up: usize,
     /// Revocations taken back on the replicas (the publisher ran `reelseal unrevoke`).
     pub unrevoked_up: usize,
+    /// Channel heads the replicas took from the ledger.
+    pub channel_heads_up: usize,
 }
 
 async fn migrate(c: &mut deadpool_postgres::Object) -> Result<(), PgError> {
@@ -1274,27 +1321,8 @@ impl Store for PgStore {
             int("member list seq", head.members_seq)?,
         );
         let c = self.client().await?;
-        // Atomic: the conditional upsert compares with the stored row and replaces it in
-        // one statement, under the row's lock (a concurrent writer waits, then re-checks
-        // the WHERE against the row it committed). The rule is the ledger's put_outcome.
-        let st = c
-            .prepare_cached(
-                "INSERT INTO channel_heads AS h (channel,version,members_seq,pointer,members,updated)
-                 VALUES ($1,$2,$3,$4,$5,extract(epoch from now())::bigint)
-                 ON CONFLICT (channel) DO UPDATE SET version = EXCLUDED.version,
-                   members_seq = EXCLUDED.members_seq, pointer = EXCLUDED.pointer,
-                   members = EXCLUDED.members, updated = EXCLUDED.updated
-                 WHERE h.version < EXCLUDED.version AND h.members_seq <= EXCLUDED.members_seq
-                 RETURNING 1",
-            )
-            .await?;
-        let written = c
-            .query_opt(
-                &st,
-                &[&id, &version, &members_seq, &head.pointer, &head.members],
-            )
-            .await?;
-        if written.is_some() {
+        let written = upsert_head(&c, &id, version, members_seq, &head).await?;
+        if written {
             return Ok(PutHead::Stored);
         }
         // Not written: a head is stored that this one does not pass. Heads only move
@@ -1341,6 +1369,37 @@ impl Store for PgStore {
             .await?;
         Ok(row.and_then(|r| r.get::<_, Vec<u8>>(0).try_into().ok()))
     }
+}
+
+/// Store `head` as channel `id`'s unless the stored one does not let it pass; whether it
+/// was written. Atomic: the conditional upsert compares with the stored row and replaces
+/// it in one statement, under the row's lock (a concurrent writer waits, then re-checks
+/// the WHERE against the row it committed). The rule is the ledger's `put_outcome`.
+async fn upsert_head(
+    c: &impl GenericClient,
+    id: &str,
+    version: i64,
+    members_seq: i64,
+    head: &StoredHead,
+) -> Result<bool, tokio_postgres::Error> {
+    let st = c
+        .prepare_cached(
+            "INSERT INTO channel_heads AS h (channel,version,members_seq,pointer,members,updated)
+             VALUES ($1,$2,$3,$4,$5,extract(epoch from now())::bigint)
+             ON CONFLICT (channel) DO UPDATE SET version = EXCLUDED.version,
+               members_seq = EXCLUDED.members_seq, pointer = EXCLUDED.pointer,
+               members = EXCLUDED.members, updated = EXCLUDED.updated
+             WHERE (h.version < EXCLUDED.version AND h.members_seq <= EXCLUDED.members_seq)
+                OR (h.pointer = EXCLUDED.pointer AND h.members_seq < EXCLUDED.members_seq)
+             RETURNING 1",
+        )
+        .await?;
+    Ok(c.query_opt(
+        &st,
+        &[&id, &version, &members_seq, &head.pointer, &head.members],
+    )
+    .await?
+    .is_some())
 }
 
 async fn channel_head_in(
