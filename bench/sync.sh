@@ -6,7 +6,8 @@
 # and published as version 2; the member syncs again. Measured:
 #   (a) bytes the version-2 sync downloaded (`fetched_bytes` in its --json report) against
 #       the plaintext bytes that changed (target: at most 1.05x);
-#   (b) wall time of the version-2 sync against that of the version-1 sync (the full fetch).
+#   (b) wall time of the version-2 sync against that of the version-1 sync (a full first
+#       sync) and against a full `reelview fetch` of the same folder sealed as a release.
 # Also shown: the publishes' wall times and new ciphertext, and that both synced folders
 # are byte-identical to the project.
 # Everything runs on 127.0.0.1: a loopback DHT (examples/dht_testnet.rs) carries the
@@ -14,7 +15,7 @@
 # the member is given the seeder with --peer (no public DHT, no trackers).
 # Project: 7 files of 128 MiB, one of 128 MiB - 1%, and vfx-shot.mov of 1% of 1 GiB
 # (10,737,418 bytes, the file rewritten for version 2): 1 GiB in all (128 KiB pieces:
-# a channel's piece length is total/8192 rounded up to a power of two, 64 KiB–4 MiB).
+# a channel's piece length is total/8192 rounded down to a power of two, 64 KiB–4 MiB).
 # Needs jq and bc; about 5 GiB free under BENCH_DIR.
 # usage: bash bench/sync.sh   (BENCH_NO_BUILD=1: use binaries already built in
 #                              $CARGO_TARGET_DIR; BENCH_DIR=<dir>: work there, default a
@@ -146,25 +147,43 @@ stop_seed
 [ "$(jq .version sync2.json)" = 2 ] || { echo "expected version 2: $(cat sync2.json)" >&2; exit 1; }
 SAME2=$(same_tree)
 
+# For comparison: the same 1 GiB folder as an ordinary release, and the member's full
+# `reelview fetch` of it (download, verify, decrypt, write), from a seeder of that release.
+echo "sealing the project as a release, for a full reelview fetch" >&2
+timed seal.json reelseal --home "$W/owner" --quiet --json seal "$W/project" --title "Sync bench (release)" --out "$W/rel.reelseal"
+reelseal --home "$W/owner" --quiet grant "$W/rel.reelseal" --to "$MEMBER" --name member --out "$W/member.rskey" >/dev/null
+PUB=$(grep '^# public key:' "$W/owner/publisher.key" | awk '{print $4}')
+reelseal --home "$W/owner" --quiet --json seed "$W/rel.reelseal" --bind 127.0.0.1 --no-dht --no-trackers --seconds 600 \
+  > "$W/relseed.out" 2> "$W/relseed.out.err" &
+RELSEED_PID=$!; PIDS+=("$RELSEED_PID")
+REL_ADDR=$(first_line "$W/relseed.out" "$RELSEED_PID" 300 | jq -r .listening)
+echo "fetching the release in full" >&2
+timed fetch.out timeout "$LIMIT" reelview --home "$W/member" --quiet fetch "$W/member.rskey" --out "$W/fetched" \
+  --no-seed --peer "$REL_ADDR" --bind 127.0.0.1 --no-dht --no-trackers --publisher "$PUB"
+kill -INT "$RELSEED_PID" 2>/dev/null || true; wait "$RELSEED_PID" 2>/dev/null || true
+TF=$(wall fetch.out)
+
 T1=$(wall sync1.json); T2=$(wall sync2.json)
 F1=$(jq .fetched_bytes sync1.json); F2=$(jq .fetched_bytes sync2.json)
 R2=$(jq .reused_bytes sync2.json); TOT2=$(jq .total_bytes sync2.json)
 NEW1=$(jq .new_ciphertext_bytes pub1.json); NEW2=$(jq .new_ciphertext_bytes pub2.json)
 RATIO=$(echo "scale=3; $F2 / $CHANGED" | bc)
 TRATIO=$(echo "scale=3; $T2 / $T1" | bc)
+FRATIO=$(echo "scale=3; $T2 / $TF" | bc)
 OK=$( [ "$(echo "$F2 <= $CHANGED * 1.05" | bc)" = 1 ] && echo yes || echo no )
 T_END=$(date +%s.%N)
 mib() { echo "scale=2; $1 / $MiB" | bc; }
 
 echo "after: $(load_note)" >&2
 echo
-echo "## reelview sync, 1 GiB project, 1% rewritten (2 MiB pieces, loopback)"
+echo "## reelview sync, 1 GiB project, 1% rewritten (128 KiB pieces, loopback)"
 echo "| step | wall | downloaded | notes |"
 echo "|---|---|---|---|"
 echo "| publish v1 | $(wall pub1.json) s | - | new ciphertext $(mib "$NEW1") MiB, peak RSS $(rss_mib pub1.json) MiB |"
 echo "| sync v1 (full fetch) | $T1 s | $(mib "$F1") MiB | peak RSS $(rss_mib sync1.json) MiB, identical: $SAME1 |"
 echo "| publish v2 | $(wall pub2.json) s | - | new ciphertext $(mib "$NEW2") MiB, peak RSS $(rss_mib pub2.json) MiB |"
 echo "| sync v2 | $T2 s | $(mib "$F2") MiB | reused $(mib "$R2") of $(mib "$TOT2") MiB, peak RSS $(rss_mib sync2.json) MiB, identical: $SAME2 |"
+echo "| reelview fetch, same folder as a release (full) | $TF s | 1024 MiB + overhead | peak RSS $(rss_mib fetch.out) MiB |"
 echo
 echo "| figure | value |"
 echo "|---|---|"
@@ -172,5 +191,6 @@ echo "| changed plaintext bytes | $CHANGED ($(mib "$CHANGED") MiB) |"
 echo "| fetched_bytes, v2 sync | $F2 ($(mib "$F2") MiB) |"
 echo "| (a) fetched / changed (target <= 1.05) | ${RATIO}x ($OK) |"
 echo "| (b) v2 sync wall / v1 sync wall | $T2 s / $T1 s = ${TRATIO}x |"
+echo "| (b) v2 sync wall / full reelview fetch wall | $T2 s / $TF s = ${FRATIO}x |"
 echo "| whole run | $(echo "scale=0; ($T_END - $T_START) / 1" | bc) s |"
 [ "$SAME1$SAME2" = 11 ] || { echo "synced folder differs from the project" >&2; exit 1; }

@@ -1,8 +1,9 @@
 //! A team on a channel: the owner (demo publisher), an editor with their own key, and two
 //! members (demo viewers jury-1 and jury-2). Three versions of a five-file project; the
 //! second changes one file and members download only that; the owner removes jury-2, the
-//! editor publishes the third, jury-1 gets it and jury-2 cannot open it. Everything runs
-//! on 127.0.0.1: a DHT test network for the pointers, seeders on loopback.
+//! editor (who hears of the removal from the owner's key server) publishes the third,
+//! jury-1 gets it and jury-2 cannot open it. Everything runs on 127.0.0.1: a DHT test
+//! network and the owner's key server for the pointers, seeders on loopback.
 //!
 //! `cargo run --example team_sync`
 
@@ -20,6 +21,7 @@ use reelseal::ops::channel::PointerNet;
 use reelseal::ops::identity::{keygen, Role};
 use reelseal::ops::net::Net;
 use reelseal::ops::studio::seed::{self, SeedPlan};
+use reelseal::ops::studio::serve::{self, ServePlan};
 use reelseal::ops::{Event, Interrupt};
 use reelseal::render::human_bytes;
 
@@ -44,6 +46,27 @@ async fn seeder(home: &PublisherHome, pointers: &PointerNet) -> Result<(SocketAd
         bail!("the seeder stopped before it announced itself");
     };
     Ok((e.listening.context("listening")?.parse()?, stop))
+}
+
+/// `reelseal serve` for a home on 127.0.0.1, in a task; its URL and how to stop it.
+async fn key_server(home: &PublisherHome) -> Result<(String, Interrupt)> {
+    let plan = ServePlan {
+        listen: "127.0.0.1:0".parse()?,
+        redeem_rate: 5,
+        list_validity: reelseal_core::revocation::DEFAULT_VALIDITY,
+        database: None,
+        pool_size: 1,
+        key_file: None,
+        trusted_proxies: vec![],
+    };
+    let (announcements, mut events) = Announcements::channel();
+    let stop = Interrupt::manual();
+    let (h, s) = (home.clone(), stop.clone());
+    tokio::spawn(async move { serve::serve(&h, &plan, &announcements, s).await });
+    let Some(Event::Serving(e)) = events.recv().await else {
+        bail!("the key server stopped before it announced itself");
+    };
+    Ok((e.listening, stop))
 }
 
 fn write(p: &Path, data: &[u8]) -> Result<()> {
@@ -80,11 +103,13 @@ async fn run(boot: SocketAddr) -> Result<()> {
     let owner = ChannelStudio::open(owner_home.clone(), &Silent)?;
     let editor = ChannelStudio::open(editor_home.clone(), &Silent)?;
 
-    step("the owner creates a channel and adds two members and an editor");
+    step("the owner starts a key server, creates a channel, adds two members and an editor");
+    let (url, stop_key_server) = key_server(&owner_home).await?;
+    println!("key server at {url}");
     let ch = owner
         .create(&CreatePlan {
             title: "Feature post".into(),
-            key_server: None,
+            key_server: Some(url),
             trackers: Vec::new(),
         })?
         .channel;
@@ -193,7 +218,15 @@ async fn run(boot: SocketAddr) -> Result<()> {
     }
 
     step("the owner removes colour; the editor publishes version 3");
-    owner.remove(&ch, "colour").await?;
+    let removed = owner.remove(&ch, "colour").await?;
+    println!(
+        "colour removed: member list {}, key epoch {} ({})",
+        removed.members_seq,
+        removed.epoch,
+        removed.key_server.unwrap_or_default()
+    );
+    // The editor joins and pulls: the owner's key server gives the newest version and the
+    // member list without colour, so the editor's version is sealed for the new epoch.
     editor.join(&editor_grant)?;
     let pulled = editor
         .pull(
@@ -210,19 +243,6 @@ async fn run(boot: SocketAddr) -> Result<()> {
         pulled.map(|v| v.version).unwrap_or_default()
     );
     stop.trigger();
-    // The removal reaches the editor with the owner's newest member list.
-    std::fs::copy(
-        owner_home
-            .dir
-            .join("channels")
-            .join(&ch)
-            .join("members.rsml"),
-        editor_home
-            .dir
-            .join("channels")
-            .join(&ch)
-            .join("members.rsml"),
-    )?;
     write(
         &project.join("subs/en.srt"),
         b"1\n00:00:01,000 --> 00:00:02,500\nHello!\n",
@@ -246,6 +266,7 @@ async fn run(boot: SocketAddr) -> Result<()> {
         Err(e) => println!("colour cannot open version 3: {e:#}"),
     }
     stop.trigger();
+    stop_key_server.trigger();
     println!("\nall three versions checked; colour keeps version 2, which they already had");
     Ok(())
 }

@@ -99,14 +99,16 @@ pub struct SealedVersion {
     pub new_ciphertext_bytes: u64,
 }
 
-/// Piece length of a channel's torrents (fixed by version 1): `clamp(next_power_of_two(total
-/// / 8192), 64 KiB, 4 MiB)`. Smaller than a release's (§9) because every version moves
+/// Piece length of a channel's torrents (fixed by version 1): the largest power of two at
+/// most `total / 8192` (ciphertext bytes), clamped to 64 KiB–4 MiB — so 8,192 to 16,384
+/// pieces between those bounds. Smaller than a release's (§9) because every version moves
 /// whole pieces — the card's, the manifest's and the last of each changed file — on top
-/// of what changed: at 1 GiB that is 128 KiB pieces (8,192 hashes, 160 KB of metadata).
+/// of what changed. Rounded down, not up: a 1 GiB project is a little over 1 GiB of
+/// ciphertext, and rounding up would double its pieces to 256 KiB; it gets 128 KiB
+/// (about 8,200 hashes, 165 KB of metadata).
 pub fn piece_length(total: u64) -> u64 {
-    (total / 8192)
-        .next_power_of_two()
-        .clamp(torrent::MIN_PIECE, 4 << 20)
+    let target = (total / 8192).max(1);
+    (1u64 << (63 - target.leading_zeros())).clamp(torrent::MIN_PIECE, 4 << 20)
 }
 
 /// The torrent name of a version: `reelseal-<12 hex of the channel>-v<version>`.
@@ -453,4 +455,24 @@ pub fn seal_version(
         changes,
         new_ciphertext_bytes: new_ct,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::piece_length;
+
+    #[test]
+    fn piece_length_rounds_down_to_keep_8192_to_16384_pieces() {
+        // The 1 GiB project of bench/sync.sh: 1,076,355,402 bytes of ciphertext.
+        assert_eq!(piece_length(1_076_355_402), 128 << 10);
+        assert_eq!(piece_length(1 << 30), 128 << 10);
+        assert_eq!(piece_length((2 << 30) - 1), 128 << 10);
+        assert_eq!(piece_length(0), 64 << 10);
+        assert_eq!(piece_length(6 << 20), 64 << 10);
+        assert_eq!(piece_length(1 << 40), 4 << 20);
+        for total in [1u64 << 29, 3 << 30, 5 << 31, (1 << 35) - 7] {
+            let n = total.div_ceil(piece_length(total));
+            assert!((8192..=16384).contains(&n), "{total}: {n} pieces");
+        }
+    }
 }

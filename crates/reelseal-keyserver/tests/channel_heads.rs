@@ -4,92 +4,16 @@
 //! server's publisher, is idempotent for the identical pointer, moves only forward (409
 //! otherwise) and refuses strangers' signatures (403) and mismatched parts (400).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use reelseal_core::channel::{ChannelId, Editor, MemberList, MemberListDraft, Pointer};
 use reelseal_core::keys::PublisherSecret;
 use reelseal_core::InfoHash;
 use reelseal_keyserver::api::{decode_head, ChannelHead, ErrorBody};
-use reelseal_keyserver::{serve, Client, ClientError, ServeOptions, SqliteStore};
-use reelseal_ledger::Ledger;
-use zeroize::Zeroizing;
+use reelseal_keyserver::{Client, ClientError};
 
-const TOKEN: &str = "test-admin-token";
-
-struct Server {
-    url: String,
-    key: Arc<PublisherSecret>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger.sqlite")).unwrap();
-    let key = Arc::new(PublisherSecret::generate());
-    let store = SqliteStore::new(
-        ledger,
-        key.clone(),
-        None,
-        reelseal_core::revocation::DEFAULT_VALIDITY,
-        &Zeroizing::new(TOKEN.into()),
-    );
-    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let opts = ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        redeem_rate: 0,
-        trusted_proxies: vec![],
-    };
-    let served = key.clone();
-    let task = tokio::spawn(async move {
-        serve(
-            store,
-            served,
-            opts,
-            move |a| {
-                let _ = addr_tx.send(a);
-            },
-            async move {
-                let _ = stop_rx.await;
-            },
-        )
-        .await
-        .unwrap();
-    });
-    let addr = tokio::time::timeout(std::time::Duration::from_secs(10), addr_rx)
-        .await
-        .unwrap()
-        .unwrap();
-    Server {
-        url: format!("http://{addr}"),
-        key,
-        stop: Some(stop_tx),
-        task,
-        _dir: dir,
-    }
-}
-
-impl Server {
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(std::time::Duration::from_secs(10), self.task)
-            .await
-            .unwrap()
-            .unwrap();
-    }
-
-    /// Run `f` with a blocking client of this server on tokio's blocking pool (the
-    /// blocking client must not run on, or be dropped in, an async worker).
-    async fn client<T: Send + 'static>(&self, f: impl FnOnce(&Client) -> T + Send + 'static) -> T {
-        let url = self.url.clone();
-        tokio::task::spawn_blocking(move || f(&Client::new(&url).unwrap()))
-            .await
-            .unwrap()
-    }
-}
+mod common;
+use common::*;
 
 /// A member list of `channel` at `seq`, signed by `owner`, naming `editors`.
 fn members(

@@ -2,78 +2,11 @@
 //! rejection is the documented JSON error with its status; renewal challenges are several
 //! per key, single-use and capped; health, readiness and metrics answer.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use reelseal_core::keys::{PublisherSecret, ViewerSecret};
+use reelseal_core::keys::ViewerSecret;
 use reelseal_keyserver::api::ErrorBody;
-use reelseal_keyserver::{serve, ServeOptions, SqliteStore};
-use reelseal_ledger::Ledger;
-use zeroize::Zeroizing;
 
-const TOKEN: &str = "test-admin-token";
-
-struct Server {
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger.sqlite")).unwrap();
-    let key = Arc::new(PublisherSecret::generate());
-    let store = SqliteStore::new(
-        ledger,
-        key.clone(),
-        None,
-        reelseal_core::revocation::DEFAULT_VALIDITY,
-        &Zeroizing::new(TOKEN.into()),
-    );
-    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let opts = ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        redeem_rate: 0,
-        trusted_proxies: vec![],
-    };
-    let task = tokio::spawn(async move {
-        serve(
-            store,
-            key,
-            opts,
-            move |a| {
-                let _ = addr_tx.send(a);
-            },
-            async move {
-                let _ = stop_rx.await;
-            },
-        )
-        .await
-        .unwrap();
-    });
-    let addr = tokio::time::timeout(std::time::Duration::from_secs(10), addr_rx)
-        .await
-        .unwrap()
-        .unwrap();
-    Server {
-        url: format!("http://{addr}"),
-        stop: Some(stop_tx),
-        task,
-        _dir: dir,
-    }
-}
-
-impl Server {
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(std::time::Duration::from_secs(10), self.task)
-            .await
-            .unwrap()
-            .unwrap();
-    }
-}
+mod common;
+use common::*;
 
 /// The answer must be `status` with a JSON `{"error": …}` body; its message.
 async fn json_error(resp: reqwest::Response, status: u16) -> String {

@@ -619,6 +619,13 @@ pub async fn download(
     )
     .await?;
     let s = t.stats();
+    tracing::debug!(
+        version = pointer.version,
+        card_stage = card_fetched,
+        rest = s.fetched_bytes,
+        linked = reused,
+        "version downloaded"
+    );
     t.forget().await?;
     fsutil::write_atomic(&staging.join(TORRENT_FILE), &torrent, false)?;
     let dest = ch.version_dir(pointer.version);

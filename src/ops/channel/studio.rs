@@ -118,6 +118,9 @@ pub struct PublishReport {
     pub new_ciphertext_bytes: u64,
     /// Ciphertext kept from the previous version.
     pub kept_ciphertext_bytes: u64,
+    /// The torrent's piece length (version 1's, for every version): a member downloads
+    /// whole pieces.
+    pub piece_length: u64,
     /// Where the pointer was published ("dht", or nothing).
     pub pointer_published: Vec<String>,
     /// Why publishing the pointer failed, if it did.
@@ -613,6 +616,7 @@ impl ChannelStudio {
             changes: sealed.changes,
             new_ciphertext_bytes: sealed.new_ciphertext_bytes,
             kept_ciphertext_bytes: kept,
+            piece_length: sealed.card.card().piece,
             pointer_published: published,
             pointer_errors: errors,
         })
