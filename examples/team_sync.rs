@@ -152,6 +152,7 @@ async fn run(boot: SocketAddr) -> Result<()> {
         note: Some(note.into()),
         pointers: pointers.clone(),
         follow_links: false,
+        without_key_server: false,
     };
     let members: Vec<ViewerHome> = ["jury-1", "jury-2"]
         .iter()

@@ -336,7 +336,25 @@ fn members_stay_on_the_newest_version_and_only_changes_move() {
     });
     drop(key_server);
     write(&proj.join("reel1.mov"), &film_bytes(3 << 20, 21));
-    let v4 = publish(&net, &editor_then, &ch, &proj, "behind the owner's back");
+    // An editor does not publish while the key server (the news of removals) is away...
+    let mut c = reelseal(&editor_then);
+    c.args(["publish", &ch]).arg(&proj).args(net.flags(&[]));
+    let o = c.output().unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--without-key-server"),
+        "{}",
+        stderr(&o)
+    );
+    // ...unless told to.
+    let v4 = json({
+        let mut c = reelseal(&editor_then);
+        c.args(["publish", &ch])
+            .arg(&proj)
+            .args(["--note", "behind the owner's back", "--without-key-server"])
+            .args(net.flags(&[]));
+        c
+    });
     assert_eq!(v4["version"], 4);
     assert_eq!(v4["pointer_published"], serde_json::json!(["dht"]), "{v4}");
     let port = url
@@ -529,6 +547,43 @@ fn an_interrupted_sync_resumes_a_rollback_is_refused_and_watch_follows_new_versi
     assert_eq!(got["version"], 3, "{got}");
     assert_eq!(
         std::fs::read(dir.join("short/cut.mov")).unwrap(),
+        film_bytes(1 << 20, 13)
+    );
+
+    // Carol, added after version 3, opens version 3 at once: her grant's member list (a
+    // newer one of the same epoch) wraps the key version 3 was sealed under.
+    let carol = home_from_demo(t.path(), "jury-2");
+    let carol_key = t.path().join("carol.rschan");
+    json({
+        let mut c = reelseal(&owner);
+        c.args([
+            "channel",
+            "add",
+            &ch,
+            "--to",
+            &demo_pub("jury-2"),
+            "--name",
+            "carol",
+            "--out",
+        ])
+        .arg(&carol_key);
+        c
+    });
+    // (From inside her empty folder: `reelview sync KEY .`.)
+    let carol_dir = t.path().join("carol-shorts");
+    std::fs::create_dir_all(&carol_dir).unwrap();
+    let mut c = reelview(&carol);
+    c.current_dir(&carol_dir)
+        .arg("sync")
+        .arg(&carol_key)
+        .arg(".")
+        .args(["--timeout", "60s", "--json"])
+        .args(net.flags(&[addr]));
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout_json(&o)["version"], 3);
+    assert_eq!(
+        std::fs::read(carol_dir.join("short/cut.mov")).unwrap(),
         film_bytes(1 << 20, 13)
     );
 

@@ -519,6 +519,8 @@ def main():
         verify(owner, b"channel-members", w[b"list"], w[b"sig"])
         lst = canonical(w[b"list"])
         assert lst[b"owner"] == owner and lst[b"editors"][0][b"key"] == owner
+        # `follows` (optional): the infohash of version from - 1, so only when from >= 2.
+        assert b"follows" not in lst or (len(lst[b"follows"]) == 20 and lst[b"from"] >= 2)
         return lst
 
     lst = None

@@ -100,6 +100,12 @@ struct WireMembers {
     created: i64,
     editors: Vec<WireEntry>,
     epoch: u64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::card::opt_bytes"
+    )]
+    follows: Option<Vec<u8>>,
     from: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key_server: Option<String>,
@@ -152,6 +158,10 @@ pub struct MemberListDraft {
     /// The first version this list governs (the newest version the owner knew of, + 1):
     /// a later version published under an older list is refused as stale.
     pub from_version: u64,
+    /// The infohash of version `from_version - 1` as the owner knew it, if known: the one
+    /// version below `from` whose pointer may be signed by someone this list no longer
+    /// names (an editor removed after publishing it). See [`MemberList::may_point`].
+    pub follows: Option<InfoHash>,
     /// The owner's key server, if any.
     pub key_server: Option<String>,
     /// Who may read.
@@ -300,6 +310,7 @@ impl MemberListDraft {
             created: self.created,
             editors,
             epoch: self.epoch,
+            follows: self.follows.map(|f| f.0.to_vec()),
             from: self.from_version,
             key_server: self.key_server.clone(),
             members,
@@ -378,12 +389,23 @@ impl MemberList {
                 "seq and from (a version number) start at 1",
             ));
         }
+        let follows = match &wire.follows {
+            None => None,
+            Some(_) if wire.from < 2 => {
+                return Err(Error::malformed(
+                    "member list",
+                    "follows names version from - 1, and from is 1",
+                ))
+            }
+            Some(f) => Some(InfoHash::from_slice(f)?),
+        };
         let draft = MemberListDraft {
             channel,
             created: wire.created,
             editors,
             epoch: wire.epoch,
             from_version: wire.from,
+            follows,
             key_server: wire.key_server.clone(),
             members,
             seq: wire.seq,
@@ -406,12 +428,16 @@ impl MemberList {
     pub fn may_publish(&self, key: &PublisherPublic) -> bool {
         self.wire.editors.iter().any(|e| e.key == key.to_bytes())
     }
-    /// May a pointer to `version` signed by `signer` stand beside this list? Yes for its
-    /// editors, and also for anyone's pointer to a version before this list's `from`: such
-    /// a version was published under an earlier list (a removed editor's last version), and
-    /// its own card, checked by [`check_version`] on download, decides whether it counts.
-    pub fn may_point(&self, signer: &PublisherPublic, version: u64) -> bool {
-        self.may_publish(signer) || version < self.draft.from_version
+    /// May a pointer to `version` (`infohash`) signed by `signer` stand beside this list?
+    /// Yes for its editors. Someone it no longer names (an editor removed since) only for
+    /// the version the list `follows`: version `from - 1` with exactly that infohash, the
+    /// removed editor's last version as the owner knew it. Anything else from them — a
+    /// later version, or another version `from - 1` made after the removal — is refused,
+    /// so a removed editor cannot slip a version in below `from` either. (The version's
+    /// card is then checked on download by [`check_version`].)
+    pub fn may_point(&self, signer: &PublisherPublic, version: u64, infohash: &InfoHash) -> bool {
+        self.may_publish(signer)
+            || (version + 1 == self.draft.from_version && self.draft.follows == Some(*infohash))
     }
     /// The name this list gives a publisher key, if it may publish.
     pub fn editor_name(&self, key: &PublisherPublic) -> Option<&str> {
@@ -1141,6 +1167,7 @@ mod tests {
             editors,
             epoch: 0,
             from_version: 1,
+            follows: None,
             key_server: None,
             members,
             seq: 1,
@@ -1259,6 +1286,7 @@ mod tests {
         // list 1 is still good (published before); version 3 under list 1 is stale.
         d.seq = 2;
         d.from_version = 3;
+        d.follows = Some(InfoHash([2; 20]));
         d.editors.clear();
         let list2 = d.sign(&[2; 32], &owner).unwrap();
         let newer = Some(list2.newest());
@@ -1266,11 +1294,26 @@ mod tests {
             check_version(&v2, &list, &ch, Some((1, v1.hash())), newer),
             Ok(())
         );
-        // Pointers beside list 2: the former editor's to version 2 stands, to 3 does not.
-        assert!(list2.may_point(&editor.public(), 2));
-        assert!(!list2.may_point(&editor.public(), 3));
-        assert!(list2.may_point(&owner.public(), 3));
-        assert!(!list2.may_point(&stranger.public(), 3));
+        // Pointers beside list 2: the former editor's to the version 2 it follows stands;
+        // to another version 2, to version 1 or to version 3 it does not; nor a stranger's.
+        let (ih2, other) = (InfoHash([2; 20]), InfoHash([9; 20]));
+        assert!(list2.may_point(&editor.public(), 2, &ih2));
+        assert!(!list2.may_point(&editor.public(), 2, &other));
+        assert!(!list2.may_point(&editor.public(), 1, &ih2));
+        assert!(!list2.may_point(&editor.public(), 3, &ih2));
+        assert!(list2.may_point(&owner.public(), 3, &other));
+        assert!(!list2.may_point(&stranger.public(), 2, &other));
+        {
+            // Without `follows` (the owner did not know version 2), none of theirs stands;
+            // `follows` with `from` 1 names no version: malformed.
+            let mut d = d.clone();
+            d.follows = None;
+            let list3 = d.sign(&[2; 32], &owner).unwrap();
+            assert!(!list3.may_point(&editor.public(), 2, &ih2));
+            d.from_version = 1;
+            d.follows = Some(ih2);
+            assert_eq!(d.sign(&[2; 32], &owner).unwrap_err().kind(), "malformed");
+        }
         let v3 = version(&editor, &list, 3, Some(v2.hash()));
         assert!(matches!(
             check_version(&v3, &list, &ch, Some((2, v2.hash())), newer),

@@ -820,6 +820,7 @@ fn channel_members() -> reelseal_core::channel::MemberList {
         }],
         epoch: 3,
         from_version: 2,
+        follows: Some(reelseal_core::InfoHash([0x77; 20])),
         key_server: None,
         members: vec![Member {
             key: ViewerSecret::from_bytes(&VIEWER).public(),

@@ -35,6 +35,7 @@ fn members(
             .collect(),
         epoch: 0,
         from_version: 1,
+        follows: None,
         key_server: None,
         members: vec![],
         seq,
@@ -218,13 +219,17 @@ async fn channel_heads_refuse_strangers_and_mismatched_parts() {
             stranger.public()
         )
     );
-    // An editor removed by a list that governs from version 3: their pointer to version 2
-    // (published before the removal) stands beside it, one to version 3 does not.
+    // An editor removed by a list that governs from version 3 and follows their version 2:
+    // their pointer to that version 2 stands beside it; one to another version 2, or to
+    // version 3, does not.
     let third = ChannelId::random();
     let mut d = members(&owner, third, 2, &[]).draft;
     d.from_version = 3;
+    d.follows = Some(InfoHash([2; 20]));
     let after = d.sign(&[2; 32], &owner).unwrap();
     let (status, m) = refused(put(head(&editor, third, 3, 3, &after), third).await);
+    assert_eq!(status, 403, "{m}");
+    let (status, m) = refused(put(head(&editor, third, 2, 9, &after), third).await);
     assert_eq!(status, 403, "{m}");
     put(head(&editor, third, 2, 2, &after), third)
         .await

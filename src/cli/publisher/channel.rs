@@ -217,7 +217,12 @@ impl ChannelArgs {
 ///
 /// Files whose content did not change keep exactly their ciphertext, so members who
 /// have the previous version download only what changed. Renames and deletions are
-/// found by content. The newest-version pointer is published in the DHT (BEP 44/46).
+/// found by content. The newest-version pointer is published in the DHT (BEP 44/46)
+/// and at the channel's key server, if it has one.
+///
+/// An editor's publish asks the key server for the newest member list first and stops if
+/// it cannot be reached: a removal not heard of would seal the version for someone who
+/// was removed. --without-key-server goes ahead with the list this home has.
 ///
 /// Example:
 ///   reelseal publish feature ./project --note "Cut 3: new reel 2, subtitles fixed"
@@ -235,6 +240,10 @@ pub struct PublishArgs {
     /// Follow symbolic links.
     #[arg(long)]
     pub follow_links: bool,
+    /// Publish even if the channel's key server cannot be reached (an editor may then
+    /// not have heard of a removal: the version is sealed for the member list this home has).
+    #[arg(long)]
+    pub without_key_server: bool,
     /// Network flags (where the DHT node binds).
     #[command(flatten)]
     pub net: NetArgs,
@@ -254,6 +263,7 @@ impl PublishArgs {
             note: self.note,
             pointers: self.pointers.plan(&net),
             follow_links: self.follow_links,
+            without_key_server: self.without_key_server,
         };
         let s = ChannelStudio::open(home, &fb)?;
         block_on(async { s.publish(&plan, &fb).await })

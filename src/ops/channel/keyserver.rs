@@ -39,7 +39,7 @@ pub async fn fetch(
         if pointer.channel != channel || members.draft.channel != channel {
             return Err(bad("it is another channel's".into()));
         }
-        if !members.may_point(&pointer.signer, pointer.version) {
+        if !members.may_point(&pointer.signer, pointer.version, &pointer.infohash) {
             return Err(bad(format!(
                 "its pointer to version {} is signed by {}, who is not an editor under member list {}",
                 pointer.version, pointer.signer, members.draft.seq

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use reelseal_core::channel::{
-    check_version, ChannelGrant, ChannelId, MemberList, Newest, Pointer, SignedVersion,
+    check_version, ChannelGrant, ChannelId, EpochKey, MemberList, Pointer, SignedVersion,
     VERSION_CARD_NAME,
 };
 use reelseal_core::keys::PublisherPublic;
@@ -246,6 +246,25 @@ impl ChannelDir {
         v.sort_unstable();
         v
     }
+    /// The epoch key of a held version for this home (`open` unwraps it from a list): from
+    /// the version's own member list or, for someone added after it was published, from
+    /// the newest list if it is of the same epoch (adding people keeps the epoch key).
+    pub fn epoch_key_of(
+        &self,
+        held: &Held,
+        open: impl Fn(&MemberList) -> reelseal_core::Result<EpochKey>,
+    ) -> Result<EpochKey> {
+        let own = held.card.member_list(&self.owner()?)?;
+        match open(&own) {
+            Ok(k) => Ok(k),
+            Err(e) => match self.members() {
+                Ok(n) if n.draft.epoch == held.card.card().epoch && n.draft.seq > own.draft.seq => {
+                    Ok(open(&n).map_err(|_| e)?)
+                }
+                _ => Err(e.into()),
+            },
+        }
+    }
     /// Load a held version.
     pub fn held(&self, v: u64) -> Result<Held> {
         let dir = self.version_dir(v);
@@ -311,6 +330,8 @@ pub struct Found {
     pub members: MemberList,
     /// Newer pointers that were not taken, and why (signed by someone no longer an editor).
     pub ignored: Vec<String>,
+    /// Why the channel's key server gave nothing, if it names one and it did not answer.
+    pub key_server_error: Option<String>,
 }
 
 /// The newest pointer any allowed publisher put in the DHT or announced at the key
@@ -328,6 +349,7 @@ pub async fn find_newest(
     let owner = ch.owner()?;
     let mut members = ch.members()?;
     let mut best: Option<Pointer> = None;
+    let mut key_server_error = None;
     if let Some(url) = members.draft.key_server.clone() {
         match keyserver::fetch(&url, &members, &owner).await {
             Ok(Some(h)) => {
@@ -335,12 +357,15 @@ pub async fn find_newest(
                     ch.keep_members(&h.members)?;
                     members = h.members;
                 }
-                if members.may_point(&h.pointer.signer, h.pointer.version) {
+                if members.may_point(&h.pointer.signer, h.pointer.version, &h.pointer.infohash) {
                     best = Some(h.pointer);
                 }
             }
             Ok(None) => {}
-            Err(e) => fb.warn(&format!("{e:#}; looking in the DHT only")),
+            Err(e) => {
+                fb.warn(&format!("{e:#}; looking in the DHT only"));
+                key_server_error = Some(format!("{e:#}"));
+            }
         }
     }
     let mut refused: Vec<(Pointer, String)> = Vec::new();
@@ -367,7 +392,7 @@ pub async fn find_newest(
             let Some(p) = dht.get(&key, &members.draft.channel).await else {
                 continue;
             };
-            if !members.may_point(&key, p.version) {
+            if !members.may_point(&key, p.version, &p.infohash) {
                 refused.push((p, name));
             } else if best.as_ref().is_none_or(|b| p.version > b.version) {
                 best = Some(p);
@@ -389,6 +414,7 @@ pub async fn find_newest(
         pointer: best,
         members,
         ignored,
+        key_server_error,
     })
 }
 
@@ -473,11 +499,22 @@ pub async fn download(
     ch: &ChannelDir,
     owner: &PublisherPublic,
     pointer: &Pointer,
-    newest: Newest,
+    newest: &MemberList,
     timeout: Duration,
     fb: &dyn Feedback,
     interrupt: &Interrupt,
 ) -> Result<Downloaded> {
+    // The one gate for every pointer (find_newest applies it too): signed by an editor of
+    // the newest list, or the removed editor's version that list follows.
+    if !newest.may_point(&pointer.signer, pointer.version, &pointer.infohash) {
+        return Err(refuse(
+            Exit::Untrusted,
+            format!(
+                "refusing version {} ({}): it is signed by {}, who may not publish under member list {} (from version {})",
+                pointer.version, pointer.infohash, pointer.signer, newest.draft.seq, newest.draft.from_version
+            ),
+        ));
+    }
     let held = ch.newest()?;
     let held_key = held
         .as_ref()
@@ -564,7 +601,7 @@ pub async fn download(
             ),
         ));
     }
-    check_version(&card, &members, &ch.id, held_key, Some(newest)).map_err(|r| {
+    check_version(&card, &members, &ch.id, held_key, Some(newest.newest())).map_err(|r| {
         refuse(
             Exit::Untrusted,
             format!("refusing version {}: {r}", card.card().version),

@@ -13,6 +13,7 @@ use reelseal_core::manifest::Manifest;
 use reelseal_core::seal::collect_inputs;
 use reelseal_core::validity::now;
 use reelseal_core::version::{self, Change, ChangeKind, Previous, VersionPlan};
+use reelseal_core::InfoHash;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -99,6 +100,20 @@ pub struct PublishPlan {
     pub pointers: PointerNet,
     /// Follow symbolic links.
     pub follow_links: bool,
+    /// Go ahead (an editor) when the channel's key server cannot be reached.
+    pub without_key_server: bool,
+}
+
+/// What the owner knows of the channel's newest version when changing the member list.
+struct NextVersion {
+    /// The first version the new list governs (the newest known + 1).
+    from: u64,
+    /// The newest known version's infohash (`follows`).
+    follows: Option<InfoHash>,
+    /// The key server's head, if it answered.
+    head: Option<keyserver::Head>,
+    /// Why it did not, if it did not.
+    err: Option<String>,
 }
 
 /// A version published.
@@ -217,12 +232,11 @@ impl ChannelStudio {
 
     /// The first version a new member list governs: one after the newest version known
     /// here or at the key server (whose head is returned, to announce the list with it).
-    async fn next_version(
-        &self,
-        ch: &ChannelDir,
-        m: &MemberList,
-    ) -> (u64, Option<keyserver::Head>, Option<String>) {
-        let local = ch.history().last().map(|v| v.version).unwrap_or(0);
+    async fn next_version(&self, ch: &ChannelDir, m: &MemberList) -> NextVersion {
+        let local = ch
+            .history()
+            .last()
+            .map(|v| (v.version, InfoHash::from_hex(&v.infohash).ok()));
         let (head, err) = match &m.draft.key_server {
             Some(url) => match keyserver::fetch(url, m, &self.key.public()).await {
                 Ok(h) => (h, None),
@@ -230,8 +244,26 @@ impl ChannelStudio {
             },
             None => (None, None),
         };
-        let remote = head.as_ref().map(|h| h.pointer.version).unwrap_or(0);
-        (local.max(remote) + 1, head, err)
+        let remote = head
+            .as_ref()
+            .map(|h| (h.pointer.version, Some(h.pointer.infohash)));
+        let (newest, follows) = match (local, remote) {
+            (Some(l), Some(r)) => {
+                if r.0 > l.0 {
+                    r
+                } else {
+                    l
+                }
+            }
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => (0, None),
+        };
+        NextVersion {
+            from: newest + 1,
+            follows,
+            head,
+            err,
+        }
     }
 
     /// Send a changed member list to the key server with the newest version's pointer,
@@ -267,6 +299,7 @@ impl ChannelStudio {
             editors: Vec::new(),
             epoch: 0,
             from_version: 1,
+            follows: None,
             key_server: plan.key_server.clone(),
             members: Vec::new(),
             seq: 1,
@@ -311,17 +344,24 @@ impl ChannelStudio {
                 Holder::Editor(*k)
             }
         };
+        let path = out.unwrap_or_else(|| PathBuf::from(format!("{}.rschan", fsutil::slug(name))));
+        if path.exists() {
+            bail!(
+                "{} already exists (another channel grant?): give --out PATH, or move it away first",
+                path.display()
+            );
+        }
         d.seq += 1;
         d.created = now();
-        let (from, head, err) = self.next_version(&ch, &m).await;
-        d.from_version = from;
+        let next = self.next_version(&ch, &m).await;
+        d.from_version = next.from;
+        d.follows = next.follows;
         let m = self.save(&ch, &d, &key)?;
         let grant = ChannelGrant::issue(&m, holder, name, now(), &self.key)?;
-        let path = out.unwrap_or_else(|| PathBuf::from(format!("{}.rschan", fsutil::slug(name))));
         fsutil::write_atomic(&path, grant.to_armor().as_bytes(), false)?;
         let mut r = report(&ch, &m, "owner");
         r.grant_file = Some(path);
-        r.key_server = self.announce_members(&m, head, err).await;
+        r.key_server = self.announce_members(&m, next.head, next.err).await;
         Ok(r)
     }
 
@@ -329,39 +369,48 @@ impl ChannelStudio {
     pub async fn remove(&self, arg: &str, who: &str) -> Result<ChannelReport> {
         let (ch, m, _) = self.owned(arg)?;
         let mut d = m.draft.clone();
-        let before = d.members.len() + d.editors.len();
-        let mut removed = None;
-        d.members.retain(|p| {
-            let hit = p.name == who || p.key.to_bech32() == who;
-            if hit {
-                removed = Some(format!("{} ({})", p.name, p.key));
-            }
-            !hit
-        });
-        d.editors.retain(|p| {
-            let hit = p.name == who || p.key.to_bech32() == who;
-            if hit {
-                removed = Some(format!("{} ({}, editor)", p.name, p.key));
-            }
-            !hit
-        });
-        if d.members.len() + d.editors.len() == before {
-            bail!(
+        let hits: Vec<String> = d
+            .members
+            .iter()
+            .filter(|p| p.name == who || p.key.to_bech32() == who)
+            .map(|p| format!("{} ({})", p.name, p.key))
+            .chain(
+                d.editors
+                    .iter()
+                    .filter(|p| p.name == who || p.key.to_bech32() == who)
+                    .map(|p| format!("{} ({}, editor)", p.name, p.key)),
+            )
+            .collect();
+        match hits.len() {
+            0 => bail!(
                 "{who:?} is neither a member nor an editor of {}: see `reelseal channel show {}`",
                 d.title,
                 &ch.id.to_hex()[..8]
-            );
+            ),
+            1 => {}
+            _ => bail!(
+                "{who:?} names {} people on {}: {}. Give the key (rsview1… or rspub1…) of the one to remove",
+                hits.len(),
+                d.title,
+                hits.join(", ")
+            ),
         }
+        let removed = hits.into_iter().next();
+        d.members
+            .retain(|p| !(p.name == who || p.key.to_bech32() == who));
+        d.editors
+            .retain(|p| !(p.name == who || p.key.to_bech32() == who));
         d.seq += 1;
         d.epoch += 1;
         d.created = now();
-        let (from, head, err) = self.next_version(&ch, &m).await;
-        d.from_version = from;
+        let next = self.next_version(&ch, &m).await;
+        d.from_version = next.from;
+        d.follows = next.follows;
         let key = Zeroizing::new(reelseal_core::random_array::<32>());
         let m = self.save(&ch, &d, &key)?;
         let mut r = report(&ch, &m, "owner");
         r.removed = removed;
-        r.key_server = self.announce_members(&m, head, err).await;
+        r.key_server = self.announce_members(&m, next.head, next.err).await;
         Ok(r)
     }
 
@@ -379,7 +428,22 @@ impl ChannelStudio {
             );
         }
         let ch = ChannelDir::new(&self.home.dir, g.channel);
-        ch.set_owner(&g.owner)?;
+        // The owner is pinned on first use: a grant for the same channel id signed by
+        // another key (ids are public in the DHT) must not replace it.
+        if ch.dir.join("owner").exists() {
+            let pinned = ch.owner()?;
+            if pinned != g.owner {
+                bail!(
+                    "{} is signed by {}, but channel {} in this home belongs to {}: refusing it. Ask the owner you know for a new grant",
+                    grant_file.display(),
+                    g.owner,
+                    &g.channel.to_hex()[..8],
+                    pinned
+                );
+            }
+        } else {
+            ch.set_owner(&g.owner)?;
+        }
         fsutil::write_atomic(&ch.dir.join("grant.rschan"), g.as_bytes(), false)?;
         ch.keep_members(&g.members)?;
         Ok(report(&ch, &ch.members()?, "editor"))
@@ -424,10 +488,14 @@ impl ChannelStudio {
         v: u64,
     ) -> Result<(Manifest, reelseal_core::keyset::KeySet, super::Held)> {
         let held = ch.held(v)?;
-        let members = held.card.member_list(&ch.owner()?)?;
-        let epoch = members.epoch_key_for_editor(&self.key).with_context(|| {
-            format!("version {v} was published in an epoch this key was not part of")
-        })?;
+        let epoch = ch
+            .epoch_key_of(&held, |l| l.epoch_key_for_editor(&self.key))
+            .with_context(|| {
+                format!(
+                    "cannot open version {v} with this home's key {}: it was published for a member list without it (added since? the next version includes you)",
+                    self.key.public()
+                )
+            })?;
         let keys = held.card.card().open_keys(&epoch)?;
         let m = reelseal_core::open::read_manifest(
             &held.payload(),
@@ -486,7 +554,7 @@ impl ChannelStudio {
             &ch,
             &ch.owner()?,
             &p,
-            members.newest(),
+            &members,
             timeout,
             fb,
             interrupt,
@@ -513,6 +581,16 @@ impl ChannelStudio {
                 "this home's key {} may not publish to {}: the owner adds editors with `reelseal channel add CHANNEL --editor rspub1… --name N`",
                 self.key.public(),
                 members.draft.title
+            );
+        }
+        if let (Some(e), false, false) = (
+            &found.key_server_error,
+            members.owner == self.key.public(),
+            plan.without_key_server,
+        ) {
+            bail!(
+                "{e}. An editor publishes only with the newest member list (a removal you have not heard of would seal this version for someone who was removed): try again when the key server answers, or give --without-key-server to publish with member list {} as this home has it",
+                members.draft.seq
             );
         }
         let epoch = members.epoch_key_for_editor(&self.key)?;
@@ -542,6 +620,16 @@ impl ChannelStudio {
             .as_ref()
             .map(|p| p.2.card.card().version + 1)
             .unwrap_or(1);
+        if members.draft.from_version > version {
+            bail!(
+                "member list {} of {} governs versions from {} on, and this home's newest is version {}: run `reelseal channel pull {}` first",
+                members.draft.seq,
+                members.draft.title,
+                members.draft.from_version,
+                version - 1,
+                &ch.id.to_hex()[..8]
+            );
+        }
         let total: u64 = collected.inputs.iter().map(|i| i.size).sum();
         let staging = ch.dir.join(format!(".publish-v{version}.partial"));
         let _ = std::fs::remove_dir_all(&staging);

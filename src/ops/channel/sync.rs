@@ -149,7 +149,8 @@ fn sha256_hex(p: &Path) -> Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
-/// Regular files under `dir`, as `/`-joined relative paths (the marker excluded).
+/// Regular files and symbolic links under `dir`, as `/`-joined relative paths (the
+/// marker excluded). Links are listed, not followed: one the user made is a local edit.
 fn walk(dir: &Path) -> Vec<String> {
     fn go(root: &Path, d: &Path, out: &mut Vec<String>) {
         let Ok(rd) = std::fs::read_dir(d) else { return };
@@ -158,7 +159,7 @@ fn walk(dir: &Path) -> Vec<String> {
             let Ok(t) = e.file_type() else { continue };
             if t.is_dir() {
                 go(root, &p, out);
-            } else if t.is_file() {
+            } else if t.is_file() || t.is_symlink() {
                 if let Ok(rel) = p.strip_prefix(root) {
                     let s = rel.to_string_lossy().replace('\\', "/");
                     if s != MARKER {
@@ -181,6 +182,7 @@ fn local_edits(dir: &Path, marker: &Marker) -> Result<Vec<String>> {
         let p = dir.join(&rel);
         match marker.files.iter().find(|f| f.path == rel) {
             None => edits.push(rel),
+            Some(_) if p.is_symlink() => edits.push(rel),
             Some(f) => {
                 let len = std::fs::metadata(&p)?.len();
                 let touched = mtime_ns(&p)? != f.mtime_ns;
@@ -199,8 +201,46 @@ fn read_marker(dir: &Path) -> Option<Marker> {
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
-/// Swap `new` into `dir` atomically (exchange when `dir` exists), then delete the old.
-fn swap_in(new: &Path, dir: &Path) -> Result<()> {
+/// DIR made absolute with `.` and `..` resolved (DIR itself need not exist; its parent
+/// must).
+fn resolve_dir(dir: &Path) -> Result<PathBuf> {
+    if dir.exists() {
+        return dir
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", dir.display()));
+    }
+    let name = dir
+        .file_name()
+        .with_context(|| format!("{} names no folder", dir.display()))?;
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let parent = parent
+        .canonicalize()
+        .with_context(|| format!("the folder {} is in does not exist", dir.display()))?;
+    Ok(parent.join(name))
+}
+
+/// Copy `rels` (files or symbolic links under `from`) into `to`, keeping the tree.
+fn keep_aside(from: &Path, rels: &[String], to: &Path) -> Result<()> {
+    for rel in rels {
+        let (src, dst) = (from.join(rel), to.join(rel));
+        if let Some(d) = dst.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let kept = match std::fs::read_link(&src) {
+            Ok(target) => std::os::unix::fs::symlink(target, &dst),
+            Err(_) => std::fs::copy(&src, &dst).map(|_| ()),
+        };
+        kept.with_context(|| format!("cannot keep {} aside in {}", src.display(), to.display()))?;
+    }
+    Ok(())
+}
+
+/// Swap `new` into `dir` atomically (exchange when `dir` exists), show the old tree (now
+/// at `new`) to `last_look`, then delete it.
+fn swap_in(new: &Path, dir: &Path, last_look: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     if dir.exists() {
         rustix::fs::renameat_with(
             rustix::fs::CWD,
@@ -210,6 +250,7 @@ fn swap_in(new: &Path, dir: &Path) -> Result<()> {
             rustix::fs::RenameFlags::EXCHANGE,
         )
         .with_context(|| format!("cannot swap the new version into {}", dir.display()))?;
+        last_look(new)?;
         std::fs::remove_dir_all(new)
             .with_context(|| format!("cannot remove the previous version at {}", new.display()))?;
     } else {
@@ -274,14 +315,19 @@ struct Placed {
 
 /// Decrypt `held` into DIR (through a sibling, swapped in atomically).
 fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Placed> {
+    // Absolute and without `.`/`..`: the staging folder and the aside folder are DIR's
+    // siblings, which `sync KEY .` would otherwise put inside DIR.
+    let dir = &resolve_dir(dir)?;
     let owner = m.ch.owner()?;
     let members = held.card.member_list(&owner)?;
-    let epoch = members.epoch_key_for_member(&m.secret).map_err(|e| {
-        refuse(
-            Exit::Revoked,
-            format!("cannot open version {}: {e}", held.card.card().version),
-        )
-    })?;
+    let epoch =
+        m.ch.epoch_key_of(held, |l| l.epoch_key_for_member(&m.secret))
+            .map_err(|e| {
+                refuse(
+                    Exit::Revoked,
+                    format!("cannot open version {}: {e:#}", held.card.card().version),
+                )
+            })?;
     let keys = held.card.card().open_keys(&epoch)?;
     let card = held.card.card().as_release_card(
         &held.infohash,
@@ -313,8 +359,9 @@ fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Place
     let old_manifest = previous_version
         .and_then(|v| m.ch.held(v).ok())
         .and_then(|h| {
-            let ml = h.card.member_list(&owner).ok()?;
-            let ek = ml.epoch_key_for_member(&m.secret).ok()?;
+            let ek =
+                m.ch.epoch_key_of(&h, |l| l.epoch_key_for_member(&m.secret))
+                    .ok()?;
             let ks = h.card.card().open_keys(&ek).ok()?;
             let c = h
                 .card
@@ -337,16 +384,10 @@ fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Place
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut aside = None;
+    let aside_dir = parent.join(format!("{name}.local-{}", reelseal_core::validity::now()));
     if !edits.is_empty() {
-        let a = parent.join(format!("{name}.local-{}", reelseal_core::validity::now()));
-        for rel in &edits {
-            let to = a.join(rel);
-            if let Some(d) = to.parent() {
-                std::fs::create_dir_all(d)?;
-            }
-            std::fs::copy(dir.join(rel), &to)
-                .with_context(|| format!("cannot keep {} aside", dir.join(rel).display()))?;
-        }
+        let a = aside_dir.clone();
+        keep_aside(dir, &edits, &a)?;
         fb.warn(&format!(
             "{} file(s) in {} were edited or added since the last sync; copied to {} before switching",
             edits.len(),
@@ -412,7 +453,33 @@ fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Place
         &serde_json::to_vec_pretty(&mk)?,
         false,
     )?;
-    swap_in(&staging, dir)?;
+    // Files saved in DIR while the new version was being decrypted are edits too: the
+    // old tree gets one last look before it is deleted.
+    let mut late = Vec::new();
+    swap_in(&staging, dir, |old| {
+        if let Some(mk) = &marker {
+            late = local_edits(old, mk)?
+                .into_iter()
+                .filter(|r| !edits.contains(r))
+                .collect();
+            if !late.is_empty() {
+                keep_aside(old, &late, &aside_dir)?;
+                fb.warn(&format!(
+                    "{} file(s) were saved in {} during the sync; copied to {}",
+                    late.len(),
+                    dir.display(),
+                    aside_dir.display()
+                ));
+            }
+        }
+        Ok(())
+    })?;
+    let mut edits = edits;
+    if !late.is_empty() {
+        edits.extend(late);
+        edits.sort();
+        aside = Some(aside_dir);
+    }
     Ok(Placed {
         changes,
         local_edits: edits,
@@ -455,7 +522,7 @@ async fn sync_once(
                 &m.ch,
                 &m.grant.owner,
                 &p,
-                members.newest(),
+                &members,
                 plan.timeout,
                 fb,
                 interrupt,
@@ -576,13 +643,18 @@ pub async fn watch(
                 break "interrupted";
             }
             Err(e) => {
-                if crate::exit::exit_of(&e) == Exit::Untrusted
-                    || crate::exit::exit_of(&e) == Exit::Revoked
-                {
+                // Removed from the channel: nothing more to follow. A refused version (a
+                // rollback, a fork, a stale list) changes nothing held: say so and keep
+                // watching — an old pointer is also what a DHT shows once the newest one
+                // has expired.
+                if crate::exit::exit_of(&e) == Exit::Revoked {
                     swarm.stop().await;
                     return Err(e);
                 }
-                fb.warn(&format!("{e:#}; trying again in {} s", every.as_secs()));
+                fb.warn(&format!(
+                    "{e:#}; keeping what is held, looking again in {} s",
+                    every.as_secs()
+                ));
             }
         }
         tokio::select! {

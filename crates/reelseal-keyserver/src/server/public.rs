@@ -250,7 +250,7 @@ pub(crate) async fn put_channel_head<S: Store>(
             members.draft.channel
         )));
     }
-    if !members.may_point(&pointer.signer, pointer.version) {
+    if !members.may_point(&pointer.signer, pointer.version, &pointer.infohash) {
         return Err(ApiError::status(
             StatusCode::FORBIDDEN,
             format!(
