@@ -809,9 +809,11 @@ pub fn check_version(
 ) -> std::result::Result<(), VersionRefusal> {
     let c = next.card();
     if c.channel_id() != *channel || members.draft.channel != *channel {
-        return Err(VersionRefusal::Members(
-            "it belongs to another channel".into(),
-        ));
+        return Err(VersionRefusal::Members(format!(
+            "it belongs to channel {} (member list for {}), not to channel {channel}",
+            c.channel_id(),
+            members.draft.channel
+        )));
     }
     if c.members != members.as_bytes() || c.epoch != members.draft.epoch {
         return Err(VersionRefusal::Members(
@@ -827,8 +829,8 @@ pub fn check_version(
     if let Some(n) = newest {
         if n.seq > members.draft.seq && n.from_version <= c.version {
             return Err(VersionRefusal::Members(format!(
-                "it was published under member list {}, but list {} governs versions from {} on: a stale list (someone was removed or added since)",
-                members.draft.seq, n.seq, n.from_version
+                "{} published it under member list {}, but list {} governs versions from {} on: a stale list (someone was removed or added since). If they are still an editor, they run `reelseal channel pull` and publish again",
+                c.publisher_key(), members.draft.seq, n.seq, n.from_version
             )));
         }
     }

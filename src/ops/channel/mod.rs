@@ -359,6 +359,11 @@ pub async fn find_newest(
                 }
                 if members.may_point(&h.pointer.signer, h.pointer.version, &h.pointer.infohash) {
                     best = Some(h.pointer);
+                } else {
+                    fb.warn(&format!(
+                        "the key server's version {} (signed by {}) is not taken: its signer may not publish under member list {}",
+                        h.pointer.version, h.pointer.signer, members.draft.seq
+                    ));
                 }
             }
             Ok(None) => {}
