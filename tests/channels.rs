@@ -321,6 +321,9 @@ fn members_stay_on_the_newest_version_and_only_changes_move() {
     let o = sync(&net, &bob, &bob_key, &b_dir, eaddr);
     assert_eq!(o.status.code(), Some(13), "{}", stderr(&o));
     assert!(stderr(&o).contains("not on member list"), "{}", stderr(&o));
+    // Refused after the version card alone: version 3 was not downloaded.
+    assert!(bob.join("channels").join(&ch).join("v2").exists());
+    assert!(!bob.join("channels").join(&ch).join("v3").exists());
     assert_eq!(marker_version(&b_dir), 2);
 
     // The editor is removed. A copy of their home from before (which never heard of it,

@@ -246,19 +246,19 @@ impl ChannelDir {
         v.sort_unstable();
         v
     }
-    /// The epoch key of a held version for this home (`open` unwraps it from a list): from
+    /// The epoch key of a version (its card) for this home (`open` unwraps it from a list): from
     /// the version's own member list or, for someone added after it was published, from
     /// the newest list if it is of the same epoch (adding people keeps the epoch key).
     pub fn epoch_key_of(
         &self,
-        held: &Held,
-        open: impl Fn(&MemberList) -> reelseal_core::Result<EpochKey>,
+        card: &SignedVersion,
+        open: &dyn Fn(&MemberList) -> reelseal_core::Result<EpochKey>,
     ) -> Result<EpochKey> {
-        let own = held.card.member_list(&self.owner()?)?;
+        let own = card.member_list(&self.owner()?)?;
         match open(&own) {
             Ok(k) => Ok(k),
             Err(e) => match self.members() {
-                Ok(n) if n.draft.epoch == held.card.card().epoch && n.draft.seq > own.draft.seq => {
+                Ok(n) if n.draft.epoch == card.card().epoch && n.draft.seq > own.draft.seq => {
                     Ok(open(&n).map_err(|_| e)?)
                 }
                 _ => Err(e.into()),
@@ -505,6 +505,7 @@ pub async fn download(
     owner: &PublisherPublic,
     pointer: &Pointer,
     newest: &MemberList,
+    open: &dyn Fn(&MemberList) -> reelseal_core::Result<EpochKey>,
     timeout: Duration,
     fb: &dyn Feedback,
     interrupt: &Interrupt,
@@ -616,6 +617,13 @@ pub async fn download(
         card.card()
             .as_release_card(&pointer.infohash, card.as_bytes(), &members.draft.title);
     release_card.check_torrent_files(&files)?;
+    // A version this home cannot open (removed since, or not added yet) is not downloaded.
+    ch.epoch_key_of(&card, open).map_err(|e| {
+        refuse(
+            Exit::Revoked,
+            format!("cannot open version {}: {e:#}", pointer.version),
+        )
+    })?;
 
     // 2. Link in what held versions already have (same SHA-256, same length).
     // (librqbit creates every file of the torrent when it is added, even those not

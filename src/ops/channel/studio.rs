@@ -489,7 +489,7 @@ impl ChannelStudio {
     ) -> Result<(Manifest, reelseal_core::keyset::KeySet, super::Held)> {
         let held = ch.held(v)?;
         let epoch = ch
-            .epoch_key_of(&held, |l| l.epoch_key_for_editor(&self.key))
+            .epoch_key_of(&held.card, &|l| l.epoch_key_for_editor(&self.key))
             .with_context(|| {
                 format!(
                     "cannot open version {v} with this home's key {}: it was published for a member list without it (added since? the next version includes you)",
@@ -555,6 +555,7 @@ impl ChannelStudio {
             &ch.owner()?,
             &p,
             &members,
+            &|l| l.epoch_key_for_editor(&self.key),
             timeout,
             fb,
             interrupt,

@@ -321,7 +321,7 @@ fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Place
     let owner = m.ch.owner()?;
     let members = held.card.member_list(&owner)?;
     let epoch =
-        m.ch.epoch_key_of(held, |l| l.epoch_key_for_member(&m.secret))
+        m.ch.epoch_key_of(&held.card, &|l| l.epoch_key_for_member(&m.secret))
             .map_err(|e| {
                 refuse(
                     Exit::Revoked,
@@ -360,7 +360,7 @@ fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Place
         .and_then(|v| m.ch.held(v).ok())
         .and_then(|h| {
             let ek =
-                m.ch.epoch_key_of(&h, |l| l.epoch_key_for_member(&m.secret))
+                m.ch.epoch_key_of(&h.card, &|l| l.epoch_key_for_member(&m.secret))
                     .ok()?;
             let ks = h.card.card().open_keys(&ek).ok()?;
             let c = h
@@ -523,6 +523,7 @@ async fn sync_once(
                 &m.grant.owner,
                 &p,
                 &members,
+                &|l| l.epoch_key_for_member(&m.secret),
                 plan.timeout,
                 fb,
                 interrupt,
