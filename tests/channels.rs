@@ -86,6 +86,16 @@ fn seed_on(home: &Path, cwd: &Path, port: Option<u16>) -> (Proc, SocketAddr) {
     (p, v["listening"].as_str().unwrap().parse().unwrap())
 }
 
+/// `reelseal channel add CH WHO KEY --name NAME`: the grant, written to `<dir>/<name>.rschan`.
+fn add(owner: &Path, ch: &str, who: &str, key: &str, name: &str, dir: &Path) -> PathBuf {
+    let out = dir.join(format!("{name}.rschan"));
+    let mut c = reelseal(owner);
+    c.args(["channel", "add", ch, who, key, "--name", name, "--out"])
+        .arg(&out);
+    json(c);
+    out
+}
+
 fn publish(net: &Net, home: &Path, ch: &str, dir: &Path, note: &str) -> serde_json::Value {
     let mut c = reelseal(home);
     c.args(["publish", ch])
@@ -156,17 +166,9 @@ fn members_stay_on_the_newest_version_and_only_changes_move() {
         c
     });
     let ch = created["channel"].as_str().unwrap().to_string();
-    let add = |who: &str, key: &str, name: &str| -> PathBuf {
-        let out = t.path().join(format!("{name}.rschan"));
-        let mut c = reelseal(&owner);
-        c.args(["channel", "add", &ch, who, key, "--name", name, "--out"])
-            .arg(&out);
-        json(c);
-        out
-    };
-    let alice_key = add("--to", &demo_pub("jury-1"), "alice");
-    let bob_key = add("--to", &demo_pub("jury-2"), "bob");
-    let editor_key = add("--editor", &editor_pub, "editor");
+    let alice_key = add(&owner, &ch, "--to", &demo_pub("jury-1"), "alice", t.path());
+    let bob_key = add(&owner, &ch, "--to", &demo_pub("jury-2"), "bob", t.path());
+    let editor_key = add(&owner, &ch, "--editor", &editor_pub, "editor", t.path());
 
     // Version 1.
     let proj = t.path().join("project");
@@ -455,22 +457,7 @@ fn an_interrupted_sync_resumes_a_rollback_is_refused_and_watch_follows_new_versi
         .as_str()
         .unwrap()
         .to_string();
-    let key = t.path().join("alice.rschan");
-    json({
-        let mut c = reelseal(&owner);
-        c.args([
-            "channel",
-            "add",
-            &ch,
-            "--to",
-            &demo_pub("jury-1"),
-            "--name",
-            "alice",
-            "--out",
-        ])
-        .arg(&key);
-        c
-    });
+    let key = add(&owner, &ch, "--to", &demo_pub("jury-1"), "alice", t.path());
     let proj = t.path().join("short");
     write(&proj.join("cut.mov"), &film_bytes(1 << 20, 11));
     publish(&net, &owner, &ch, &proj, "v1");
@@ -556,22 +543,7 @@ fn an_interrupted_sync_resumes_a_rollback_is_refused_and_watch_follows_new_versi
     // Carol, added after version 3, opens version 3 at once: her grant's member list (a
     // newer one of the same epoch) wraps the key version 3 was sealed under.
     let carol = home_from_demo(t.path(), "jury-2");
-    let carol_key = t.path().join("carol.rschan");
-    json({
-        let mut c = reelseal(&owner);
-        c.args([
-            "channel",
-            "add",
-            &ch,
-            "--to",
-            &demo_pub("jury-2"),
-            "--name",
-            "carol",
-            "--out",
-        ])
-        .arg(&carol_key);
-        c
-    });
+    let carol_key = add(&owner, &ch, "--to", &demo_pub("jury-2"), "carol", t.path());
     // (From inside her empty folder: `reelview sync KEY .`.)
     let carol_dir = t.path().join("carol-shorts");
     std::fs::create_dir_all(&carol_dir).unwrap();
