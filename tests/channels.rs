@@ -282,8 +282,9 @@ fn members_stay_on_the_newest_version_and_only_changes_move() {
     assert_eq!(pulled["version"], 2, "{pulled}");
     drop(seeder);
     write(&proj.join("subs/en.srt"), &film_bytes(21_000, 9));
-    // Alice edits a file in her copy: it must be kept aside, not lost.
+    // Alice edits a file in her copy and adds a link: both kept aside, not lost.
     std::fs::write(a_dir.join("project/notes-day1.txt"), b"my own notes\n").unwrap();
+    std::os::unix::fs::symlink("reel1.mov", a_dir.join("project/reel1-link.mov")).unwrap();
     let v3 = publish(&net, &editor, &ch, &proj, "subtitles by the editor");
     assert_eq!(v3["version"], 3);
     let (_editor_seed, eaddr) = seed(&editor, t.path());
@@ -307,8 +308,16 @@ fn members_stay_on_the_newest_version_and_only_changes_move() {
     assert!(o.status.success(), "{}", stderr(&o));
     let r = stdout_json(&o);
     assert_eq!(r["version"], 3);
-    assert_eq!(r["local_edits"][0], "project/notes-day1.txt");
+    assert_eq!(
+        r["local_edits"],
+        serde_json::json!(["project/notes-day1.txt", "project/reel1-link.mov"])
+    );
     let aside = PathBuf::from(r["kept_aside"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read_link(aside.join("project/reel1-link.mov")).unwrap(),
+        Path::new("reel1.mov")
+    );
+    assert!(std::fs::symlink_metadata(a_dir.join("project/reel1-link.mov")).is_err());
     assert_eq!(
         std::fs::read(aside.join("project/notes-day1.txt")).unwrap(),
         b"my own notes\n"

@@ -190,6 +190,15 @@ impl ChannelDir {
             std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
         Ok(PublisherPublic::from_bech32(s.trim())?)
     }
+    /// The owner key pinned for this channel, if one is (an unreadable pin is an error,
+    /// never silently replaced).
+    pub fn pinned_owner(&self) -> Result<Option<PublisherPublic>> {
+        if self.dir.join("owner").exists() {
+            self.owner().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
     /// Record the owner key (once).
     pub fn set_owner(&self, owner: &PublisherPublic) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
@@ -338,8 +347,8 @@ pub struct Found {
 /// server the member list names, and the newest member list seen on the way (kept in
 /// `ch` when it is newer: a removal reaches everyone through it). Pointers are checked
 /// against that newest list ([`MemberList::may_point`]): the owner's and its editors'
-/// count, and so does a former editor's (named by the list of the version held) to a
-/// version before the list's `from`; a former editor's newer pointer is reported, not
+/// count, and so does a former editor's (named by the list of the version held) to the
+/// version the list `follows`; a former editor's other, newer pointer is reported, not
 /// taken.
 pub async fn find_newest(
     dht: Option<&PointerDht>,

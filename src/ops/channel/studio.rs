@@ -247,17 +247,12 @@ impl ChannelStudio {
         let remote = head
             .as_ref()
             .map(|h| (h.pointer.version, Some(h.pointer.infohash)));
-        let (newest, follows) = match (local, remote) {
-            (Some(l), Some(r)) => {
-                if r.0 > l.0 {
-                    r
-                } else {
-                    l
-                }
-            }
-            (Some(x), None) | (None, Some(x)) => x,
-            (None, None) => (0, None),
-        };
+        // The higher version; on a tie, what this home published or pulled.
+        let (newest, follows) = remote
+            .into_iter()
+            .chain(local)
+            .max_by_key(|(v, _)| *v)
+            .unwrap_or((0, None));
         NextVersion {
             from: newest + 1,
             follows,
@@ -369,15 +364,17 @@ impl ChannelStudio {
     pub async fn remove(&self, arg: &str, who: &str) -> Result<ChannelReport> {
         let (ch, m, _) = self.owned(arg)?;
         let mut d = m.draft.clone();
+        let is_member = |p: &Member| p.name == who || p.key.to_bech32() == who;
+        let is_editor = |p: &Editor| p.name == who || p.key.to_bech32() == who;
         let hits: Vec<String> = d
             .members
             .iter()
-            .filter(|p| p.name == who || p.key.to_bech32() == who)
+            .filter(|p| is_member(p))
             .map(|p| format!("{} ({})", p.name, p.key))
             .chain(
                 d.editors
                     .iter()
-                    .filter(|p| p.name == who || p.key.to_bech32() == who)
+                    .filter(|p| is_editor(p))
                     .map(|p| format!("{} ({}, editor)", p.name, p.key)),
             )
             .collect();
@@ -396,10 +393,8 @@ impl ChannelStudio {
             ),
         }
         let removed = hits.into_iter().next();
-        d.members
-            .retain(|p| !(p.name == who || p.key.to_bech32() == who));
-        d.editors
-            .retain(|p| !(p.name == who || p.key.to_bech32() == who));
+        d.members.retain(|p| !is_member(p));
+        d.editors.retain(|p| !is_editor(p));
         d.seq += 1;
         d.epoch += 1;
         d.created = now();
@@ -430,19 +425,16 @@ impl ChannelStudio {
         let ch = ChannelDir::new(&self.home.dir, g.channel);
         // The owner is pinned on first use: a grant for the same channel id signed by
         // another key (ids are public in the DHT) must not replace it.
-        if ch.dir.join("owner").exists() {
-            let pinned = ch.owner()?;
-            if pinned != g.owner {
-                bail!(
-                    "{} is signed by {}, but channel {} in this home belongs to {}: refusing it. Ask the owner you know for a new grant",
-                    grant_file.display(),
-                    g.owner,
-                    &g.channel.to_hex()[..8],
-                    pinned
-                );
-            }
-        } else {
-            ch.set_owner(&g.owner)?;
+        match ch.pinned_owner()? {
+            Some(pinned) if pinned != g.owner => bail!(
+                "{} is signed by {}, but channel {} in this home belongs to {}: refusing it. Ask the owner you know for a new grant",
+                grant_file.display(),
+                g.owner,
+                &g.channel.to_hex()[..8],
+                pinned
+            ),
+            Some(_) => {}
+            None => ch.set_owner(&g.owner)?,
         }
         fsutil::write_atomic(&ch.dir.join("grant.rschan"), g.as_bytes(), false)?;
         ch.keep_members(&g.members)?;

@@ -128,11 +128,16 @@ fn content_id(f: &reelseal_core::manifest::ManifestFile) -> String {
     format!("{}:{}", hex::encode(f.nonce), f.key_id)
 }
 
-fn mtime_ns(p: &Path) -> Result<u128> {
-    let t = std::fs::metadata(p)?.modified()?;
-    Ok(t.duration_since(std::time::UNIX_EPOCH)
+fn mtime_of(meta: &std::fs::Metadata) -> Result<u128> {
+    Ok(meta
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default())
+}
+
+fn mtime_ns(p: &Path) -> Result<u128> {
+    mtime_of(&std::fs::metadata(p)?)
 }
 
 fn sha256_hex(p: &Path) -> Result<String> {
@@ -184,9 +189,9 @@ fn local_edits(dir: &Path, marker: &Marker) -> Result<Vec<String>> {
             None => edits.push(rel),
             Some(_) if p.is_symlink() => edits.push(rel),
             Some(f) => {
-                let len = std::fs::metadata(&p)?.len();
-                let touched = mtime_ns(&p)? != f.mtime_ns;
-                if len != f.size || (touched && sha256_hex(&p)? != f.sha256) {
+                let meta = std::fs::metadata(&p)?;
+                let touched = mtime_of(&meta)? != f.mtime_ns;
+                if meta.len() != f.size || (touched && sha256_hex(&p)? != f.sha256) {
                     edits.push(rel);
                 }
             }
@@ -273,8 +278,8 @@ fn member(home: &ViewerHome, key: &Path, fb: &dyn Feedback) -> Result<Member> {
         .with_context(|| format!("{} is not a channel grant", key.display()))?;
     let ch = ChannelDir::new(&home.dir, claims.channel);
     // The owner key is pinned on first use for this channel; a later grant must match.
-    let grant = match ch.owner() {
-        Ok(owner) => ChannelGrant::from_file_bytes(&b, Some(&owner)).map_err(|e| {
+    let grant = match ch.pinned_owner()? {
+        Some(owner) => ChannelGrant::from_file_bytes(&b, Some(&owner)).map_err(|e| {
             refuse(
                 Exit::Untrusted,
                 format!(
@@ -284,7 +289,7 @@ fn member(home: &ViewerHome, key: &Path, fb: &dyn Feedback) -> Result<Member> {
                 ),
             )
         })?,
-        Err(_) => {
+        None => {
             fsutil::ensure_private_dir(&home.dir)?;
             ch.set_owner(&claims.owner)?;
             claims
@@ -386,15 +391,14 @@ fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Place
     let mut aside = None;
     let aside_dir = parent.join(format!("{name}.local-{}", reelseal_core::validity::now()));
     if !edits.is_empty() {
-        let a = aside_dir.clone();
-        keep_aside(dir, &edits, &a)?;
+        keep_aside(dir, &edits, &aside_dir)?;
         fb.warn(&format!(
             "{} file(s) in {} were edited or added since the last sync; copied to {} before switching",
             edits.len(),
             dir.display(),
-            a.display()
+            aside_dir.display()
         ));
-        aside = Some(a);
+        aside = Some(aside_dir.clone());
     }
     let staging = parent.join(format!(".{name}.sync-v{}", held.card.card().version));
     let _ = std::fs::remove_dir_all(&staging);
@@ -405,10 +409,12 @@ fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Place
     };
     // A file whose content DIR already holds untouched is linked, not decrypted again:
     // a sync costs what changed, not the size of the project.
-    let old_files: Vec<MarkedFile> = marker
-        .as_ref()
-        .map(|mk| mk.files.clone())
-        .unwrap_or_default();
+    let untouched: std::collections::HashMap<&str, &MarkedFile> = marker
+        .iter()
+        .flat_map(|mk| &mk.files)
+        .filter(|o| !edits.contains(&o.path))
+        .map(|o| (o.content.as_str(), o))
+        .collect();
     let mut files = Vec::new();
     for f in &new_manifest.files {
         let rel = f.display_path();
@@ -416,10 +422,8 @@ fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Place
         if let Some(d) = dest.parent() {
             std::fs::create_dir_all(d)?;
         }
-        let same = old_files
-            .iter()
-            .find(|o| o.content == content_id(f) && !edits.contains(&o.path));
-        let sha256 = match same {
+        let content = content_id(f);
+        let sha256 = match untouched.get(content.as_str()) {
             Some(o) if std::fs::hard_link(dir.join(&o.path), &dest).is_ok() => o.sha256.clone(),
             _ => {
                 open_file(
@@ -440,7 +444,7 @@ fn place(m: &Member, held: &Held, dir: &Path, fb: &dyn Feedback) -> Result<Place
             size: f.size,
             sha256,
             mtime_ns: mtime_ns(&dest)?,
-            content: content_id(f),
+            content,
         });
     }
     let mk = Marker {
@@ -535,9 +539,17 @@ async fn sync_once(
         }
         (_, Some(h)) => m.ch.held(h)?,
         (_, None) => bail!(
-            "no version of {} found{}: has the owner published one (`reelseal publish`)?",
+            "no version of {} found{}: has the owner published one (`reelseal publish`)?{}",
             members.draft.title,
-            if dht.is_none() { " (the DHT is off; no key server answered)" } else { "" }
+            match (dht.is_none(), &members.draft.key_server) {
+                (true, None) => " (the DHT is off and the channel has no key server)",
+                (true, Some(_)) => " (the DHT is off; the key server has none)",
+                _ => "",
+            },
+            match found.key_server_error {
+                Some(e) => format!(" The key server did not answer: {e}"),
+                None => String::new(),
+            }
         ),
     };
     let version = held.card.card().version;
