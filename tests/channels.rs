@@ -64,12 +64,11 @@ fn project(dir: &Path) {
 }
 
 fn seed(home: &Path, cwd: &Path) -> (Proc, SocketAddr) {
-    seed_on(home, cwd, None)
+    seed_with(home, cwd, &[])
 }
 
-/// `reelseal seed` on loopback for five minutes, on `port` if given.
-fn seed_on(home: &Path, cwd: &Path, port: Option<u16>) -> (Proc, SocketAddr) {
-    let port = port.map(|p| p.to_string());
+/// `reelseal seed` on loopback for five minutes, with `extra` arguments.
+fn seed_with(home: &Path, cwd: &Path, extra: &[&str]) -> (Proc, SocketAddr) {
     let mut args = vec![
         "seed",
         "--bind",
@@ -79,9 +78,7 @@ fn seed_on(home: &Path, cwd: &Path, port: Option<u16>) -> (Proc, SocketAddr) {
         "--seconds",
         "300",
     ];
-    if let Some(p) = &port {
-        args.extend(["--listen-port", p]);
-    }
+    args.extend_from_slice(extra);
     let (p, v) = spawn_announcing("reelseal", home, &args, cwd);
     (p, v["listening"].as_str().unwrap().parse().unwrap())
 }
@@ -482,23 +479,7 @@ fn an_interrupted_sync_resumes_a_rollback_is_refused_and_watch_follows_new_versi
     let big = film_bytes(12 << 20, 12);
     write(&proj.join("extra.mov"), &big);
     publish(&net, &owner, &ch, &proj, "v2");
-    let (p, v) = spawn_announcing(
-        "reelseal",
-        &owner,
-        &[
-            "seed",
-            "--bind",
-            "127.0.0.1",
-            "--no-dht",
-            "--no-trackers",
-            "--seconds",
-            "300",
-            "--upload-limit",
-            "1MiB",
-        ],
-        t.path(),
-    );
-    let slow: SocketAddr = v["listening"].as_str().unwrap().parse().unwrap();
+    let (p, slow) = seed_with(&owner, t.path(), &["--upload-limit", "1MiB"]);
     let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("reelview"));
     c.arg("--home")
         .arg(&alice)
@@ -539,7 +520,11 @@ fn an_interrupted_sync_resumes_a_rollback_is_refused_and_watch_follows_new_versi
     drop(seeder);
     write(&proj.join("cut.mov"), &film_bytes(1 << 20, 13));
     publish(&net, &owner, &ch, &proj, "v3");
-    let (_seeder, _) = seed_on(&owner, t.path(), Some(addr.port()));
+    let (_seeder, _) = seed_with(
+        &owner,
+        t.path(),
+        &["--listen-port", &addr.port().to_string()],
+    );
     let got = lines
         .recv_timeout(std::time::Duration::from_secs(120))
         .expect("watch announced no new version within 120 s");
